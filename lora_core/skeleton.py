@@ -1,0 +1,85 @@
+"""The model built on the meta device: every module and shape, no tensor memory.
+
+The auto class is chosen from transformers' own mappings: the class named in the config's
+``architectures`` when a mapping knows it, else the first mapping that has the model type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from transformers import (
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForImageTextToText,
+    AutoModelForMaskedLM,
+    AutoModelForSeq2SeqLM,
+    PretrainedConfig,
+)
+from transformers.models.auto import modeling_auto as ma
+
+from .errors import InputError
+
+# (auto class, model_type -> class name mapping, PEFT task type), in order of preference.
+AUTO_CLASSES: tuple[tuple[type, dict[str, str], str | None], ...] = (
+    (AutoModelForImageTextToText, ma.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES, "CAUSAL_LM"),
+    (AutoModelForSeq2SeqLM, ma.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES, "SEQ_2_SEQ_LM"),
+    (AutoModelForCausalLM, ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, "CAUSAL_LM"),
+    (AutoModelForMaskedLM, ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES, None),
+    (AutoModel, ma.MODEL_MAPPING_NAMES, "FEATURE_EXTRACTION"),
+)
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A model on the meta device and how it was built.
+
+    Attributes:
+        model: the module tree; its tensors live on ``meta`` and hold no memory.
+        auto_class: name of the transformers auto class used, e.g. ``AutoModelForCausalLM``.
+        task_type: the PEFT ``task_type`` matching that class (``None`` for masked LM).
+    """
+
+    model: nn.Module = field(repr=False)
+    auto_class: str
+    task_type: str | None
+
+    @property
+    def config(self) -> PretrainedConfig:
+        return self.model.config
+
+
+def _names(mapping: dict[str, str], model_type: str) -> tuple[str, ...]:
+    value = mapping.get(model_type, ())
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def pick_auto_class(config: PretrainedConfig) -> tuple[type, str | None]:
+    """The auto class (and PEFT task type) to build ``config`` with.
+
+    >>> pick_auto_class(BertConfig(architectures=["BertForMaskedLM"]))[0].__name__
+    'AutoModelForMaskedLM'
+    """
+    model_type = config.model_type
+    declared = set(getattr(config, "architectures", None) or ())
+    for auto_cls, mapping, task in AUTO_CLASSES:
+        if declared & set(_names(mapping, model_type)):
+            return auto_cls, task
+    for auto_cls, mapping, task in AUTO_CLASSES:
+        if _names(mapping, model_type):
+            return auto_cls, task
+    raise InputError("model_type", f"transformers has no model class for {model_type!r}")
+
+
+def build_skeleton(config: PretrainedConfig, trust_remote_code: bool = False) -> Skeleton:
+    """Build ``config``'s model on the meta device (no weights, no tensor memory)."""
+    auto_cls, task = pick_auto_class(config)
+    try:
+        with torch.device("meta"):
+            model = auto_cls.from_config(config, trust_remote_code=trust_remote_code)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RuntimeError) as e:
+        raise InputError("config", f"transformers could not build a {config.model_type} model "
+                         f"from this config: {e}") from None
+    return Skeleton(model, auto_cls.__name__, task)
