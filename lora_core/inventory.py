@@ -18,8 +18,10 @@ in_features    input size (embeddings: vocabulary; expert parameters: per expert
 out_features   output size (embeddings: dimension; expert parameters: per expert)
 num_experts    number of experts in a fused expert parameter, else 1
 base_params    parameters this row owns, tied weights counted once (on their first owner)
-bias_params    of which biases
+bias_params    of which PEFT's ``bias="all"`` trains (owned params whose name contains ``bias``)
+numel          parameters of the unit itself, tied ones included (what ``modules_to_save`` copies)
 tied_to        for a tied weight, the row that owns it, else ``None``
+is_output      the model's output embedding (``lm_head``), which PEFT's ``all-linear`` leaves out
 targetable     whether PEFT's LoRA can wrap it (every kind but ``other``)
 ============== ========================================================================
 
@@ -42,7 +44,7 @@ from .skeleton import Skeleton
 COLUMNS: tuple[str, ...] = (
     "name", "module", "param", "stack", "layer", "group", "role", "contains", "kind",
     "module_class", "in_features", "out_features", "num_experts", "base_params",
-    "bias_params", "tied_to", "targetable",
+    "bias_params", "numel", "tied_to", "is_output", "targetable",
 )
 _LAYER_RE = re.compile(r".*?\.[^.]*\.(?P<idx>\d+)\.")  # PEFT's layers_to_transform rule
 _EXPERT_COUNT_KEYS = ("num_local_experts", "n_routed_experts", "num_experts")
@@ -162,7 +164,7 @@ class _Walker:
             first = self.owner[id(p)]
             if first == f"{name}.{pname}":
                 owned += p.numel()
-                bias += p.numel() if pname == "bias" else 0
+                bias += p.numel() if "bias" in first else 0
             elif tied is None or pname == "weight":
                 tied = first.rpartition(".")[0]
         return owned, bias, tied
@@ -190,7 +192,7 @@ class _Walker:
 
     def _row(self, name: str, module: nn.Module, kind: str, fin: int, fout: int, params: int,
              bias: int, *, param: str | None = None, experts: int = 1, tied: str | None = None,
-             router: bool = False) -> dict:
+             router: bool = False, numel: int | None = None) -> dict:
         module_name = name if param is None else name.rpartition(".")[0]
         group = self._group(module_name, kind, router)
         role = self._role(group, (param or name).rpartition(".")[2], fin, fout) if kind != "other" else "other"
@@ -201,6 +203,8 @@ class _Walker:
             "kind": kind, "module_class": type(module).__name__, "in_features": fin,
             "out_features": fout, "num_experts": experts, "base_params": params,
             "bias_params": bias, "tied_to": tied, "targetable": kind != "other",
+            "numel": sum(p.numel() for p in module.parameters(recurse=False)) if numel is None else numel,
+            "is_output": name == self.head_name,
         }
 
     def _module_rows(self, name: str, module: nn.Module, params: dict[str, nn.Parameter]) -> list[dict]:
@@ -225,15 +229,16 @@ class _Walker:
                 continue
             if p.ndim == 3:
                 rows.append(self._row(full, module, "expert-parameter", p.shape[2], p.shape[1],
-                                      p.numel(), 0, param=pname, experts=p.shape[0]))
+                                      p.numel(), 0, param=pname, experts=p.shape[0], numel=p.numel()))
             elif p.ndim == 2 and _is_router(module, name, p.shape[0], self.experts):
                 rows.append(self._row(full, module, "parameter", p.shape[1], p.shape[0], p.numel(),
-                                      0, param=pname, router=True))
+                                      0, param=pname, router=True, numel=p.numel()))
             else:
                 rest[pname] = p
         if rest:
             owned, bias, _ = self._owned(name, rest)
-            rows.append(self._row(name, module, "other", 0, 0, owned, bias))
+            rows.append(self._row(name, module, "other", 0, 0, owned, bias,
+                                  numel=sum(p.numel() for p in rest.values())))
         return rows
 
 
@@ -241,6 +246,6 @@ def build_inventory(skel: Skeleton) -> pd.DataFrame:
     """Walk ``skel.model`` once and return the inventory (columns in the module docstring)."""
     df = pd.DataFrame(_Walker(skel).rows(), columns=list(COLUMNS))
     df["layer"] = df["layer"].astype("Int64")
-    for col in ("in_features", "out_features", "num_experts", "base_params", "bias_params"):
+    for col in ("in_features", "out_features", "num_experts", "base_params", "bias_params", "numel"):
         df[col] = df[col].astype("int64")
     return df
