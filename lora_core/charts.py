@@ -1,0 +1,192 @@
+"""Plotly figures and number formatting for the dashboard: pure functions, no Streamlit.
+
+Every figure takes DataFrames from the core (inventory, ``resolve_plan``) and returns a
+``plotly.graph_objects.Figure``. Colours are fixed per group and per role, so attention is the
+same blue on every chart; layouts keep legends horizontal under the plot so a chart still reads
+at 420 px wide. Numbers are shown for people (``41.9 M``) with exact values on hover.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+GROUP_COLORS: dict[str, str] = {
+    "attention": "#3b82f6", "ffn": "#f59e0b", "experts": "#ef4444", "router": "#a855f7",
+    "embedding": "#10b981", "head": "#14b8a6", "other": "#9ca3af",
+}
+ROLE_COLORS: dict[str, str] = {
+    "q": "#1d4ed8", "k": "#3b82f6", "v": "#60a5fa", "o": "#93c5fd", "qkv": "#2563eb",
+    "q_a": "#1e40af", "q_b": "#1d4ed8", "kv_a": "#3b82f6", "kv_b": "#60a5fa",
+    "gate": "#b45309", "up": "#f59e0b", "gate_up": "#d97706", "down": "#fcd34d",
+    "experts": "#ef4444", "router": "#a855f7", "embedding": "#10b981", "head": "#14b8a6",
+    "other": "#9ca3af",
+}
+ROLE_ORDER: tuple[str, ...] = tuple(ROLE_COLORS)
+FROZEN_COLOR = "#d1d5db"
+TRAINABLE_COLOR = "#2563eb"
+_UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def human(n: float) -> str:
+    """A count for people: ``41_943_040 -> '41.9 M'``, ``8_030_261_248 -> '8.03 B'``, ``512 -> '512'``."""
+    for scale, unit in _UNITS:
+        if abs(n) >= scale:
+            v = n / scale
+            return f"{v:.3g} {unit}" if abs(v) < 100 else f"{v:.0f} {unit}"
+    return f"{n:,.0f}"
+
+
+def human_bytes(n: float) -> str:
+    """A size for people: ``83_886_080 -> '80.0 MiB'``."""
+    for scale, unit in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:,.0f} B"
+
+
+def human_pct(share: float) -> str:
+    """A share for people: ``0.0052 -> '0.52 %'``, ``0.000012 -> '0.0012 %'``."""
+    pct = share * 100
+    if pct == 0:
+        return "0 %"
+    digits = max(2, 1 - math.floor(math.log10(abs(pct)))) if abs(pct) < 1 else 2
+    return f"{pct:.{min(digits, 6)}f} %"
+
+
+def role_of_row(group: str, role: str) -> str:
+    """The legend entry of a row: experts, router, embedding and head by group, else the role."""
+    return group if group in ("experts", "router", "embedding", "head") else role
+
+
+def _layout(fig: go.Figure, height: int = 380, **axes) -> go.Figure:
+    fig.update_layout(
+        height=height, margin=dict(l=8, r=8, t=36, b=8), barmode=axes.pop("barmode", None),
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0, title=None),
+        hoverlabel=dict(namelength=-1), **axes,
+    )
+    return fig
+
+
+def per_layer_by_role(resolved: pd.DataFrame) -> pd.DataFrame:
+    """Trainable LoRA parameters per (layer, role) from ``resolve_plan`` rows with a layer.
+
+    Columns: ``layer``, ``role`` (legend entry), ``lora_params``.
+    """
+    rows = resolved[resolved["layer"].notna()]
+    legend = [role_of_row(g, r) for g, r in zip(rows["group"], rows["role"])]
+    out = (rows.assign(legend=legend).groupby(["layer", "legend"], as_index=False)["lora_params"].sum()
+           .rename(columns={"legend": "role"}))
+    out["layer"] = out["layer"].astype(int)
+    return out
+
+
+def by_role(resolved: pd.DataFrame) -> pd.DataFrame:
+    """Trainable LoRA parameters and wrapped modules per legend role, largest first.
+
+    Columns: ``role``, ``lora_params``, ``modules``.
+    """
+    legend = [role_of_row(g, r) for g, r in zip(resolved["group"], resolved["role"])]
+    out = resolved.assign(role_=legend).groupby("role_", as_index=False).agg(
+        lora_params=("lora_params", "sum"), modules=("name", "size"))
+    return out.rename(columns={"role_": "role"}).sort_values("lora_params", ascending=False, ignore_index=True)
+
+
+def _hover(label: str) -> str:
+    return f"{label}<br>%{{customdata:,}} parameters<extra>%{{fullData.name}}</extra>"
+
+
+def layer_bars(per_layer: pd.DataFrame, num_layers: int) -> go.Figure:
+    """Stacked bars: trainable LoRA parameters per layer, one colour per role."""
+    fig = go.Figure()
+    roles = sorted(per_layer["role"].unique(), key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else 99)
+    for role in roles:
+        part = per_layer[per_layer["role"] == role]
+        fig.add_bar(x=part["layer"], y=part["lora_params"], name=role, customdata=part["lora_params"],
+                    marker_color=ROLE_COLORS.get(role, ROLE_COLORS["other"]),
+                    hovertemplate=_hover("layer %{x}"))
+    fig.update_xaxes(title_text="layer index", range=[-0.5, max(num_layers, 1) - 0.5])
+    fig.update_yaxes(title_text="trainable parameters (count)", rangemode="tozero")
+    return _layout(fig, barmode="stack", title=dict(text="Trainable parameters per layer", x=0))
+
+
+def role_share(roles: pd.DataFrame) -> go.Figure:
+    """Donut: each role's share of the trainable LoRA parameters."""
+    fig = go.Figure(go.Pie(
+        labels=roles["role"], values=roles["lora_params"], hole=0.55, sort=False,
+        marker=dict(colors=[ROLE_COLORS.get(r, ROLE_COLORS["other"]) for r in roles["role"]]),
+        customdata=roles["lora_params"], textinfo="percent", textposition="inside",
+        hovertemplate="%{label}: %{customdata:,} parameters (%{percent})<extra></extra>",
+    ))
+    return _layout(fig, title=dict(text="Share by role (% of trainable)", x=0))
+
+
+def trainable_vs_frozen(trainable: int, frozen: int) -> go.Figure:
+    """One horizontal stacked bar: trainable vs frozen parameters, on a log-free linear axis."""
+    fig = go.Figure()
+    for name, value, color in (("trainable", trainable, TRAINABLE_COLOR), ("frozen", frozen, FROZEN_COLOR)):
+        fig.add_bar(y=["parameters"], x=[value], name=name, orientation="h", marker_color=color,
+                    customdata=[value], hovertemplate=f"{name}: %{{customdata:,}}<extra></extra>")
+    fig.update_xaxes(title_text="parameters (count)")
+    fig.update_yaxes(showticklabels=False)
+    return _layout(fig, height=200, barmode="stack", title=dict(text="Trainable vs frozen", x=0))
+
+
+def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
+    """Grouped bars: trainable parameters per role (x), one bar per plan (colour).
+
+    ``breakdown`` columns: ``plan``, ``role``, ``lora_params``.
+    """
+    fig = go.Figure()
+    for plan, part in breakdown.groupby("plan", sort=False):
+        fig.add_bar(x=part["role"], y=part["lora_params"], name=str(plan), customdata=part["lora_params"],
+                    hovertemplate=_hover("%{x}"))
+    fig.update_xaxes(title_text="role")
+    fig.update_yaxes(title_text="trainable parameters (count)", rangemode="tozero")
+    return _layout(fig, barmode="group", title=dict(text="Trainable parameters by role", x=0))
+
+
+def treemap_frame(inventory: pd.DataFrame, targeted: set[str]) -> pd.DataFrame:
+    """Rows for the model treemap: model -> stack -> group -> layer band -> module leaf.
+
+    Layers are grouped so a 126-layer model stays drawable; leaves are the inventory rows.
+    Columns: ``id``, ``parent``, ``label``, ``value``, ``group``, ``targeted``.
+    """
+    inv = inventory[inventory["base_params"] > 0]
+    recs: list[dict] = [{"id": "model", "parent": "", "label": "model", "group": "other", "targeted": False}]
+    seen: set[str] = {"model"}
+    for row in inv.itertuples(index=False):
+        layer = "no layer" if pd.isna(row.layer) else f"layer {int(row.layer)}"
+        path = [f"model/{row.stack}", f"model/{row.stack}/{row.group}", f"model/{row.stack}/{row.group}/{layer}"]
+        labels = [row.stack, row.group, layer]
+        parent = "model"
+        for node, label in zip(path, labels):
+            if node not in seen:
+                recs.append({"id": node, "parent": parent, "label": label, "group": row.group, "targeted": False})
+                seen.add(node)
+            parent = node
+        recs.append({"id": f"{parent}/{row.name}", "parent": parent, "label": row.name.rpartition(".")[2],
+                     "value": int(row.base_params), "group": row.group, "targeted": row.name in targeted,
+                     "name": row.name})
+    return pd.DataFrame(recs)
+
+
+def model_treemap(frame: pd.DataFrame) -> go.Figure:
+    """A treemap of the model by parameters, coloured by group; targeted modules outlined in black."""
+    leaf = frame["value"].notna()
+    colors = [GROUP_COLORS.get(g, GROUP_COLORS["other"]) if lf else "#f3f4f6"
+              for g, lf in zip(frame["group"], leaf)]
+    widths = [3 if t else 0.5 for t in frame["targeted"]]
+    lines = ["#111827" if t else "#ffffff" for t in frame["targeted"]]
+    text = ["targeted by the plan" if t else "" for t in frame["targeted"]]
+    fig = go.Figure(go.Treemap(
+        ids=frame["id"], parents=frame["parent"], labels=frame["label"], values=frame["value"].fillna(0),
+        branchvalues="remainder", maxdepth=3, text=text,
+        marker=dict(colors=colors, line=dict(width=widths, color=lines)),
+        hovertemplate="%{label}<br>%{value:,} parameters<br>%{text}<extra></extra>",
+    ))
+    fig.update_layout(height=460, margin=dict(l=4, r=4, t=36, b=4),
+                      title=dict(text="Model by parameters (area), coloured by group", x=0))
+    return fig
