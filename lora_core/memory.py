@@ -22,6 +22,7 @@ What it leaves out (CUDA context, allocator fragmentation, temporary buffers) is
 from __future__ import annotations
 
 import math
+from numbers import Integral
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Literal
@@ -146,8 +147,9 @@ def base_weight_bytes(skel_or_model: Skeleton | nn.Module, base_dtype: BaseDtype
 
     ``accelerate.utils.compute_module_sizes(model, dtype=torch.bfloat16, special_dtypes=...)[""]``
     with the quantized weights (:func:`quantized_modules`) given ``torch.int8`` (1 byte) or
-    ``CustomDtype.INT4`` (0.5 byte) as special dtypes, the same call transformers makes to plan a
-    quantized ``device_map``. E.g. Llama-3.1-8B bf16: 2 x 8,030,261,248 bytes + its rotary buffers.
+    ``CustomDtype.INT4`` (0.5 byte) as special dtypes (accelerate's way to size a model with mixed
+    dtypes, as ``infer_auto_device_map`` takes them). Floating tensors cost
+    ``min(2, their own size)``, so fp32 buffers count at 2 bytes, as accelerate counts them. E.g. Llama-3.1-8B bf16: 2 x 8,030,261,248 bytes + its rotary buffers.
     """
     model = _model(skel_or_model)
     special = None
@@ -217,8 +219,9 @@ def adapter_components(trainable_params: int, dora_params: int) -> dict[str, int
     copy; PEFT keeps adapters themselves in fp32, so there is no separate 16-bit copy here).
     """
     for field, value in (("trainable_params", trainable_params), ("dora_params", dora_params)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
             raise InputError(field, f"must be a non-negative integer, got {value!r}")
+    trainable_params, dora_params = int(trainable_params), int(dora_params)
     return {"lora_weights": 4 * trainable_params, "lora_grads": 4 * trainable_params,
             "optimizer_states": 8 * trainable_params, "dora_extra": ADAM_BYTES_PER_PARAM * dora_params}
 
