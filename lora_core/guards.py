@@ -38,12 +38,18 @@ SIZE_LIMITS: dict[str, int] = {
 MAX_CONFIG_BYTES = int(os.environ.get("LORA_EXPLORER_MAX_UPLOAD_BYTES", 1_000_000))
 
 
-def _walk(d: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str, Any]]:
+MAX_DEPTH = 16  # real configs nest sub-configs 2 or 3 deep
+
+
+def _walk(d: dict[str, Any], prefix: str = "", depth: int = 0) -> Iterator[tuple[str, str, Any]]:
     """Yield ``(dotted_path, key, value)`` for every key, nested sub-configs included."""
+    if depth > MAX_DEPTH:
+        raise InputError(prefix.rstrip(".")[:80] + "...", f"nests deeper than {MAX_DEPTH} levels; "
+                         "a config.json nests sub-configs 2 or 3 deep, fix the file")
     for key, value in d.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict):
-            yield from _walk(value, path + ".")
+            yield from _walk(value, path + ".", depth + 1)
         else:
             yield path, key, value
 

@@ -34,6 +34,8 @@ _LEVEL = {"all-linear": 0, "group": 1, "role": 2, "name": 3}
 BiasMode = Literal["none", "all", "lora_only"]
 Scope = Literal["language", "all"]
 MAX_RANK = 65_536
+MAX_TARGETS = 256
+_KEY_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 @dataclass(frozen=True)
@@ -195,10 +197,14 @@ def _check_target(t: Target) -> None:
         raise InputError(f"rank for '{t.key}'", f"must be a positive integer, got {t.rank!r}; try 8 or 16")
     if t.rank > MAX_RANK:
         raise InputError(f"rank for '{t.key}'", f"{t.rank} is above {MAX_RANK}; LoRA ranks are small (4 to 256)")
-    if t.alpha is not None and not t.alpha > 0:
+    if t.alpha is not None and (isinstance(t.alpha, bool) or not isinstance(t.alpha, (int, float, np.number))
+                                or not 0 < t.alpha < float("inf")):
         raise InputError(f"alpha for '{t.key}'", f"must be positive, got {t.alpha!r}; the usual choice is 2 x rank")
-    if not t.key or len(t.key) > 200:
-        raise InputError("target", f"a target key must be 1 to 200 characters, got {t.key!r}")
+    if not isinstance(t.key, str) or not t.key or len(t.key) > 200:
+        raise InputError("target", f"a target key must be 1 to 200 characters, got {str(t.key)[:60]!r}")
+    if not _KEY_RE.fullmatch(t.key):
+        raise InputError("target", f"{t.key!r} is not a module name, role or group; use letters, digits, "
+                         "'_', '-' and '.' only (e.g. q_proj), not a regular expression")
 
 
 def _assign(plan: Plan, index: PlanIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -271,6 +277,8 @@ def parse_layers(text: str, num_layers: int) -> tuple[int, ...] | None:
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if lo > hi:
             raise InputError("layers", f"range {lo}-{hi} runs backwards; write {hi}-{lo}")
+        if hi >= num_layers:  # before building the range: "0-999999999" must not allocate
+            raise InputError("layers", f"{part.strip()!r} is outside this model's layers 0-{num_layers - 1}")
         layers.update(range(lo, hi + 1))
     return check_layers(tuple(sorted(layers)), num_layers)
 
@@ -291,6 +299,9 @@ def validate_plan(plan: Plan, index: PlanIndex) -> list[str]:
     """Raise :class:`InputError` for a plan PEFT would reject; return warnings for surprises."""
     if not plan.targets and not plan.modules_to_save:
         raise InputError("targets", "the plan targets nothing; switch on at least one target (e.g. q and v)")
+    if len(plan.targets) > MAX_TARGETS:
+        raise InputError("targets", f"{len(plan.targets)} targets is above the limit of {MAX_TARGETS}; "
+                         "use role or group keys (q, v, ffn, all-linear) instead of listing modules")
     for t in plan.targets:
         _check_target(t)
     check_layers(plan.layers, index.num_layers)

@@ -6,6 +6,7 @@ from. Only ``config.json`` is ever read; weights are never requested.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Callable
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import transformers
-from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import (
     GatedRepoError,
     HFValidationError,
@@ -29,6 +29,7 @@ from transformers import CONFIG_MAPPING, AutoConfig, PretrainedConfig
 
 from . import presets
 from .errors import InputError
+from .hub import fast_download
 from .guards import MAX_CONFIG_BYTES, check_sizes
 
 SourceKind = Literal["preset", "hub", "local", "upload"]
@@ -64,8 +65,11 @@ def parse_config_bytes(data: bytes, where: str) -> dict[str, Any]:
                          "bytes for a config.json; upload the model's config.json, not its weights")
     try:
         d = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, or an int of > 4300 digits
         raise InputError(where, f"is not valid JSON ({e}); upload the model's config.json") from None
+    except RecursionError:
+        raise InputError(where, "nests JSON too deeply to be a config.json; upload the model's "
+                         "config.json") from None
     if not isinstance(d, dict):
         raise InputError(where, "holds JSON but not an object; a config.json is a JSON object")
     return d
@@ -89,7 +93,7 @@ def config_from_dict(d: dict[str, Any], where: str, trust_remote_code: bool = Fa
                              "only if you trust that repository")
         raise InputError(f"{where}: model_type", f"unknown model_type {model_type!r}: transformers "
                          f"{transformers.__version__} has no such architecture")
-    clean = {k: v for k, v in d.items() if k != "auto_map"}
+    clean = copy.deepcopy({k: v for k, v in d.items() if k != "auto_map"})  # transformers edits nested dicts
     try:
         return CONFIG_MAPPING[model_type].from_dict(clean)
     except (TypeError, ValueError, KeyError, AttributeError) as e:
@@ -128,8 +132,29 @@ def from_path(path: str | Path, allowed_root: Path | None = None) -> ModelSource
     file = p / "config.json" if p.is_dir() else p
     if not file.is_file():
         raise InputError("path", f"no config.json at {str(path)!r}; give a model folder or a config.json file")
+    _check_file_size(file, str(path))
     raw = parse_config_bytes(file.read_bytes(), str(path))
     return ModelSource(str(path), "local", config_from_dict(raw, str(path)), raw)
+
+
+def _check_file_size(file: Path, where: str) -> None:
+    """Refuse a file over the config limit before reading it into memory."""
+    size = file.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise InputError(where, f"{size:,} bytes is above the limit of {MAX_CONFIG_BYTES:,} bytes for a "
+                         "config.json (LORA_EXPLORER_MAX_UPLOAD_BYTES); give the model's config.json")
+
+
+def needs_remote_code(raw: dict[str, Any]) -> bool:
+    """True when transformers lacks ``raw``'s ``model_type`` and the repo ships code (``auto_map``)."""
+    return raw.get("model_type") not in CONFIG_MAPPING and "auto_map" in raw
+
+
+def remote_code_warning(repo_id: str) -> str:
+    """What to show (and have acknowledged) before loading ``repo_id`` with remote code."""
+    return (f"Trusting remote code downloads Python files from {repo_id!r} and runs them inside this "
+            "server, with its permissions. Only do this for a repository you trust, ideally pinned "
+            "to a commit with 'revision'. Built-in architectures never need it.")
 
 
 def from_hub(
@@ -137,11 +162,12 @@ def from_hub(
     revision: str | None = None,
     token: str | None = None,
     trust_remote_code: bool = False,
-    download: Downloader = hf_hub_download,
+    download: Downloader = fast_download,
 ) -> ModelSource:
     """A model on the Hugging Face Hub: only its ``config.json`` is fetched.
 
-    ``token`` defaults to ``HF_TOKEN``. ``download`` is ``hf_hub_download``; tests pass a fake.
+    ``token`` defaults to ``HF_TOKEN``. ``download`` is :func:`lora_core.hub.fast_download`
+    (``hf_hub_download`` that fails fast offline); tests pass a fake.
     """
     try:
         validate_repo_id(repo_id)
@@ -149,6 +175,7 @@ def from_hub(
         raise InputError("model id", f"{repo_id!r} is not a valid Hub id ({e})") from None
     token = token or os.environ.get("HF_TOKEN") or None
     path = _download_config(repo_id, revision, token, download)
+    _check_file_size(Path(path), f"{repo_id}/config.json")
     raw = parse_config_bytes(Path(path).read_bytes(), f"{repo_id}/config.json")
     if trust_remote_code and raw.get("model_type") not in CONFIG_MAPPING:
         check_sizes(raw)
@@ -183,7 +210,11 @@ def _download_config(repo_id: str, revision: str | None, token: str | None, down
 
 def resolve(spec: str, revision: str | None = None, trust_remote_code: bool = False,
             allowed_root: Path | None = None) -> ModelSource:
-    """What the CLI means by MODEL: a preset id, an existing path, else a Hub id."""
+    """What the CLI means by MODEL: a preset id, an existing path, else a Hub id.
+
+    ``allowed_root`` defaults to ``LORA_EXPLORER_ALLOWED_ROOT`` when that is set.
+    """
+    allowed_root = allowed_root if allowed_root is not None else allowed_root_from_env()
     if presets.is_preset(spec):
         return from_preset(spec)
     if Path(spec).expanduser().exists() or spec.endswith(".json"):
