@@ -36,7 +36,7 @@ from transformers.quantizers.base import HfQuantizer
 from transformers.quantizers.quantizers_utils import should_convert_module
 
 from .errors import InputError
-from .plan import Plan, PlanIndex, count
+from .plan import Plan, PlanIndex, count, resolve_plan
 from .skeleton import Skeleton
 
 BaseDtype = Literal["bf16", "int8", "nf4"]
@@ -227,7 +227,8 @@ def adapter_components(trainable_params: int, dora_params: int) -> dict[str, int
 
 
 def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame, trainable_params: int,
-                    dora_params: int, settings: MemorySettings = MemorySettings()) -> MemoryEstimate:
+                    dora_params: int, settings: MemorySettings = MemorySettings(), *,
+                    wrapped: pd.DataFrame | None = None) -> MemoryEstimate:
     """Memory to train ``trainable_params`` (LoRA, biases, saved copies; DoRA magnitudes apart).
 
     Args:
@@ -236,6 +237,8 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
         trainable_params: trainable parameters without DoRA's magnitudes.
         dora_params: DoRA magnitude parameters (sum of wrapped layers' ``out_features``), or 0.
         settings: dtype, batch, sequence length, checkpointing.
+        wrapped: the rows the plan wraps (``resolve_plan``: inventory columns plus ``rank``), for
+            the adapters' own activations; without it those are left out.
 
     DoRA (Liu et al. 2024, sec. 4.3; PEFT ``DoraLinearLayer.get_weight_norm``) also builds each
     wrapped layer's full ``W + scale*B@A`` (out x in) to take its column norms, one layer at a
@@ -247,7 +250,7 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
     return MemoryEstimate(
         base_weights=weights,
         quantization_constants=constants,
-        activations=activation_bytes(model.config, inventory, settings),
+        activations=activation_bytes(model.config, inventory, settings, wrapped, dora_params > 0),
         **adapter_components(trainable_params, dora_params),
     )
 
@@ -262,7 +265,8 @@ def estimate_for_plan(skel_or_model: Skeleton | nn.Module, index: PlanIndex, pla
     """:func:`estimate_memory` for a plan, its trainable count from :func:`lora_core.plan.count`."""
     dora = dora_magnitude_params(plan, index)
     trainable = count(plan, index).trainable - dora
-    return estimate_memory(skel_or_model, index.inventory, trainable, dora, settings)
+    return estimate_memory(skel_or_model, index.inventory, trainable, dora, settings,
+                           wrapped=resolve_plan(plan, index))
 
 
 # --- Activations -------------------------------------------------------------------------------
@@ -373,16 +377,41 @@ def head_activation_bytes(shape: ActivationShape, s: int, b: int) -> int:
     return 4 * s * b * shape.hidden + 4 * s * b * shape.vocab
 
 
-def activation_bytes(config, inventory: pd.DataFrame, settings: MemorySettings) -> int:
-    """Activation memory for a step, by :func:`layer_activation_bytes` over the blocks.
+def lora_activation_bytes(wrapped: pd.DataFrame | None, dora: bool, s: int, b: int) -> pd.Series:
+    """Bytes the adapters themselves keep for backward, per layer (``-1``: rows outside layers).
+
+    From PEFT's ``lora.Linear.forward``: the input is cast to the adapters' dtype and kept for
+    ``lora_A``'s gradient, and ``A @ x`` (width r) for ``lora_B``'s; DoRA's ``forward`` also keeps
+    the base output and the LoRA output (width out) for the magnitude's gradient. At 2 bytes (bf16
+    autocast, as ``Trainer(bf16=True)`` runs; without autocast PEFT's fp32 adapters make it 4)::
+
+        per wrapped Linear/Conv1D: 2*s*b*(in + r) (+ DoRA 2*s*b*2*out)
+        per wrapped Embedding:     2*s*b*r
+
+    Fused expert parameters (``target_parameters``) add a weight-sized delta, not counted here.
+    """
+    if wrapped is None or wrapped.empty:
+        return pd.Series(dtype="int64")
+    linear = wrapped["kind"].isin(["linear", "conv1d"])
+    embedding = wrapped["kind"] == "embedding"
+    width = (linear * (wrapped["in_features"] + wrapped["rank"] + 2 * dora * wrapped["out_features"])
+             + embedding * wrapped["rank"])
+    per_layer = (2 * s * b * width).groupby(wrapped["layer"].fillna(-1).astype("int64")).sum()
+    return per_layer.astype("int64")
+
+
+def activation_bytes(config, inventory: pd.DataFrame, settings: MemorySettings,
+                     wrapped: pd.DataFrame | None = None, dora: bool = False) -> int:
+    """Activation memory for a step: :func:`layer_activation_bytes` over the blocks, the head,
+    and the adapters' own (:func:`lora_activation_bytes`, when the wrapped rows are given).
 
     Without checkpointing every block keeps its activations. With full gradient checkpointing
     (transformers checkpoints each decoder layer) each block keeps only its input (2sbh) and one
     block's activations exist again while it is recomputed in backward (Korthikanti et al. 2022,
-    sec. 4.2; Chen et al. 2016): ``L*2sbh + max(block) + head``.
+    sec. 4.2; Chen et al. 2016): ``L*2sbh + max(block) + head``, and of the adapters only the
+    largest layer's share and the rows outside the blocks.
 
-    Simplifications: LoRA's own small intermediates (s*b*r per wrapped layer) and dropout masks
-    are left out; frozen layers are counted like trained ones (an upper bound: a frozen linear
+    Simplifications: dropout masks (also LoRA dropout's) are left out; frozen layers are counted like trained ones (an upper bound: a frozen linear
     needs no input for a weight gradient); encoder-decoder blocks use ``seq_len`` for both
     stacks and ignore cross-attention; a vision tower's activations are not counted; MLA's
     compressed latents are not counted; routers' logits are left out.
@@ -393,9 +422,12 @@ def activation_bytes(config, inventory: pd.DataFrame, settings: MemorySettings) 
     dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash)
     moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash)
     dense_layers = shape.layers - shape.moe_layers
+    lora = lora_activation_bytes(wrapped, dora, s, b)
+    outside = int(lora.get(-1, 0))
+    in_layers = lora.drop(-1, errors="ignore")
     if settings.gradient_checkpointing:
         biggest = max(moe if shape.moe_layers else 0, dense if dense_layers else 0)
-        blocks = shape.layers * 2 * s * b * shape.hidden + biggest
+        blocks = shape.layers * 2 * s * b * shape.hidden + biggest + int(in_layers.max() if len(in_layers) else 0)
     else:
-        blocks = dense_layers * dense + shape.moe_layers * moe
-    return blocks + head_activation_bytes(shape, s, b)
+        blocks = dense_layers * dense + shape.moe_layers * moe + int(in_layers.sum())
+    return blocks + outside + head_activation_bytes(shape, s, b)

@@ -14,13 +14,17 @@ import pytest
 import torch
 from accelerate.commands import estimate as accelerate_estimate
 from accelerate.utils import compute_module_sizes
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, LlamaConfig
 
 from lora_core.errors import InputError
+from lora_core.inventory import build_inventory
 from lora_core.memory import (BASE_DTYPES, COMPONENTS, GIB, GPU_SIZES_GB, MemoryEstimate, MemorySettings,
                               activation_bytes, activation_shape, base_weight_bytes, estimate_for_plan,
-                              estimate_memory, layer_activation_bytes, nf4_constant_bytes,
+                              estimate_memory, layer_activation_bytes, lora_activation_bytes, nf4_constant_bytes,
                               quantization_constant_bytes)
 from lora_core.plan import Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.skeleton import build_skeleton
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 
 LLAMA, MIXTRAL, GPT2 = "meta-llama/Meta-Llama-3.1-8B", "mistralai/Mixtral-8x7B-v0.1", "openai-community/gpt2"
@@ -180,3 +184,54 @@ def test_settings_validation(kwargs: dict, match: str) -> None:
 def test_negative_trainable_params_rejected() -> None:
     with pytest.raises(InputError, match="trainable_params: must be a non-negative integer"):
         estimate_memory(cached_skeleton(GPT2), cached_inventory(GPT2), -1, 0)
+
+
+def test_adapters_add_activations_per_wrapped_module() -> None:
+    index, skel = PlanIndex(cached_inventory(LLAMA)), cached_skeleton(LLAMA)
+    no_gc = MemorySettings(gradient_checkpointing=False)
+    acts = [estimate_for_plan(skel, index, p, no_gc).activations
+            for p in (QV, Plan((Target("all-linear", 8),)), Plan((Target("all-linear", 8),), dora=True))]
+    assert acts == sorted(acts) and len(set(acts)) == 3
+    wrapped = resolve_plan(QV, index)
+    per_layer = lora_activation_bytes(wrapped, False, 2048, 1)
+    assert len(per_layer) == 32 and int(per_layer.sum()) == 2 * 2048 * int((wrapped["in_features"] + 8).sum())
+
+
+# A tiny Llama, real tensors on CPU: the estimate against the bytes autograd actually saves.
+TINY = dict(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=4,
+            num_key_value_heads=2, vocab_size=1000, tie_word_embeddings=False)
+SEQ, BATCH = 128, 2
+TINY_CASES = [
+    ("qv", Plan((Target("q", 8), Target("v", 8))), dict(target_modules=["q_proj", "v_proj"])),
+    ("all-linear", Plan((Target("all-linear", 8),)), dict(target_modules="all-linear")),
+    ("all-linear-dora", Plan((Target("all-linear", 8),), dora=True), dict(target_modules="all-linear", use_dora=True)),
+]
+
+
+def _saved_tensor_bytes(model: torch.nn.Module, ids: torch.Tensor) -> int:
+    """Bytes of distinct storages autograd saves in one bf16-autocast forward (parameters excluded)."""
+    seen: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        seen[storage.data_ptr()] = max(seen.get(storage.data_ptr(), 0), storage.nbytes())
+        return t
+
+    with torch.autocast("cpu", dtype=torch.bfloat16), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(input_ids=ids, labels=ids)
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    return sum(n for ptr, n in seen.items() if ptr not in params)
+
+
+@pytest.mark.parametrize("plan,cfg", [c[1:] for c in TINY_CASES], ids=[c[0] for c in TINY_CASES])
+def test_activations_track_what_autograd_saves(plan: Plan, cfg: dict) -> None:
+    config = LlamaConfig(**TINY)
+    inv = build_inventory(build_skeleton(config))
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16, attn_implementation="sdpa")
+    model = get_peft_model(model, LoraConfig(r=8, lora_dropout=0.0, **cfg))
+    model.train()
+    measured = _saved_tensor_bytes(model, torch.randint(0, TINY["vocab_size"], (BATCH, SEQ)))
+    settings = MemorySettings(batch_size=BATCH, seq_len=SEQ, gradient_checkpointing=False)
+    estimated = activation_bytes(config, inv, settings, resolve_plan(plan, PlanIndex(inv)), plan.dora)
+    assert 0.8 < estimated / measured < 1.25
