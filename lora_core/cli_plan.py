@@ -2,7 +2,8 @@
 
 Example: ``python -m lora_core plan meta-llama/Meta-Llama-3.1-8B --target q=8 --target v=8
 --target ffn=4 --layers 0-3,7 --out adapter_config.json``. ``--json`` prints one object with
-``auto_class``, ``total_params``, ``trainable_params``, ``targeted`` and ``peft_config``.
+``auto_class``, ``total_params``, ``trainable_params``, ``targeted`` and ``peft_config``, plus
+``memory``: the training-memory breakdown at the default setting (``lora_core.memory``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 from .cli_common import OpenedModel, add_model_arguments, human_count, open_model
 from .errors import InputError
 from .export import config_bytes, config_dict, to_lora_config
+from .memory import memory_payload
 from .plan import Plan, PlanCount, PlanIndex, Target, count, parse_layers, resolve_plan, validate_plan
 
 DEFAULT_RANK = 8
@@ -74,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
     totals = count(plan, index)
     written = _write(args.out, config_bytes(config)) if args.out else None
     if args.json:
-        print(json.dumps(to_payload(opened, totals, rows, config_dict(config)), indent=2))
+        payload = to_payload(opened, totals, rows, config_dict(config))
+        payload["memory"] = memory_payload(opened.skeleton, index, plan)  # issue 7: default setting
+        print(json.dumps(payload, indent=2))
     else:
         print(render(opened, plan, totals, rows, config_dict(config), warnings, written))
     return 0

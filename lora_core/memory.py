@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -267,6 +267,18 @@ def estimate_for_plan(skel_or_model: Skeleton | nn.Module, index: PlanIndex, pla
     trainable = count(plan, index).trainable - dora
     return estimate_memory(skel_or_model, index.inventory, trainable, dora, settings,
                            wrapped=resolve_plan(plan, index))
+
+
+def memory_payload(skel_or_model: Skeleton | nn.Module, index: PlanIndex, plan: Plan,
+                   settings: MemorySettings = MemorySettings()) -> dict:
+    """The JSON-ready breakdown ``plan --json`` prints under ``"memory"``.
+
+    ``{"settings": {...}, "bytes": {component: bytes, ..., "total": bytes},
+    "fits_on_gib": {"16": false, "24": true, ...}}``
+    """
+    est = estimate_for_plan(skel_or_model, index, plan, settings)
+    return {"settings": asdict(settings), "bytes": est.as_dict(),
+            "fits_on_gib": {str(gb): ok for gb, ok in est.fits_on().items()}}
 
 
 # --- Activations -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ the inventory, independently of the code under test.
 
 from __future__ import annotations
 
+import json
 from argparse import Namespace
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ from accelerate.utils import compute_module_sizes
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, LlamaConfig
 
+from lora_core import cli
 from lora_core.errors import InputError
 from lora_core.inventory import build_inventory
 from lora_core.memory import (BASE_DTYPES, COMPONENTS, GIB, GPU_SIZES_GB, MemoryEstimate, MemorySettings,
@@ -235,3 +237,13 @@ def test_activations_track_what_autograd_saves(plan: Plan, cfg: dict) -> None:
     settings = MemorySettings(batch_size=BATCH, seq_len=SEQ, gradient_checkpointing=False)
     estimated = activation_bytes(config, inv, settings, resolve_plan(plan, PlanIndex(inv)), plan.dora)
     assert 0.8 < estimated / measured < 1.25
+
+
+def test_plan_json_carries_the_default_memory_breakdown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["plan", LLAMA, "--target", "q=8", "--target", "v=8", "--json"]) == 0
+    memory = json.loads(capsys.readouterr().out)["memory"]
+    expected = estimate_for_plan(cached_skeleton(LLAMA), PlanIndex(cached_inventory(LLAMA)), QV)
+    assert memory["bytes"] == expected.as_dict()
+    assert memory["settings"] == dict(base_dtype="bf16", batch_size=1, seq_len=2048, gradient_checkpointing=True,
+                                      flash_attention=True, optimizer="adamw")
+    assert memory["fits_on_gib"] == {str(gb): expected.fits(gb) for gb in GPU_SIZES_GB}
