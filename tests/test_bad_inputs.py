@@ -1,0 +1,433 @@
+"""Bad input, hostile input and the Hub's failures: one table, driven through core, CLI and app.
+
+Every entry is an input a user (or a stranger's link or repository) can give, with the message
+it must produce (a regex). Core tests expect ``InputError``; CLI tests expect exit status 2 and
+the message on stderr, no traceback; app tests (``test_bad_inputs_app.py``-style, at the end of
+this file) expect ``st.error`` with the message and the previous model and plan kept.
+
+Hub cases run the real ``hf_hub_download`` against a fake Hub: huggingface_hub's HTTP client is
+swapped for an ``httpx2.MockTransport`` (``set_client_factory``), so the library itself turns the
+fake responses into its real error classes, and every request it makes is recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2
+import pytest
+from huggingface_hub import constants as hf_constants
+from huggingface_hub import hf_hub_download
+from huggingface_hub.utils import _http as hf_http
+
+from lora_core import cli, hub, presets, sources
+from lora_core.errors import InputError
+from lora_core.guards import MAX_CONFIG_BYTES
+from lora_core.plan import MAX_TARGETS, Plan, PlanIndex, Target, parse_layers, validate_plan
+from tests.helpers import cached_inventory
+
+ROOT = Path(__file__).resolve().parents[1]
+LLAMA_ID = "meta-llama/Meta-Llama-3.1-8B"
+LLAMA = presets.preset_dict(LLAMA_ID)
+LLAVA = presets.preset_dict("llava-hf/llava-1.5-7b-hf")
+TRIED: dict[str, set[str]] = {"core": set(), "cli": set(), "app": set()}
+
+
+def cfg(base: dict = LLAMA, **over) -> bytes:
+    """A real preset config.json with some fields replaced, as bytes."""
+    return json.dumps({**base, **over}).encode()
+
+
+def deep_json(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def deep_subconfigs(depth: int) -> bytes:
+    return b'{"model_type": "llama", "x": ' + b'{"x": ' * depth + b"1" + b"}" * (depth + 1)
+
+
+# ---------------------------------------------------------------- the table of bad inputs
+# id -> (config.json bytes, expected message). Uploaded, read from disk, or served by the Hub.
+BAD_CONFIGS: dict[str, tuple[bytes, str]] = {
+    "malformed-json": (b'{"model_type": "llama", "hidden_size": 4096,', r"is not valid JSON"),
+    "not-utf8": (b"\xff\xfe{\x00}", r"is not valid JSON"),
+    "json-array": (b"[1, 2, 3]", r"holds JSON but not an object"),
+    "not-a-model-config": (json.dumps({"name": "my dataset", "rows": 3}).encode(),
+                           r"model_type: missing: this JSON is not a transformers model config"),
+    "unknown-model-type": (cfg(model_type="frobnicator"), r"unknown model_type 'frobnicator'"),
+    "needs-remote-code": (cfg(model_type="acme_lm", auto_map={"AutoConfig": "configuration_acme.AcmeConfig"}),
+                          r"trust_remote_code: .*off by default; enable 'trust remote code' "
+                          r"\(CLI: --trust-remote-code\)"),
+    "layers-1e6": (cfg(num_hidden_layers=1_000_000),
+                   r"num_hidden_layers: 1000000 is above the limit of 1024"),
+    "hidden-1e9": (cfg(hidden_size=10**9), r"hidden_size: 1000000000 is above the limit of 131072"),
+    "negative-heads": (cfg(num_attention_heads=-32), r"num_attention_heads: must not be negative, got -32"),
+    "negative-vocab": (cfg(vocab_size=-1), r"vocab_size: must not be negative, got -1"),
+    "fractional-layers": (cfg(num_hidden_layers=2.5), r"num_hidden_layers: must be an integer, got 2.5"),
+    "text-size": (cfg(intermediate_size="14336"), r"intermediate_size: must be an integer, got '14336'"),
+    "nan-size": (cfg().replace(b'"hidden_size": 4096', b'"hidden_size": NaN'),
+                 r"hidden_size: must be an integer, got nan"),
+    "nested-absurd": (cfg(LLAVA, text_config={**LLAVA["text_config"], "num_hidden_layers": 10**6}),
+                      r"text_config.num_hidden_layers: 1000000 is above the limit of 1024"),
+    "over-size-limit": (b" " * (MAX_CONFIG_BYTES + 1) + b"{}",
+                        rf"{MAX_CONFIG_BYTES + 3:,} bytes is above the limit of {MAX_CONFIG_BYTES:,} bytes"),
+    "deep-json": (deep_json(100_000), r"nests JSON too deeply"),
+    "deep-subconfigs": (deep_subconfigs(500), r"nests deeper than 16 levels"),
+    "huge-integer": (b'{"model_type": "llama", "hidden_size": ' + b"9" * 5000 + b"}", r"is not valid JSON"),
+}
+
+# id -> (repo id, revision, expected message); the fake Hub below decides by the repo's owner.
+HUB_CASES: dict[str, tuple[str, str | None, str]] = {
+    "hub-unknown-id": ("nobody/no-such-model", None,
+                       r"model id: no model 'nobody/no-such-model' on the Hub .*check the spelling"),
+    "hub-gated-no-token": ("gated-org/gated-model", None,
+                           r"token: 'gated-org/gated-model' is gated: accept its licence .* HF_TOKEN"),
+    "hub-bad-revision": ("good-org/tiny-llama", "no-such-branch",
+                         r"revision: 'good-org/tiny-llama' has no revision 'no-such-branch'"),
+    "hub-no-config": ("empty-org/not-a-model", None, r"'empty-org/not-a-model' has no config.json"),
+    "hub-invalid-id": ("not a/valid id!", None, r"model id: 'not a/valid id!' is not a valid Hub id"),
+    "hub-remote-code": ("acme/acme-lm", None, r"trust_remote_code: .*off by default"),
+    "hub-absurd-config": ("evil/huge-model", None, r"num_hidden_layers: 1000000 is above the limit"),
+}
+HUB_FILES: dict[str, bytes] = {
+    "good-org/tiny-llama": cfg(),
+    "acme/acme-lm": BAD_CONFIGS["needs-remote-code"][0],
+    "evil/huge-model": BAD_CONFIGS["layers-1e6"][0],
+}
+NO_NETWORK = r"model id: could not reach the Hugging Face Hub to fetch .*pick a preset"
+
+
+@dataclass(frozen=True)
+class PathCase:
+    """A local path relative to a sandbox holding ``root/`` (allowed) and ``outside/``."""
+
+    path: Callable[[Path], Path]
+    match: str
+
+
+OUTSIDE = r"path: .* is outside the allowed folder .*LORA_EXPLORER_ALLOWED_ROOT"
+PATH_CASES: dict[str, PathCase] = {
+    "path-outside-root": PathCase(lambda s: s / "outside" / "config.json", OUTSIDE),
+    "path-dotdot": PathCase(lambda s: s / "root" / ".." / "outside" / "config.json", OUTSIDE),
+    "path-dotdot-folder": PathCase(lambda s: s / "root" / "model" / ".." / ".." / "outside", OUTSIDE),
+    "path-symlink-file": PathCase(lambda s: s / "root" / "link.json", OUTSIDE),
+    "path-symlink-folder": PathCase(lambda s: s / "root" / "linked-model", OUTSIDE),
+    "path-system-file": PathCase(lambda s: Path("/etc/hostname"), OUTSIDE),
+    "path-missing": PathCase(lambda s: s / "root" / "missing" / "config.json", r"path: no config.json at"),
+    "path-too-big": PathCase(lambda s: s / "root" / "big" / "config.json",
+                             rf"bytes is above the limit of {MAX_CONFIG_BYTES:,} bytes"),
+}
+
+
+def sandbox(tmp: Path) -> Path:
+    """``root/`` (the allowed folder: a model, links out, a huge file) and ``outside/``."""
+    (tmp / "outside").mkdir()
+    (tmp / "outside" / "config.json").write_bytes(cfg())
+    (tmp / "root" / "model").mkdir(parents=True)
+    (tmp / "root" / "model" / "config.json").write_bytes(cfg())
+    (tmp / "root" / "link.json").symlink_to(tmp / "outside" / "config.json")
+    (tmp / "root" / "linked-model").symlink_to(tmp / "outside")
+    (tmp / "root" / "big").mkdir()
+    with open(tmp / "root" / "big" / "config.json", "wb") as f:  # sparse: no disk used
+        f.truncate(MAX_CONFIG_BYTES * 50)
+    return tmp
+
+
+QV = (Target("q", 8), Target("v", 8))
+# id -> (plan, expected message); validated against Llama-3.1-8B (32 layers).
+PLAN_CASES: dict[str, tuple[Plan, str]] = {
+    "rank-0": (Plan((Target("q", 0),)), r"rank for 'q': must be a positive integer, got 0; try 8"),
+    "rank-negative": (Plan((Target("q", -8),)), r"rank for 'q': must be a positive integer, got -8"),
+    "rank-fractional": (Plan((Target("q", 8.5),)), r"rank for 'q': must be a positive integer, got 8.5"),
+    "rank-text": (Plan((Target("q", "8"),)), r"rank for 'q': must be a positive integer, got '8'"),
+    "rank-huge": (Plan((Target("q", 10**6),)), r"rank for 'q': 1000000 is above 65536"),
+    "alpha-0": (Plan((Target("q", 8, 0),)), r"alpha for 'q': must be positive, got 0"),
+    "alpha-negative": (Plan((Target("q", 8, -16.0),)), r"alpha for 'q': must be positive, got -16.0"),
+    "alpha-nan": (Plan((Target("q", 8, math.nan),)), r"alpha for 'q': must be positive, got nan"),
+    "alpha-text": (Plan((Target("q", 8, "16"),)), r"alpha for 'q': must be positive, got '16'"),
+    "empty-plan": (Plan(), r"targets: the plan targets nothing; switch on at least one target"),
+    "layers-outside": (Plan(QV, layers=(0, 32)), r"layers: \[32\] outside this model's layers 0-31"),
+    "layers-negative": (Plan(QV, layers=(-1, 3)), r"layers: \[-1\] outside this model's layers 0-31"),
+    "layers-empty": (Plan(QV, layers=()), r"layers: the layer subset is empty"),
+    "key-too-long": (Plan((Target("q" * 201, 8),)), r"target: a target key must be 1 to 200 characters"),
+    "key-regex": (Plan((Target(r".*\.(q|v)_proj", 8),)), r"not a module name, role or group.*not a regular expression"),
+    "key-matches-nothing": (Plan((Target("qq_proj", 8),)), r"target 'qq_proj': matches no module of this model; "
+                            r"its module names are"),
+    "too-many-targets": (Plan(tuple(Target(f"layers.{i}.self_attn.q_proj", 8) for i in range(MAX_TARGETS + 1))),
+                         rf"targets: {MAX_TARGETS + 1} targets is above the limit of {MAX_TARGETS}"),
+    "bias-mode": (Plan(QV, bias="some"), r"bias: must be none, all or lora_only, got 'some'"),
+}
+# id -> (layer text, expected message): what a user types in "Custom layers" or ``--layers``.
+LAYER_TEXT_CASES: dict[str, tuple[str, str]] = {
+    "layer-text-huge-range": ("0-999999999", r"layers: '0-999999999' is outside this model's layers 0-31"),
+    "layer-text-backwards": ("7-3", r"layers: range 7-3 runs backwards; write 3-7"),
+    "layer-text-garbage": ("first four", r"layers: 'first four' is not a layer or range"),
+}
+
+
+# ---------------------------------------------------------------- a fake Hub, real client
+@dataclass
+class FakeHub:
+    """Records every request huggingface_hub sends; answers as the Hub does (X-Error-Code)."""
+
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append((request.method, request.url.path))
+        parts = request.url.path.strip("/").split("/")  # owner/name/resolve/revision/file
+        if len(parts) < 5 or parts[2] != "resolve":
+            return httpx2.Response(404, request=request)
+        repo, revision, filename = "/".join(parts[:2]), parts[3], "/".join(parts[4:])
+        owner = parts[0]
+        if owner == "nobody":
+            return self._error(request, 401, "RepoNotFound")
+        if owner == "gated-org":
+            return self._error(request, 401, "GatedRepo")
+        if revision != "main":
+            return self._error(request, 404, "RevisionNotFound")
+        if repo not in HUB_FILES or filename != "config.json":
+            return self._error(request, 404, "EntryNotFound")
+        body = HUB_FILES[repo]
+        headers = {"X-Repo-Commit": "0" * 40, "ETag": f'"{hash(body) & 0xFFFF:x}"', "Content-Length": str(len(body))}
+        return httpx2.Response(200, headers=headers, content=body if request.method == "GET" else b"",
+                               request=request)
+
+    @staticmethod
+    def _error(request: httpx2.Request, status: int, code: str) -> httpx2.Response:
+        return httpx2.Response(status, headers={"X-Error-Code": code, "X-Error-Message": code}, request=request)
+
+    def repo_files(self) -> set[str]:
+        """Every file name requested from any repository (``/owner/name/resolve/rev/FILE``)."""
+        return {"/".join(p.strip("/").split("/")[4:]) for _, p in self.requests if "/resolve/" in p}
+
+
+@pytest.fixture
+def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
+    """Route huggingface_hub through a fake Hub; a fresh cache; the reachability probe says yes."""
+    fake = FakeHub()
+    hf_http.set_client_factory(lambda: httpx2.Client(
+        transport=httpx2.MockTransport(fake), event_hooks={"request": [hf_http.hf_request_event_hook]},
+        follow_redirects=True))
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setattr(hub, "hub_reachable", lambda timeout=0: True)
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "LORA_EXPLORER_OFFLINE", "HF_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    yield fake
+    hf_http.set_client_factory(hf_http.default_client_factory)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_count(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print how many bad inputs were tried, per channel, when the module ends."""
+    yield
+    everything = set().union(*TRIED.values())
+    line = (f"bad inputs tried and refused as expected: {len(everything)} distinct "
+            f"(core {len(TRIED["core"])}, CLI {len(TRIED["cli"])}, app {len(TRIED["app"])})")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print("\n" + line)
+
+
+@functools.lru_cache(maxsize=None)
+def llama_index() -> PlanIndex:
+    return PlanIndex(cached_inventory(LLAMA_ID))
+
+
+# ---------------------------------------------------------------- core
+@pytest.mark.parametrize("case", BAD_CONFIGS)
+def test_core_refuses_bad_config(case: str) -> None:
+    data, match = BAD_CONFIGS[case]
+    with pytest.raises(InputError, match=match):
+        sources.from_upload(data, "config.json")
+    TRIED["core"].add(case)
+
+
+@pytest.mark.parametrize("case", HUB_CASES)
+def test_core_refuses_bad_hub_model(case: str, fake_hub: FakeHub) -> None:
+    repo_id, revision, match = HUB_CASES[case]
+    with pytest.raises(InputError, match=match):
+        sources.from_hub(repo_id, revision=revision)
+    TRIED["core"].add(case)
+
+
+def test_core_no_network_offline_mode_real_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """HF_HUB_OFFLINE=1 and an empty cache: the real hf_hub_download fails, with our message."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # read by lora_core.hub at call time
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)  # huggingface_hub reads it at import
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(InputError, match=NO_NETWORK):
+        sources.from_hub("good-org/tiny-llama", download=hf_hub_download)
+    with pytest.raises(InputError, match=NO_NETWORK):
+        sources.from_hub("good-org/tiny-llama")  # the default, fail-fast downloader
+    TRIED["core"].add("no-network-offline")
+
+
+def test_core_no_network_unreachable_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Hub that does not answer: the probe refuses at once instead of ~20 s of retries."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "LORA_EXPLORER_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    calls: list[dict] = []
+    monkeypatch.setattr(hub, "hf_hub_download", lambda **kw: calls.append(kw) or "")
+    with pytest.raises(InputError, match=NO_NETWORK):
+        sources.from_hub("good-org/tiny-llama")
+    assert calls == []  # refused by the probe, before any retrying download
+    TRIED["core"].add("no-network-unreachable")
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("case", PATH_CASES)
+def test_core_refuses_bad_path(case: str, tmp_path: Path) -> None:
+    box = sandbox(tmp_path)
+    with pytest.raises(InputError, match=PATH_CASES[case].match):
+        sources.from_path(PATH_CASES[case].path(box), allowed_root=box / "root")
+    TRIED["core"].add(case)
+
+
+def test_core_allowed_root_still_opens_inside(tmp_path: Path) -> None:
+    box = sandbox(tmp_path)
+    src = sources.from_path(box / "root" / "model" / ".." / "model", allowed_root=box / "root")
+    assert src.config.model_type == "llama"
+
+
+def test_core_unknown_preset() -> None:
+    with pytest.raises(InputError, match=r"preset: no preset named 'acme/none'; choose one of"):
+        sources.from_preset("acme/none")
+    TRIED["core"].add("unknown-preset")
+
+
+@pytest.mark.parametrize("case", PLAN_CASES)
+def test_core_refuses_bad_plan(case: str) -> None:
+    plan, match = PLAN_CASES[case]
+    with pytest.raises(InputError, match=match):
+        validate_plan(plan, llama_index())
+    TRIED["core"].add(case)
+
+
+@pytest.mark.parametrize("case", LAYER_TEXT_CASES)
+def test_core_refuses_bad_layer_text(case: str) -> None:
+    text, match = LAYER_TEXT_CASES[case]
+    with pytest.raises(InputError, match=match):
+        parse_layers(text, llama_index().num_layers)
+    TRIED["core"].add(case)
+
+
+def test_core_warns_rank_above_min_in_out() -> None:
+    """Rank 2048 on k_proj (4096 -> 1024) is accepted with a warning, not refused."""
+    warnings = validate_plan(Plan((Target("k", 2048),)), llama_index())
+    assert any(w.startswith("rank above min(in, out) on 32 modules") for w in warnings)
+    TRIED["core"].add("rank-above-min-in-out")
+
+
+def test_core_dora_on_fused_experts_refused() -> None:
+    index = PlanIndex(cached_inventory("Qwen/Qwen3-30B-A3B"))
+    with pytest.raises(InputError, match=r"dora: PEFT does not support it on fused expert parameters"):
+        validate_plan(Plan((Target("experts", 8),), dora=True), index)
+    TRIED["core"].add("dora-on-experts")
+
+
+# ---------------------------------------------------------------- never weights, remote code
+def test_only_config_json_is_requested_from_the_hub(fake_hub: FakeHub) -> None:
+    """Opening a Hub model end to end (source, meta skeleton, inventory) fetches config.json only."""
+    from lora_core.inventory import build_inventory
+    from lora_core.skeleton import build_skeleton
+
+    src = sources.from_hub("good-org/tiny-llama")
+    inv = build_inventory(build_skeleton(src.config))
+    assert int(inv["base_params"].sum()) == 8_030_261_248
+    assert ("GET", "/good-org/tiny-llama/resolve/main/config.json") in fake_hub.requests
+    assert fake_hub.repo_files() == {"config.json"}
+
+
+def test_cli_inspect_requests_only_config_json(fake_hub: FakeHub, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["inspect", "good-org/tiny-llama"]) == 0
+    assert "good-org/tiny-llama" in capsys.readouterr().out
+    assert fake_hub.repo_files() == {"config.json"}
+
+
+def test_remote_code_is_off_by_default_and_warned() -> None:
+    raw = json.loads(BAD_CONFIGS["needs-remote-code"][0])
+    assert sources.needs_remote_code(raw)
+    assert not sources.needs_remote_code({**LLAMA, "auto_map": {"AutoConfig": "x.Y"}})  # native: never runs code
+    native = sources.from_upload(cfg(auto_map={"AutoConfig": "configuration_x.XConfig"}))
+    assert native.trust_remote_code is False and getattr(native.config, "auto_map", None) is None
+    warning = sources.remote_code_warning("acme/acme-lm")
+    assert "'acme/acme-lm'" in warning and "runs them inside this server" in warning
+
+
+# ---------------------------------------------------------------- CLI
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    return code, err
+
+
+def assert_cli_refused(code: int, err: str, match: str) -> None:
+    assert code == 2, err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert re.search(match, err), err
+
+
+@pytest.mark.parametrize("case", BAD_CONFIGS)
+def test_cli_refuses_bad_config_file(case: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    data, match = BAD_CONFIGS[case]
+    path = tmp_path / "config.json"
+    path.write_bytes(data)
+    assert_cli_refused(*run_cli(["inspect", str(path)], capsys), match)
+    TRIED["cli"].add(case)
+
+
+@pytest.mark.parametrize("case", HUB_CASES)
+def test_cli_refuses_bad_hub_model(case: str, fake_hub: FakeHub, capsys: pytest.CaptureFixture) -> None:
+    repo_id, revision, match = HUB_CASES[case]
+    argv = ["inspect", repo_id] + (["--revision", revision] if revision else [])
+    assert_cli_refused(*run_cli(argv, capsys), match)
+    TRIED["cli"].add(case)
+
+
+@pytest.mark.parametrize("case", PATH_CASES)
+def test_cli_refuses_bad_path(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture) -> None:
+    box = sandbox(tmp_path)
+    monkeypatch.setenv(sources.ALLOWED_ROOT_ENV, str(box / "root"))
+    assert_cli_refused(*run_cli(["inspect", str(PATH_CASES[case].path(box))], capsys), PATH_CASES[case].match)
+    TRIED["cli"].add(case)
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_ENDPOINT")}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
+
+
+def test_cli_process_no_network_offline(tmp_path: Path) -> None:
+    """The real entry point and hf_hub_download with HF_HUB_OFFLINE=1: exit 2, message, no traceback."""
+    proc = subprocess.run([sys.executable, "-m", "lora_core", "inspect", "good-org/tiny-llama"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=cli_env(HF_HOME=str(tmp_path), HF_HUB_OFFLINE="1"))
+    assert_cli_refused(proc.returncode, proc.stderr, NO_NETWORK)
+    TRIED["cli"].add("no-network-offline")
+
+
+def test_cli_no_network_unreachable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A Hub that does not answer: refused at once by the probe, no download retries."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "LORA_EXPLORER_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    assert_cli_refused(*run_cli(["inspect", "good-org/tiny-llama"], capsys), NO_NETWORK)
+    TRIED["cli"].add("no-network-unreachable")
