@@ -136,7 +136,8 @@ def quantized_modules(model: nn.Module) -> list[str]:
     embedding (``lm_head``) and the model's fp32 modules. Both helpers are called here.
     Embeddings, norms, routers and fused 3-D expert tensors are not ``nn.Linear`` and stay bf16.
     """
-    skip = HfQuantizer.get_modules_to_not_convert(model, None, list(getattr(model, "_keep_in_fp32_modules", None) or []))
+    keep_fp32 = list(getattr(model, "_keep_in_fp32_modules", None) or [])
+    skip = HfQuantizer.get_modules_to_not_convert(model, None, keep_fp32)
     return [name for name, m in model.named_modules()
             if (type(m) is nn.Linear or isinstance(m, Conv1D)) and should_convert_module(name, skip)]
 
@@ -149,7 +150,8 @@ def base_weight_bytes(skel_or_model: Skeleton | nn.Module, base_dtype: BaseDtype
     with the quantized weights (:func:`quantized_modules`) given ``torch.int8`` (1 byte) or
     ``CustomDtype.INT4`` (0.5 byte) as special dtypes (accelerate's way to size a model with mixed
     dtypes, as ``infer_auto_device_map`` takes them). Floating tensors cost
-    ``min(2, their own size)``, so fp32 buffers count at 2 bytes, as accelerate counts them. E.g. Llama-3.1-8B bf16: 2 x 8,030,261,248 bytes + its rotary buffers.
+    ``min(2, their own size)``, so fp32 buffers count at 2 bytes, as accelerate counts them.
+    E.g. Llama-3.1-8B bf16: 2 x 8,030,261,248 bytes + its rotary buffers.
     """
     model = _model(skel_or_model)
     special = None
@@ -423,10 +425,11 @@ def activation_bytes(config, inventory: pd.DataFrame, settings: MemorySettings,
     sec. 4.2; Chen et al. 2016): ``L*2sbh + max(block) + head``, and of the adapters only the
     largest layer's share and the rows outside the blocks.
 
-    Simplifications: dropout masks (also LoRA dropout's) are left out; frozen layers are counted like trained ones (an upper bound: a frozen linear
-    needs no input for a weight gradient); encoder-decoder blocks use ``seq_len`` for both
-    stacks and ignore cross-attention; a vision tower's activations are not counted; MLA's
-    compressed latents are not counted; routers' logits are left out.
+    Simplifications: dropout masks (also LoRA dropout's) are left out; frozen layers are counted
+    like trained ones (an upper bound: a frozen linear needs no input for a weight gradient,
+    which roughly offsets transformers' fp32 RMSNorm inputs); encoder-decoder blocks use
+    ``seq_len`` for both stacks and ignore cross-attention; a vision tower's activations, MLA's
+    compressed latents and routers' logits are not counted.
     """
     shape = activation_shape(config, inventory)
     s, b = settings.seq_len, settings.batch_size

@@ -128,10 +128,11 @@ def test_monotonic_in_rank() -> None:
 @pytest.mark.parametrize("model_id", MODELS)
 @pytest.mark.parametrize("field,values", [("batch_size", (1, 2, 8)), ("seq_len", (256, 1024, 4096))])
 @pytest.mark.parametrize("checkpointing", [True, False])
-def test_monotonic_in_batch_and_sequence(model_id: str, field: str, values: tuple[int, ...], checkpointing: bool) -> None:
+def test_monotonic_in_batch_and_sequence(model_id: str, field: str, values: tuple[int, ...],
+                                         checkpointing: bool) -> None:
     skel, inv = cached_skeleton(model_id), cached_inventory(model_id)
-    totals = [estimate_memory(skel, inv, 1000, 0, MemorySettings(**{field: v}, gradient_checkpointing=checkpointing)).total
-              for v in values]
+    settings = [MemorySettings(**{field: v}, gradient_checkpointing=checkpointing) for v in values]
+    totals = [estimate_memory(skel, inv, 1000, 0, st).total for st in settings]
     assert totals == sorted(totals) and len(set(totals)) == len(values)
 
 
