@@ -231,7 +231,7 @@ def report_count(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     everything = set().union(*TRIED.values())
     line = (f"bad inputs tried and refused as expected: {len(everything)} distinct "
-            f"(core {len(TRIED["core"])}, CLI {len(TRIED["cli"])}, app {len(TRIED["app"])})")
+            f"(core {len(TRIED['core'])}, CLI {len(TRIED['cli'])}, app {len(TRIED['app'])})")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled():
         print("\n" + line)
