@@ -1,16 +1,14 @@
-"""LoRA Target Explorer: entry point. Sets up the pages and the shared session state.
+"""LoRA Target Explorer: entry point. Sets up navigation over the pages in ``pages/``.
 
-Run with ``streamlit run app.py``. The pages live in ``pages/``; the state they share (model,
-plan, saved plans) is in ``ui.state`` and mirrored to the URL after every run.
+Run with ``streamlit run app.py``. Each page starts with ``ui.page.begin`` and ends with
+``ui.page.end`` (session state, sidebar, URL sync), so it also works when run on its own.
 """
 
 import streamlit as st
 
-from ui import state, widgets
+from ui.page import PAGE_CONFIG
 
-st.set_page_config(page_title="LoRA Target Explorer", page_icon="🎯", layout="wide")
-state.init()
-
+st.set_page_config(**PAGE_CONFIG)
 PAGES = [
     st.Page("pages/model.py", title="Model", icon="🧠", default=True),
     st.Page("pages/tree.py", title="Module tree", icon="🌳"),
@@ -18,7 +16,4 @@ PAGES = [
     st.Page("pages/compare.py", title="Compare", icon="⚖️"),
     st.Page("pages/export.py", title="Export", icon="📦"),
 ]
-page = st.navigation(PAGES)
-page.run()
-widgets.sidebar_summary()
-state.sync_query_params()
+st.navigation(PAGES).run()

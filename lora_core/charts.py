@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -61,13 +62,42 @@ def role_of_row(group: str, role: str) -> str:
     return group if group in ("experts", "router", "embedding", "head") else role
 
 
-def _layout(fig: go.Figure, height: int = 380, **axes) -> go.Figure:
-    fig.update_layout(
-        height=height, margin=dict(l=8, r=8, t=36, b=8), barmode=axes.pop("barmode", None),
-        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0, title=None),
-        hoverlabel=dict(namelength=-1), **axes,
+def _layout(title: str, height: int = 380, **extra) -> dict:
+    """The shared layout: left title, tight margins, horizontal legend under the plot."""
+    return dict(
+        title=dict(text=title, x=0), height=height, margin=dict(l=8, r=8, t=36, b=8),
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+        hoverlabel=dict(namelength=-1), **extra,
     )
-    return fig
+
+
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain trace and layout dicts, skipping per-property validation (a hot path)."""
+    return go.Figure(data=data, layout=layout, _validate=False)
+
+
+def _axis(title: str, **extra) -> dict:
+    return dict(title=dict(text=title), automargin=True, **extra)
+
+
+def _sum_by(keys: list[np.ndarray], values: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Sum ``values`` per distinct combination of ``keys`` (sorted), without pandas' groupby cost."""
+    codes, uniques = zip(*(np.unique(k, return_inverse=True)[::-1] for k in keys)) if keys else ((), ())
+    combined = np.zeros(len(values), np.int64)
+    for code, uniq in zip(codes, uniques):
+        combined = combined * len(uniq) + code
+    found, inverse = np.unique(combined, return_inverse=True)
+    sums = np.zeros(len(found), np.int64)
+    np.add.at(sums, inverse, values.astype(np.int64))
+    out, rest = [], found
+    for uniq in reversed(uniques):
+        out.append(uniq[rest % len(uniq)])
+        rest = rest // len(uniq)
+    return out[::-1], sums
+
+
+def _legend(resolved: pd.DataFrame) -> np.ndarray:
+    return np.array([role_of_row(g, r) for g, r in zip(resolved["group"], resolved["role"])], dtype=object)
 
 
 def per_layer_by_role(resolved: pd.DataFrame) -> pd.DataFrame:
@@ -76,11 +106,9 @@ def per_layer_by_role(resolved: pd.DataFrame) -> pd.DataFrame:
     Columns: ``layer``, ``role`` (legend entry), ``lora_params``.
     """
     rows = resolved[resolved["layer"].notna()]
-    legend = [role_of_row(g, r) for g, r in zip(rows["group"], rows["role"])]
-    out = (rows.assign(legend=legend).groupby(["layer", "legend"], as_index=False)["lora_params"].sum()
-           .rename(columns={"legend": "role"}))
-    out["layer"] = out["layer"].astype(int)
-    return out
+    (layer, role), sums = _sum_by([rows["layer"].to_numpy(np.int64), _legend(rows).astype(str)],
+                                  rows["lora_params"].to_numpy())
+    return pd.DataFrame({"layer": layer, "role": role, "lora_params": sums})
 
 
 def by_role(resolved: pd.DataFrame) -> pd.DataFrame:
@@ -88,50 +116,53 @@ def by_role(resolved: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``role``, ``lora_params``, ``modules``.
     """
-    legend = [role_of_row(g, r) for g, r in zip(resolved["group"], resolved["role"])]
-    out = resolved.assign(role_=legend).groupby("role_", as_index=False).agg(
-        lora_params=("lora_params", "sum"), modules=("name", "size"))
-    return out.rename(columns={"role_": "role"}).sort_values("lora_params", ascending=False, ignore_index=True)
+    legend = _legend(resolved).astype(str)
+    (role,), sums = _sum_by([legend], resolved["lora_params"].to_numpy())
+    (_,), modules = _sum_by([legend], np.ones(len(legend), np.int64))
+    out = pd.DataFrame({"role": role, "lora_params": sums, "modules": modules})
+    return out.sort_values("lora_params", ascending=False, ignore_index=True)
 
 
 def _hover(label: str) -> str:
     return f"{label}<br>%{{customdata:,}} parameters<extra>%{{fullData.name}}</extra>"
 
 
+def _role_key(role: str) -> int:
+    return ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER)
+
+
 def layer_bars(per_layer: pd.DataFrame, num_layers: int) -> go.Figure:
     """Stacked bars: trainable LoRA parameters per layer, one colour per role."""
-    fig = go.Figure()
-    roles = sorted(per_layer["role"].unique(), key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else 99)
-    for role in roles:
+    data = []
+    for role in sorted(per_layer["role"].unique(), key=_role_key):
         part = per_layer[per_layer["role"] == role]
-        fig.add_bar(x=part["layer"], y=part["lora_params"], name=role, customdata=part["lora_params"],
-                    marker_color=ROLE_COLORS.get(role, ROLE_COLORS["other"]),
-                    hovertemplate=_hover("layer %{x}"))
-    fig.update_xaxes(title_text="layer index", range=[-0.5, max(num_layers, 1) - 0.5])
-    fig.update_yaxes(title_text="trainable parameters (count)", rangemode="tozero")
-    return _layout(fig, barmode="stack", title=dict(text="Trainable parameters per layer", x=0))
+        y = part["lora_params"].tolist()
+        data.append(dict(type="bar", x=part["layer"].tolist(), y=y, name=role, customdata=y,
+                         marker=dict(color=ROLE_COLORS.get(role, ROLE_COLORS["other"])),
+                         hovertemplate=_hover("layer %{x}")))
+    return _figure(data, _layout(
+        "Trainable parameters per layer", barmode="stack",
+        xaxis=_axis("layer index", range=[-0.5, max(num_layers, 1) - 0.5]),
+        yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
 
 
 def role_share(roles: pd.DataFrame) -> go.Figure:
     """Donut: each role's share of the trainable LoRA parameters."""
-    fig = go.Figure(go.Pie(
-        labels=roles["role"], values=roles["lora_params"], hole=0.55, sort=False,
-        marker=dict(colors=[ROLE_COLORS.get(r, ROLE_COLORS["other"]) for r in roles["role"]]),
-        customdata=roles["lora_params"], textinfo="percent", textposition="inside",
-        hovertemplate="%{label}: %{customdata:,} parameters (%{percent})<extra></extra>",
-    ))
-    return _layout(fig, title=dict(text="Share by role (% of trainable)", x=0))
+    values = roles["lora_params"].tolist()
+    data = [dict(type="pie", labels=roles["role"].tolist(), values=values, hole=0.55, sort=False,
+                 marker=dict(colors=[ROLE_COLORS.get(r, ROLE_COLORS["other"]) for r in roles["role"]]),
+                 customdata=values, textinfo="percent", textposition="inside",
+                 hovertemplate="%{label}: %{customdata:,} parameters (%{percent})<extra></extra>")]
+    return _figure(data, _layout("Share by role (% of trainable)"))
 
 
 def trainable_vs_frozen(trainable: int, frozen: int) -> go.Figure:
-    """One horizontal stacked bar: trainable vs frozen parameters, on a log-free linear axis."""
-    fig = go.Figure()
-    for name, value, color in (("trainable", trainable, TRAINABLE_COLOR), ("frozen", frozen, FROZEN_COLOR)):
-        fig.add_bar(y=["parameters"], x=[value], name=name, orientation="h", marker_color=color,
-                    customdata=[value], hovertemplate=f"{name}: %{{customdata:,}}<extra></extra>")
-    fig.update_xaxes(title_text="parameters (count)")
-    fig.update_yaxes(showticklabels=False)
-    return _layout(fig, height=200, barmode="stack", title=dict(text="Trainable vs frozen", x=0))
+    """One horizontal stacked bar: trainable vs frozen parameters."""
+    data = [dict(type="bar", y=["parameters"], x=[value], name=name, orientation="h", customdata=[value],
+                 marker=dict(color=color), hovertemplate=f"{name}: %{{customdata:,}}<extra></extra>")
+            for name, value, color in (("trainable", trainable, TRAINABLE_COLOR), ("frozen", frozen, FROZEN_COLOR))]
+    return _figure(data, _layout("Trainable vs frozen", height=220, barmode="stack",
+                                 xaxis=_axis("parameters (count)"), yaxis=dict(showticklabels=False)))
 
 
 def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
@@ -139,13 +170,13 @@ def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
 
     ``breakdown`` columns: ``plan``, ``role``, ``lora_params``.
     """
-    fig = go.Figure()
+    data = []
     for plan, part in breakdown.groupby("plan", sort=False):
-        fig.add_bar(x=part["role"], y=part["lora_params"], name=str(plan), customdata=part["lora_params"],
-                    hovertemplate=_hover("%{x}"))
-    fig.update_xaxes(title_text="role")
-    fig.update_yaxes(title_text="trainable parameters (count)", rangemode="tozero")
-    return _layout(fig, barmode="group", title=dict(text="Trainable parameters by role", x=0))
+        y = part["lora_params"].tolist()
+        data.append(dict(type="bar", x=part["role"].tolist(), y=y, name=str(plan), customdata=y,
+                         hovertemplate=_hover("%{x}")))
+    return _figure(data, _layout("Trainable parameters by role", barmode="group", xaxis=_axis("role"),
+                                 yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
 
 
 def treemap_frame(inventory: pd.DataFrame, targeted: set[str]) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from lora_core import presets
 from lora_core.charts import human
 from lora_core.errors import InputError
 from lora_core.summary import summarize
-from ui import state, widgets
+from ui import page, state, widgets
 from ui.models import ModelRef, digest_of
 
 ERROR = "model_error"
@@ -124,11 +124,11 @@ def model_card() -> None:
             st.info(FUSED_NOTES[role], icon="🔗")
 
 
-st.title("Model")
-state.show_flash()
+page.begin("Model")
 if ERROR in st.session_state:
     widgets.show_error(st.session_state[ERROR])
     st.caption("The previous model and plan are kept.")
 source_picker()
 st.divider()
 model_card()
+page.end()

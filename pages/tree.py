@@ -8,7 +8,7 @@ import streamlit as st
 from lora_core.charts import model_treemap, treemap_frame
 from lora_core.plan import resolve_plan
 from lora_core.summary import fold_layers, relative_name
-from ui import state
+from ui import page, state
 from ui.widgets import chart
 
 TABLE_COLUMNS = {
@@ -71,9 +71,9 @@ def search(inventory: pd.DataFrame, resolved: pd.DataFrame) -> None:
                  hide_index=True, width="stretch", key="tree_search_table")
 
 
+page.begin("Module tree")
 model, plan = state.current_model(), state.current_plan()
 resolved = resolve_plan(plan, model.index)
-st.title("Module tree")
 st.caption(f"{model.ref.label}: identical consecutive layers are folded; open a range to see any layer. "
            f"The current plan wraps {len(resolved):,} modules.")
 left, right = st.columns([5, 6], gap="large")
@@ -84,3 +84,4 @@ with right:
     fig = model_treemap(treemap_frame(model.inventory, set(resolved["name"])))
     chart(fig, "tree_treemap", "Area is parameters; colour is the group; a dark outline marks "
           "modules the current plan targets. Click a block to zoom in.")
+page.end()

@@ -16,9 +16,11 @@ import streamlit as st
 from lora_core import sources
 from lora_core.errors import InputError
 from lora_core.inventory import build_inventory
+from lora_core.plan import PlanIndex
 from lora_core.skeleton import Skeleton, build_skeleton
 
 from .hub import fast_download
+from .toggles import toggles_for
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,14 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model ready for the pages: its source, skeleton, inventory and fast plan index."""
+    """A model ready for the pages: source, skeleton, inventory, plan index and Targets toggles."""
 
     ref: ModelRef
     source: sources.ModelSource = field(repr=False)
     skeleton: Skeleton = field(repr=False)
     inventory: pd.DataFrame = field(repr=False)
-    index: object = field(repr=False)
+    index: PlanIndex = field(repr=False)
+    toggles: tuple = field(repr=False, default=())
 
 
 def digest_of(data: bytes) -> str:
@@ -72,21 +75,12 @@ def _source(ref: ModelRef, data: bytes | None) -> sources.ModelSource:
     raise InputError("source", f"unknown model source {ref.kind!r}")
 
 
-def _plan_index(inventory: pd.DataFrame) -> object:
-    """The plan module's fast index over the inventory, or the inventory until it exists."""
-    try:
-        from lora_core.plan import PlanIndex
-    except ImportError:
-        return inventory
-    return PlanIndex(inventory)
-
-
 @st.cache_resource(max_entries=8, show_spinner="Building the model on the meta device…")
 def _load(ref: ModelRef, _data: bytes | None) -> LoadedModel:
     source = _source(ref, _data)
     skel = build_skeleton(source.config, trust_remote_code=ref.trust_remote_code)
     inv = build_inventory(skel)
-    return LoadedModel(ref, source, skel, inv, _plan_index(inv))
+    return LoadedModel(ref, source, skel, inv, PlanIndex(inv), tuple(toggles_for(inv)))
 
 
 def load(ref: ModelRef, data: bytes | None = None) -> LoadedModel:

@@ -1,0 +1,57 @@
+"""Targets page rerun time with Llama-3.1-405B loaded, measured with AppTest after a toggle.
+
+Run: ``PYTHONPATH=. .venv/bin/python bench/bench_rerun.py [--runs 30]``. Prints a table of the
+median and p90 of a full AppTest rerun (script + AppTest's own overhead) after switching the K
+toggle, and of an unchanged rerun, beside the goal (median ≤ 50 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+MODEL = "meta-llama/Meta-Llama-3.1-405B"
+GOAL_MS = 50.0
+
+
+def _time(run) -> float:
+    t = time.perf_counter()
+    run()
+    return (time.perf_counter() - t) * 1000
+
+
+def measure(runs: int) -> dict[str, list[float]]:
+    """Rerun times (ms) of the Targets page: after a toggle, and with nothing changed."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["model"] = MODEL
+    at.run()
+    at.switch_page("pages/targets.py").run()
+    for i in range(3):  # warm up: caches, imports, first figure builds
+        at.toggle(key="tg_on_k").set_value(i % 2 == 0).run()
+    assert not at.exception, at.exception
+    toggle = [_time(lambda i=i: at.toggle(key="tg_on_k").set_value(i % 2 == 0).run()) for i in range(runs)]
+    assert not at.exception and not at.error, (at.exception, at.error)
+    plain = [_time(at.run) for _ in range(runs)]
+    return {"after a toggle": toggle, "unchanged rerun": plain}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    results = measure(args.runs)
+    print(f"Targets page rerun, {MODEL} loaded, {args.runs} AppTest runs each")
+    print(f"{'case':<18} {'median ms':>10} {'p90 ms':>8} {'goal ms':>8}  ok")
+    for case, times in results.items():
+        med = statistics.median(times)
+        p90 = statistics.quantiles(times, n=10)[-1]
+        print(f"{case:<18} {med:>10.1f} {p90:>8.1f} {GOAL_MS:>8.0f}  {'yes' if med <= GOAL_MS else 'no'}")
+
+
+if __name__ == "__main__":
+    main()
