@@ -6,8 +6,12 @@ create a billion modules. We refuse such configs up front, naming the field and 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator
+from re import _constants as sre_c
+from re import _parser as sre_parse
 from typing import Any
 
 from .errors import InputError
@@ -75,3 +79,115 @@ def check_sizes(config: dict[str, Any]) -> None:
                 f"{value} is above the limit of {limit} this tool builds; "
                 "check the config.json (is it a real model?)",
             )
+
+
+# ---------------------------------------------------------------- imported adapter configs
+MAX_PATTERN_CHARS = 500
+MAX_UNBOUNDED_REPEATS = 3  # ".*.*.*x" over 6k module names: 0.3 s; a fourth ".*": 3 s
+_REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT)
+
+
+def load_json_object(data: bytes | str, where: str, limit: int = MAX_CONFIG_BYTES) -> dict[str, Any]:
+    """Parse JSON text into a dict; every way it can fail is an :class:`InputError` naming ``where``.
+
+    Covers bad UTF-8 and syntax, integers of more than 4300 digits, nesting deep enough to
+    exhaust the parser's recursion, text over ``limit`` bytes, and JSON that is not an object.
+    """
+    if len(data) > limit:
+        raise InputError(where, f"{len(data):,} bytes is above the limit of {limit:,} bytes")
+    try:
+        d = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InputError(where, f"is not valid JSON ({e})") from None
+    except RecursionError:
+        raise InputError(where, "nests JSON too deeply") from None
+    if not isinstance(d, dict):
+        raise InputError(where, "holds JSON but not an object")
+    return d
+
+
+def _subpatterns(av: Any) -> Iterator[sre_parse.SubPattern]:
+    """The sub-patterns inside one parsed regex node's arguments."""
+    if isinstance(av, sre_parse.SubPattern):
+        yield av
+    elif isinstance(av, (tuple, list)):
+        for x in av:
+            yield from _subpatterns(x)
+
+
+def _unbounded_depths(sub: sre_parse.SubPattern, depth: int = 0) -> Iterator[int]:
+    """For each unbounded repeat (``*``, ``+``, ``{n,}``), how many such repeats enclose it, plus one."""
+    for op, av in sub:
+        if op in _REPEATS:
+            unbounded = av[1] == sre_c.MAXREPEAT
+            if unbounded:
+                yield depth + 1
+            yield from _unbounded_depths(av[2], depth + unbounded)
+        else:
+            for inner in _subpatterns(av):
+                yield from _unbounded_depths(inner, depth)
+
+
+def check_pattern(pattern: Any, field: str) -> None:
+    """Refuse a target regex that is not text, too long, invalid, or slow to match (ReDoS).
+
+    PEFT matches with ``re``, which holds the interpreter while it backtracks, so one bad
+    pattern would freeze the server for every user. Nested unbounded repeats (``(a+)+``,
+    ``(.*)*``) take exponential time and more than three unbounded repeats polynomial time.
+
+    >>> check_pattern(r".*\\.(q_proj|v_proj)", "target_modules")   # fine
+    >>> check_pattern(r"(.*.*)*x", "target_modules")
+    Traceback (most recent call last):
+    lora_core.errors.InputError: target_modules: pattern '(.*.*)*x' nests ...
+    """
+    if not isinstance(pattern, str) or not pattern:
+        raise InputError(field, f"must be a non-empty string, got {pattern!r}")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise InputError(field, f"pattern of {len(pattern):,} characters is above the limit of "
+                         f"{MAX_PATTERN_CHARS}; list module names instead")
+    try:
+        depths = list(_unbounded_depths(sre_parse.parse(pattern)))
+    except (re.error, RecursionError, OverflowError) as e:
+        raise InputError(field, f"{pattern[:60]!r} is not a valid regular expression ({e}); "
+                         r"e.g. .*\.(q_proj|v_proj)") from None
+    if depths and max(depths) > 1:
+        raise InputError(field, f"pattern {pattern[:60]!r} nests unbounded repeats (like (a+)+ or (.*)*), "
+                         r"which can take exponential time; write a flat one such as .*\.(q_proj|v_proj)")
+    if len(depths) > MAX_UNBOUNDED_REPEATS:
+        raise InputError(field, f"pattern {pattern[:60]!r} has {len(depths)} unbounded repeats, above the "
+                         f"limit of {MAX_UNBOUNDED_REPEATS} (matching slows down steeply with each)")
+
+
+def _positive(value: Any, field: str, integer: bool) -> None:
+    ok_type = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_type) or not 0 < value < float("inf"):
+        kind = "a positive integer" if integer else "a positive number"
+        raise InputError(field, f"must be {kind}, got {value!r}")
+
+
+def check_adapter_config(d: dict[str, Any]) -> None:
+    """Refuse LoRA fields PEFT would accept but make no sense, and patterns that are unsafe.
+
+    ``r``, ``lora_alpha`` and the values of ``rank_pattern`` / ``alpha_pattern`` must be
+    positive; a ``target_modules`` string and the pattern keys are regexes (see
+    :func:`check_pattern`); list entries are names of at most 200 characters.
+    """
+    if "r" in d:
+        _positive(d["r"], "adapter_config: r", integer=True)
+    if d.get("lora_alpha") is not None:
+        _positive(d["lora_alpha"], "adapter_config: lora_alpha", integer=False)
+    for name, integer in (("rank_pattern", True), ("alpha_pattern", False)):
+        patterns = d.get(name) or {}
+        if not isinstance(patterns, dict):
+            raise InputError(f"adapter_config: {name}", f"must be an object of pattern -> value, got {patterns!r}")
+        for key, value in patterns.items():
+            check_pattern(key, f"adapter_config: {name}")
+            _positive(value, f"adapter_config: {name}[{key[:40]!r}]", integer)
+    targets = d.get("target_modules")
+    if isinstance(targets, str):
+        check_pattern(targets, "adapter_config: target_modules")
+    elif isinstance(targets, list):
+        bad = [t for t in targets if not isinstance(t, str) or not t or len(t) > 200]
+        if bad:
+            raise InputError("adapter_config: target_modules", f"entries must be module names of 1 to 200 "
+                             f"characters, got {str(bad[0])[:60]!r}")

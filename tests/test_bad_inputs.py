@@ -29,7 +29,7 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub import hf_hub_download
 from huggingface_hub.utils import _http as hf_http
 
-from lora_core import cli, hub, presets, sources
+from lora_core import cli, guards, hub, presets, sources
 from lora_core.errors import InputError
 from lora_core.guards import MAX_CONFIG_BYTES
 from lora_core.plan import MAX_TARGETS, Plan, PlanIndex, Target, parse_layers, validate_plan
@@ -431,3 +431,60 @@ def test_cli_no_network_unreachable(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
     assert_cli_refused(*run_cli(["inspect", "good-org/tiny-llama"], capsys), NO_NETWORK)
     TRIED["cli"].add("no-network-unreachable")
+
+
+# ---------------------------------------------------------------- imported adapter_config.json
+def adapter(**fields) -> bytes:
+    return json.dumps({"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["c_attn"], **fields}).encode()
+
+
+# id -> (adapter_config.json bytes, expected message): refused by lora_core.audit as it stands.
+ADAPTER_CASES: dict[str, tuple[bytes, str]] = {
+    "adapter-malformed": (b'{"peft_type": "LORA", "r": 8,', r"adapter_config: is not valid JSON"),
+    "adapter-array": (b"[]", r"adapter_config: holds JSON but not an object"),
+    "adapter-other-method": (adapter(peft_type="IA3"), r"adapter_config: peft_type: is 'IA3'; only LoRA adapters"),
+    "adapter-no-method": (json.dumps({"r": 8}).encode(), r"adapter_config: peft_type: is None; only LoRA"),
+}
+# id -> (bytes, expected message): refused by the guards (lora_core.guards.load_json_object and
+# check_adapter_config), which lora_core.audit.parse_adapter_config is to call.
+ADAPTER_GUARD_CASES: dict[str, tuple[bytes, str]] = {
+    "adapter-rank-0": (adapter(r=0), r"adapter_config: r: must be a positive integer, got 0"),
+    "adapter-rank-negative": (adapter(r=-4), r"adapter_config: r: must be a positive integer, got -4"),
+    "adapter-rank-fractional": (adapter(r=7.5), r"adapter_config: r: must be a positive integer, got 7.5"),
+    "adapter-alpha-0": (adapter(lora_alpha=0), r"adapter_config: lora_alpha: must be a positive number, got 0"),
+    "adapter-rank-pattern-0": (adapter(rank_pattern={"c_attn": 0}), r"rank_pattern\['c_attn'\]: must be a positive"),
+    "adapter-invalid-regex": (adapter(target_modules="(c_attn"), r"target_modules: '\(c_attn' is not a valid regular"),
+    "adapter-redos-nested": (adapter(target_modules="(.*.*)*x"), r"nests unbounded repeats .* exponential time"),
+    "adapter-redos-many": (adapter(target_modules=".*.*.*.*x"), r"has 4 unbounded repeats, above the limit of 3"),
+    "adapter-pattern-too-long": (adapter(target_modules="a" * 501), r"pattern of 501 characters is above the limit of 500"),
+    "adapter-name-too-long": (adapter(target_modules=["a" * 201]), r"entries must be module names of 1 to 200"),
+    "adapter-deep-json": (deep_json(100_000), r"adapter_config: nests JSON too deeply"),
+    "adapter-huge-integer": (b'{"peft_type": "LORA", "r": ' + b"9" * 5000 + b"}", r"is not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("case", ADAPTER_CASES)
+def test_core_audit_refuses_bad_adapter_config(case: str) -> None:
+    from lora_core import audit
+    from tests.helpers import cached_skeleton
+
+    data, match = ADAPTER_CASES[case]
+    model = "openai-community/gpt2"
+    with pytest.raises(InputError, match=match):
+        audit.audit_adapter_config(data, cached_inventory(model), cached_skeleton(model))
+    TRIED["core"].add(case)
+
+
+@pytest.mark.parametrize("case", ADAPTER_GUARD_CASES)
+def test_core_guards_refuse_bad_adapter_config(case: str) -> None:
+    data, match = ADAPTER_GUARD_CASES[case]
+    with pytest.raises(InputError, match=match):
+        guards.check_adapter_config(guards.load_json_object(data, "adapter_config"))
+    TRIED["core"].add(case)
+
+
+@pytest.mark.parametrize("pattern", [r".*\.(q_proj|v_proj)", r"model\.layers\.\d+\.self_attn\.(q|k|v)_proj",
+                                     r".*.*.*x", "c_attn", r"layers\.[0-3]\..*"])
+def test_guards_accept_ordinary_patterns(pattern: str) -> None:
+    guards.check_pattern(pattern, "target_modules")
+    guards.check_adapter_config(json.loads(adapter(target_modules=pattern, rank_pattern={pattern: 4})))
