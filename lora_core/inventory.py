@@ -56,6 +56,7 @@ class _Scope:
 
     attention: bool
     experts: bool
+    mixer: bool = False
 
 
 def layer_index(module_name: str) -> int | None:
@@ -113,7 +114,8 @@ def _scopes(model: nn.Module) -> dict[str, _Scope]:
         attr, cls = name.rpartition(".")[2], type(module).__name__
         opens = next(module.children(), None) is not None or module.__class__.__name__.endswith("Experts")
         scopes[name] = _Scope(parent.attention or (opens and tx.is_attention_scope(attr, cls)),
-                              parent.experts or (opens and tx.is_experts_scope(attr, cls)))
+                              parent.experts or (opens and tx.is_experts_scope(attr, cls)),
+                              parent.mixer or (opens and tx.is_mixer_scope(cls)))
     return scopes
 
 
@@ -125,7 +127,9 @@ def _output_head(model: nn.Module) -> tuple[str | None, str | None]:
     name = next((n for n, m in model.named_modules() if m is out), None)
     if name is None or "." not in name:
         return name, None
-    return name, name.split(".")[0]
+    scope = name.split(".")[0]  # a head container (BERT's ``cls``), not the base model (FSMT)
+    holds_layers = any(layer_index(n) is not None for n, _ in model.get_submodule(scope).named_modules(prefix=scope))
+    return name, None if holds_layers else scope
 
 
 def _is_router(module: nn.Module, name: str, weight_rows: int, experts: int) -> bool:
@@ -181,6 +185,8 @@ class _Walker:
             return "experts"
         if scope.attention:
             return "attention"
+        if scope.mixer:  # Mamba / recurrent token mixers: neither attention nor FFN
+            return "other"
         return "ffn" if layer_index(name) is not None and kind != "other" else "other"
 
     def _role(self, group: str, leaf: str, fin: int, fout: int) -> str:
@@ -227,7 +233,7 @@ class _Walker:
             full = f"{name}.{pname}"
             if self.owner[id(p)] != full:
                 continue
-            if p.ndim == 3:
+            if p.ndim == 3 and self.scopes[name].experts:  # not a torch Conv1d kernel
                 rows.append(self._row(full, module, "expert-parameter", p.shape[2], p.shape[1],
                                       p.numel(), 0, param=pname, experts=p.shape[0], numel=p.numel()))
             elif p.ndim == 2 and _is_router(module, name, p.shape[0], self.experts):

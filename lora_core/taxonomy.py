@@ -48,6 +48,9 @@ FUSED_ROLES = frozenset(r for r, held in CONTAINS.items() if len(held) > 1)
 
 _ATTENTION_HINT = re.compile(r"att(e)?n", re.IGNORECASE)
 _EXPERTS_HINT = re.compile(r"^experts?$", re.IGNORECASE)
+# Token mixers that are neither attention nor FFN: Mamba/SSM mixers, short convolutions,
+# recurrent blocks (``JambaMambaMixer``, ``Lfm2ShortConv``, ``RecurrentGemmaRecurrentBlock``).
+_MIXER_CLASS_HINT = re.compile(r"(Mixer|MambaLayer|ShortConv|RecurrentBlock|LSTMLayer)$")
 
 
 def _lookup(table: dict[str, tuple[str, ...]], leaf: str) -> str | None:
@@ -63,6 +66,11 @@ def is_attention_scope(attr_name: str, class_name: str) -> bool:
 def is_experts_scope(attr_name: str, class_name: str) -> bool:
     """True for a module holding routed experts (``experts``, ``MixtralExperts``)."""
     return bool(_EXPERTS_HINT.match(attr_name) or class_name.endswith("Experts"))
+
+
+def is_mixer_scope(class_name: str) -> bool:
+    """True for a recurrent or state-space token mixer (its projections are not FFN)."""
+    return bool(_MIXER_CLASS_HINT.search(class_name))
 
 
 def attention_role(leaf: str) -> str:
