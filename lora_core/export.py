@@ -209,8 +209,7 @@ class Wanted:
 def wanted_targets(rows: pd.DataFrame, model: nn.Module) -> Wanted:
     """Split resolved plan rows into module and parameter targets, as PEFT must name them."""
     is_module = rows["kind"].isin(MODULE_KINDS).to_numpy()
-    leaves = rows.loc[is_module, "name"].str.rpartition(".")[2]
-    moved = rewritten_leaves(model, leaves)
+    moved = rewritten_leaves(model, [n.rpartition(".")[2] for n in rows.loc[is_module, "name"]])
     modules, params, via = {}, {}, set()
     for r, mod in zip(rows.itertuples(index=False), is_module):
         ra = (int(r.rank), float(r.alpha))
