@@ -19,7 +19,6 @@ from lora_core.inventory import build_inventory
 from lora_core.plan import PlanIndex
 from lora_core.skeleton import Skeleton, build_skeleton
 
-from .hub import fast_download
 from .toggles import toggles_for
 
 
@@ -64,7 +63,7 @@ def _source(ref: ModelRef, data: bytes | None) -> sources.ModelSource:
         return sources.from_preset(ref.label)
     if ref.kind == "hub":
         return sources.from_hub(ref.label, revision=ref.revision or None,
-                                trust_remote_code=ref.trust_remote_code, download=fast_download)
+                                trust_remote_code=ref.trust_remote_code)
     if ref.kind == "local":
         return sources.from_path(ref.label, sources.allowed_root_from_env())
     if ref.kind == "upload":
