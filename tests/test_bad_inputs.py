@@ -488,3 +488,197 @@ def test_core_guards_refuse_bad_adapter_config(case: str) -> None:
 def test_guards_accept_ordinary_patterns(pattern: str) -> None:
     guards.check_pattern(pattern, "target_modules")
     guards.check_adapter_config(json.loads(adapter(target_modules=pattern, rank_pattern={pattern: 4})))
+
+
+# ---------------------------------------------------------------- CLI: plan
+CLI_PLAN_CASES: dict[str, tuple[list[str], str]] = {
+    "rank-0": (["--target", "q=0"], PLAN_CASES["rank-0"][1]),
+    "rank-negative": (["--target", "q=-8"], PLAN_CASES["rank-negative"][1]),
+    "rank-fractional": (["--target", "q=8.5"], r"--target: 'q=8.5': RANK must be an integer"),
+    "rank-huge": (["--target", "q=1000000"], PLAN_CASES["rank-huge"][1]),
+    "alpha-0": (["--target", "q=8:0"], r"alpha for 'q': must be positive, got 0.0"),
+    "alpha-negative": (["--target", "q=8:-16"], PLAN_CASES["alpha-negative"][1]),
+    "alpha-nan": (["--target", "q=8:nan"], PLAN_CASES["alpha-nan"][1]),
+    "empty-plan": ([], r"--target: give at least one"),
+    "layers-outside": (["--target", "q", "--layers", "0,32"], r"layers: '32' is outside this model's layers 0-31"),
+    "key-too-long": (["--target", "q" * 201], PLAN_CASES["key-too-long"][1]),
+    "key-regex": (["--target", r".*\.(q|v)_proj"], PLAN_CASES["key-regex"][1]),
+    "key-matches-nothing": (["--target", "qq_proj"], PLAN_CASES["key-matches-nothing"][1]),
+    **{case: (["--target", "q", "--layers", text], match) for case, (text, match) in LAYER_TEXT_CASES.items()},
+}
+
+
+@pytest.fixture
+def cached_cli_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan subcommand opens Llama-3.1-8B once (opening is tested above; this tests the plan)."""
+    from lora_core import cli_common, cli_plan
+
+    opened = functools.lru_cache(maxsize=None)(lambda model: cli_common.open_model(
+        __import__("argparse").Namespace(model=model, revision=None, trust_remote_code=False)))
+    monkeypatch.setattr(cli_plan, "open_model", lambda args: opened(args.model))
+
+
+@pytest.mark.parametrize("case", CLI_PLAN_CASES)
+def test_cli_plan_refuses_bad_plan(case: str, cached_cli_model: None, capsys: pytest.CaptureFixture) -> None:
+    extra, match = CLI_PLAN_CASES[case]
+    assert_cli_refused(*run_cli(["plan", LLAMA_ID, *extra], capsys), match)
+    TRIED["cli"].add(case)
+
+
+def test_cli_plan_warns_rank_above_min(cached_cli_model: None, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["plan", LLAMA_ID, "--target", "k=2048"]) == 0
+    assert "warning: rank above min(in, out) on 32 modules" in capsys.readouterr().out
+    TRIED["cli"].add("rank-above-min-in-out")
+
+
+# ---------------------------------------------------------------- app (AppTest)
+def app_test(query: dict[str, str] | None = None):
+    """A fresh session on app.py, first run done."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def errors(at) -> list[str]:
+    return [e.value.replace("**", "") for e in at.error]
+
+
+def assert_app_refused(at, before: tuple, match: str) -> None:
+    """st.error shows the message, no exception, and the session's model and plan are unchanged."""
+    assert not at.exception, at.exception
+    assert any(re.search(match, e) for e in errors(at)), errors(at)
+    assert (at.session_state["model_ref"], at.session_state["plan"]) == before
+
+
+def snapshot(at) -> tuple:
+    return at.session_state["model_ref"], at.session_state["plan"]
+
+
+@pytest.mark.parametrize("case", HUB_CASES)
+def test_app_model_page_refuses_bad_hub_model(case: str, fake_hub: FakeHub) -> None:
+    repo_id, revision, match = HUB_CASES[case]
+    at = app_test()
+    before = snapshot(at)
+    at.text_input(key="model_hub_id").input(repo_id)
+    at.text_input(key="model_hub_revision").input(revision or "")
+    at.button(key="model_hub_open").click().run()
+    assert_app_refused(at, before, match)
+    TRIED["app"].add(case)
+
+
+def test_app_model_page_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    at = app_test()
+    before = snapshot(at)
+    at.text_input(key="model_hub_id").input("good-org/tiny-llama")
+    at.button(key="model_hub_open").click().run()
+    assert_app_refused(at, before, NO_NETWORK)
+    TRIED["app"].add("no-network-unreachable")
+
+
+def test_app_opens_hub_model_with_config_json_only(fake_hub: FakeHub) -> None:
+    at = app_test()
+    at.text_input(key="model_hub_id").input("good-org/tiny-llama")
+    at.button(key="model_hub_open").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["model_ref"].label == "good-org/tiny-llama"
+    assert fake_hub.repo_files() == {"config.json"}
+
+
+@pytest.mark.parametrize("case", BAD_CONFIGS)
+def test_app_model_page_refuses_bad_upload(case: str) -> None:
+    data, match = BAD_CONFIGS[case]
+    at = app_test()
+    before = snapshot(at)
+    at.file_uploader(key="model_upload").upload("config.json", data, "application/json")
+    at.run()
+    at.button(key="model_upload_open").click().run()
+    assert_app_refused(at, before, match)
+    TRIED["app"].add(case)
+
+
+@pytest.mark.parametrize("case", PATH_CASES)
+def test_app_model_page_refuses_bad_path(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    box = sandbox(tmp_path)
+    monkeypatch.setenv(sources.ALLOWED_ROOT_ENV, str(box / "root"))
+    at = app_test()
+    before = snapshot(at)
+    at.text_input(key="model_local_path").input(str(PATH_CASES[case].path(box)))
+    at.button(key="model_local_open").click().run()
+    assert_app_refused(at, before, PATH_CASES[case].match)
+    TRIED["app"].add(case)
+
+
+def test_app_remote_code_warns_before_loading() -> None:
+    at = app_test()
+    before = snapshot(at)
+    at.text_input(key="model_hub_id").input("acme/acme-lm")
+    at.checkbox(key="model_trust_remote_code").check().run()
+    assert any("remote code" in w.value.lower() for w in at.warning)
+    assert snapshot(at) == before  # ticking the box loads nothing
+    TRIED["app"].add("remote-code-warning")
+
+
+# id -> (widget actions on the Targets page, expected message)
+TARGETS_PAGE_CASES: dict[str, tuple[list[tuple[str, str, object]], str]] = {
+    "rank-0": ([("number_input", "tg_rank_q", 0)], PLAN_CASES["rank-0"][1]),
+    "rank-negative": ([("number_input", "tg_rank_q", -8)], PLAN_CASES["rank-negative"][1]),
+    "rank-huge": ([("number_input", "tg_rank_v", 10**6)], r"rank for 'v': 1000000 is above 65536"),
+    "alpha-0": ([("number_input", "tg_alpha_q", 0.0)], r"alpha for 'q': must be positive, got 0.0"),
+    "alpha-negative": ([("number_input", "tg_alpha_v", -16.0)], r"alpha for 'v': must be positive, got -16.0"),
+    "empty-plan": ([("toggle", "tg_on_q", False), ("toggle", "tg_on_v", False)], PLAN_CASES["empty-plan"][1]),
+    **{case: ([("text_input", "tg_layers_text", text)], match) for case, (text, match) in LAYER_TEXT_CASES.items()},
+    "layers-outside": ([("text_input", "tg_layers_text", "0,32")], r"layers: '32' is outside this model's layers 0-31"),
+}
+
+
+@pytest.mark.parametrize("case", TARGETS_PAGE_CASES)
+def test_app_targets_page_refuses_bad_plan(case: str) -> None:
+    actions, match = TARGETS_PAGE_CASES[case]
+    at = app_test()
+    at.switch_page("pages/targets.py").run()
+    for kind, key, value in actions[:-1]:  # steps that are valid on their own
+        getattr(at, kind)(key=key).set_value(value).run()
+    before = snapshot(at)
+    kind, key, value = actions[-1]
+    getattr(at, kind)(key=key).set_value(value).run()
+    assert_app_refused(at, before, match)
+    TRIED["app"].add(case)
+
+
+def test_app_targets_page_warns_rank_above_min() -> None:
+    at = app_test()
+    at.switch_page("pages/targets.py").run()
+    at.toggle(key="tg_on_k").set_value(True).run()
+    at.number_input(key="tg_rank_k").set_value(2048).run()
+    assert not at.exception and not at.error
+    assert any(w.value.startswith("rank above min(in, out) on 32 modules") for w in at.warning)
+    TRIED["app"].add("rank-above-min-in-out")
+
+
+@pytest.mark.parametrize("case,query,match", [
+    ("link-bad-plan", {"t": "q=0"}, r"The link's plan was not applied .*rank for 'q'"),
+    ("link-layers-outside", {"t": "q=8", "layers": "0-999999999"}, r"The link's plan was not applied .*outside"),
+    ("link-bad-target-syntax", {"t": "q=eight"}, r"The link's plan was not applied"),
+    ("link-unknown-model", {"model": "nobody/no-such-model"}, r"The link's model could not be opened"),
+    ("link-path-outside-root", {"model": "/etc/hostname", "src": "local"}, r"The link's model could not be opened"),
+])
+def test_app_hostile_link_falls_back_to_defaults(case: str, query: dict[str, str], match: str,
+                                                 monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(sources.ALLOWED_ROOT_ENV, str(tmp_path))
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    at = app_test(query)
+    assert not at.exception
+    assert any(re.search(match, w.value) for w in at.warning), [w.value for w in at.warning]
+    assert at.session_state["model_ref"].label == presets.DEFAULT_PRESET
+    TRIED["app"].add(case)
+
+
+def test_app_link_cannot_enable_remote_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    at = app_test({"model": "acme/acme-lm", "src": "hub", "trust_remote_code": "1", "trust": "1"})
+    assert not at.exception
+    assert at.session_state["model_ref"].trust_remote_code is False
