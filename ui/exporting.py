@@ -1,0 +1,41 @@
+"""Cached export work for the Export page: the adapter config per (model, plan), and PEFT verification.
+
+``to_lora_config`` replays PEFT's matching and ``verify`` applies PEFT on a fresh meta skeleton
+(about a second on the largest models), so both are cached per server, keyed by the model
+reference and the (hashable, frozen) plan.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lora_core.errors import InputError
+from lora_core.export import config_dict, to_lora_config
+from lora_core.plan import Plan
+from lora_core.skeleton import build_skeleton
+from lora_core.verify import Verification, verify
+
+from .models import LoadedModel, ModelRef
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _config(ref: ModelRef, plan: Plan, _model: LoadedModel) -> dict | InputError:
+    try:
+        return config_dict(to_lora_config(plan, _model.inventory, _model.skeleton))
+    except InputError as e:
+        return e
+
+
+def adapter_config(model: LoadedModel, plan: Plan) -> dict:
+    """The adapter_config.json dict for ``plan`` on ``model``; raises ``InputError``."""
+    result = _config(model.ref, plan, model)
+    if isinstance(result, InputError):
+        raise result
+    return result
+
+
+@st.cache_resource(max_entries=32, show_spinner="Applying the config with PEFT on a meta model…")
+def verification(ref: ModelRef, plan: Plan, _model: LoadedModel) -> Verification:
+    """PEFT's own count and wrapped set for ``plan`` (a fresh skeleton each time; PEFT mutates it)."""
+    config = _model.source.config
+    return verify(plan, _model.inventory, lambda: build_skeleton(config, trust_remote_code=ref.trust_remote_code))
