@@ -1,0 +1,135 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against `streamlit run`.
+
+One end-to-end walk: pick a preset, switch the FFN on, see the metric and the per-layer chart's
+SVG change, export ``adapter_config.json`` and apply it with PEFT, then visit every page at
+1280 px and 420 px wide with no error element, writing screenshots to ``docs/screenshots/``
+(or ``$LORA_EXPLORER_SCREENSHOTS``). AppTest cannot do this: it renders no chart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from peft import LoraConfig, get_peft_model
+
+from lora_core.charts import human, per_layer_by_role
+from lora_core.plan import Plan, PlanIndex, Target, count, resolve_plan
+from tests.browser_support import (ROOT, app_url, browser, error_texts, save_png,  # noqa: F401 (fixtures)
+                                   set_full_height, signature, wait_changed, wait_idle)
+from tests.helpers import cached_inventory, fresh_skeleton
+
+PRESET = "Qwen/Qwen2.5-7B-Instruct"
+FFN_KEYS = ("gate", "up", "down")
+PAGES = {"Model": "model", "Module tree": "tree", "Targets": "targets", "Compare": "compare", "Export": "export"}
+WIDTHS = (1280, 420)
+SHOTS = Path(os.environ.get("LORA_EXPLORER_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+MAIN = '[data-testid="stMainBlockContainer"]'
+LAYER_CHART = ".st-key-tg_chart_layers"
+TIMEOUT = 30_000
+
+
+def expected_plan() -> Plan:
+    """The app's default plan (Q,V r8) with the FFN toggles switched on at their default rank 8."""
+    return Plan(tuple(Target(k, 8) for k in ("q", "v", *FFN_KEYS)))
+
+
+def open_page(page, title: str) -> None:
+    """Click the sidebar link to ``title`` (keeps the session) and wait for the page to draw."""
+    page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(rf"^\W*{re.escape(title)}$")).click()
+    page.wait_for_function(
+        "([idle, title]) => !!document.querySelector(idle) && [...document.querySelectorAll('h1')]"
+        ".some(h => h.innerText.trim() === title)",
+        arg=['[data-testid="stApp"][data-test-script-state="notRunning"]', title], timeout=TIMEOUT)
+    page.wait_for_timeout(300)  # let Plotly finish drawing after the last delta
+
+
+def pick_preset(page, model_id: str) -> None:
+    """Choose ``model_id`` in the Model page's preset selectbox and wait for its card."""
+    before = signature(page, MAIN)
+    page.locator('.st-key-model_preset [role="combobox"]').click()
+    page.get_by_role("option", name=model_id, exact=True).click()
+    wait_changed(page, MAIN, before, timeout=TIMEOUT)
+    page.get_by_role("heading", name=model_id).wait_for(timeout=TIMEOUT)
+
+
+def metric_value(page, label: str) -> str:
+    """The shown value of the metric labelled ``label``."""
+    metric = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+    return metric.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def toggle_on(page, key: str, watch: str) -> None:
+    """Switch toggle ``tg_on_<key>`` on and wait for the rerun to redraw ``watch``."""
+    before = signature(page, watch)
+    page.locator(f".st-key-tg_on_{key} label").click()
+    wait_changed(page, watch, before, timeout=TIMEOUT)
+
+
+def chart_traces(page, selector: str) -> dict[str, float]:
+    """Each drawn Plotly trace's name and the sum of its y values, read off the graph div."""
+    return page.evaluate(
+        "(sel) => Object.fromEntries(document.querySelector(sel + ' .js-plotly-plot').data"
+        ".map(t => [t.name, Array.from(t.y).reduce((a, b) => a + b, 0)]))", selector)
+
+
+def drawn_bar_names(page, selector: str) -> set[str]:
+    """The legend entries of the chart's SVG bar traces (what the user sees drawn)."""
+    return set(page.locator(f"{selector} .legend .legendtext").all_text_contents())
+
+
+def shoot_every_page(page) -> dict[str, list[str]]:
+    """Visit every page at each width, screenshot it full-height, collect error texts."""
+    errors: dict[str, list[str]] = {}
+    for title, slug in PAGES.items():
+        page.set_viewport_size({"width": 1280, "height": 800})
+        open_page(page, title)
+        for width in WIDTHS:
+            set_full_height(page, width)
+            save_png(page.screenshot(), SHOTS / f"{slug}-{width}.png")
+            errors[f"{title} @ {width}px"] = error_texts(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    return errors
+
+
+def test_dashboard_end_to_end(app_url, browser, tmp_path):  # noqa: F811 (pytest fixtures)
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page.set_default_timeout(TIMEOUT)
+    page.goto(app_url)
+    page.get_by_test_id("stMetric").first.wait_for()
+    wait_idle(page)
+    pick_preset(page, PRESET)
+
+    open_page(page, "Targets")
+    page.locator(f"{LAYER_CHART} .main-svg").first.wait_for()
+    metric_before = metric_value(page, "Trainable parameters")
+    drawn_before = drawn_bar_names(page, LAYER_CHART)
+    for key in FFN_KEYS:
+        toggle_on(page, key, LAYER_CHART)
+
+    index = PlanIndex(cached_inventory(PRESET))
+    plan = expected_plan()
+    want = count(plan, index)
+    per_layer = per_layer_by_role(resolve_plan(plan, index)).groupby("role")["lora_params"].sum()
+    assert metric_value(page, "Trainable parameters") == human(want.trainable) != metric_before
+    assert drawn_before == {"q", "v"}
+    assert drawn_bar_names(page, LAYER_CHART) == {"q", "v", *FFN_KEYS}
+    assert chart_traces(page, LAYER_CHART) == {role: float(n) for role, n in per_layer.items()}
+
+    open_page(page, "Export")
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="adapter_config.json").first
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename == "adapter_config.json"
+    download.value.save_as(tmp_path / "adapter_config.json")
+    config = LoraConfig.from_pretrained(str(tmp_path))
+    peft_model = get_peft_model(fresh_skeleton(PRESET).model, config, low_cpu_mem_usage=True)
+    trainable, total = peft_model.get_nb_trainable_parameters()
+    assert (trainable, total) == (want.trainable, want.all_params)
+
+    errors = shoot_every_page(page)
+    assert errors == {name: [] for name in errors}
+    written = {p.name for p in SHOTS.glob("*.png")}
+    assert {f"{s}-{w}.png" for s in PAGES.values() for w in WIDTHS} <= written
+    page.close()
