@@ -239,9 +239,10 @@ def count(plan: Plan, index: PlanIndex) -> PlanCount:
     """The trainable count of ``plan`` (no validation; call :func:`validate_plan` on edits)."""
     ranks, _, _ = _assign(plan, index)
     lora = int(lora_params(plan, index, ranks).sum())
-    saved = int(index.numel[index.saved_mask(plan.modules_to_save)].sum())
-    if plan.bias == "all":
-        bias = index.all_bias
+    in_saved = index.saved_mask(plan.modules_to_save)
+    saved = int(index.numel[in_saved].sum())
+    if plan.bias == "all":  # biases inside a saved module train in its copy, not twice
+        bias = int(index.bias[~in_saved].sum())
     elif plan.bias == "lora_only":
         bias = int(index.bias[(ranks > 0) & index.linear].sum())
     else:

@@ -77,3 +77,29 @@ def test_verify_reports_agreement(model_id: str) -> None:
     v = verify(plan, cached_inventory(model_id), lambda: fresh_skeleton(model_id))
     assert v.ok and not v.diff
     assert v.plan_trainable == v.peft_trainable and v.plan_targeted == v.peft_targeted
+
+
+# Options that change the count, on the models where they matter (PEFT is the expectation).
+OPTION_PLANS = [
+    ("gpt2-save-tied-head", "openai-community/gpt2", Plan((Target("q", 8),), modules_to_save=("lm_head",))),
+    ("gpt2-bias-all-save-ln_f", "openai-community/gpt2",
+     Plan((Target("q", 8),), bias="all", modules_to_save=("ln_f",))),
+    ("gpt2-lora-bias-lora-only", "openai-community/gpt2",
+     Plan((Target("attention", 8),), bias="lora_only", lora_bias=True)),
+    ("gpt2-embedding-dora", "openai-community/gpt2", Plan((Target("embedding", 8),), dora=True)),
+    ("t5-tied-embeddings-dora", "google/flan-t5-base", Plan((Target("embedding", 4), Target("q", 8)), dora=True)),
+    ("bert-all-linear-lora-bias", "google-bert/bert-base-uncased", Plan((Target("all-linear", 8),), lora_bias=True)),
+    ("llama-head-outside-layers", "meta-llama/Meta-Llama-3.1-8B",
+     Plan((Target("q", 8), Target("head", 4)), layers=(2,))),
+    ("deepseek-router-and-mla", "deepseek-ai/DeepSeek-V3", Plan((Target("router", 4), Target("kv_b", 8)))),
+    ("mixtral-ffn-and-router", "mistralai/Mixtral-8x7B-v0.1", Plan((Target("ffn", 4), Target("router", 2)))),
+    ("llava-vision-scope", "llava-hf/llava-1.5-7b-hf", Plan((Target("all-linear", 8),), scope="all")),
+    ("phi3-save-embeddings", "microsoft/Phi-3-mini-4k-instruct",
+     Plan((Target("gate", 8), Target("o", 4)), modules_to_save=("embed_tokens",))),
+]
+
+
+@pytest.mark.parametrize("model_id,plan", [c[1:] for c in OPTION_PLANS], ids=[c[0] for c in OPTION_PLANS])
+def test_options_verified_with_peft(model_id: str, plan: Plan) -> None:
+    v = verify(plan, cached_inventory(model_id), lambda: fresh_skeleton(model_id))
+    assert v.diff == [] and v.ok
