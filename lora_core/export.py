@@ -223,34 +223,31 @@ def wanted_targets(rows: pd.DataFrame, model: nn.Module) -> Wanted:
     return Wanted(modules, params, frozenset(via))
 
 
-def _module_candidates(plan: Plan, want: set[str], saved: set[str], inv: pd.DataFrame,
-                       names: list[str]) -> list[dict]:
-    """Candidate ``target_modules`` (+ ``layers_to_transform``) forms, to be checked with PEFT."""
+def _module_candidates(plan: Plan, want: set[str], saved: set[str], names: list[str]) -> list[dict]:
+    """Candidate ``target_modules`` (+ ``layers_to_transform``) forms, to be checked with PEFT.
+
+    With ``layers_to_transform`` a suffix only has to avoid non-targets in the kept layers, and
+    rows without a layer (embeddings, heads) are named in full: PEFT skips the layer filter for
+    an entry equal to the whole name. (LoraConfig refuses a string with ``layers_to_transform``.)
+    """
     others = [n for n in names if n and n not in want and n not in saved]
-    cands: list[dict] = []
-    if any(t.key == "all-linear" for t in plan.targets):
-        cands.append({"target_modules": "all-linear", "layers_to_transform": _layers(plan)})
-    if plan.layers is not None:
-        layer_of = dict(zip(inv["module"], inv["layer"]))
+    cands: list[dict] = [{"target_modules": minimal_suffixes(want, others)},
+                         {"target_modules": layer_regex(want, names)}]
+    if plan.layers is None and any(t.key == "all-linear" for t in plan.targets):
+        cands.append({"target_modules": "all-linear"})
+    layered = [n for n in want if _layer_of(n) is not None]
+    if plan.layers is not None and layered:
         keep = set(plan.layers)
-        near = [n for n in others if layer_of.get(n, _layer_of(n)) is None or layer_of.get(n, _layer_of(n)) in keep]
-        layered = [n for n in want if _layer_of(n) is not None]
-        flat = sorted(n for n in want if _layer_of(n) is None)
-        if layered:
-            cands.append({"target_modules": sorted(set(minimal_suffixes(layered, near)) | set(flat)),
-                          "layers_to_transform": list(plan.layers)})
-    cands.append({"target_modules": minimal_suffixes(want, others)})
-    cands.append({"target_modules": layer_regex(want, names)})
+        near = [n for n in others if _layer_of(n) is None or _layer_of(n) in keep]
+        flat = {n for n in want if _layer_of(n) is None}
+        cands.append({"target_modules": sorted(set(minimal_suffixes(layered, near)) | flat),
+                      "layers_to_transform": list(plan.layers)})
     return cands
 
 
 def _layer_of(name: str) -> int | None:
     m = _LAYER_SPLIT.match(name + ".")
     return int(m["idx"]) if m else None
-
-
-def _layers(plan: Plan) -> list[int] | None:
-    return list(plan.layers) if plan.layers is not None else None
 
 
 def _size(form: dict) -> int:
@@ -306,7 +303,7 @@ def to_lora_config(plan: Plan, inventory: pd.DataFrame, skel: Skeleton) -> LoraC
     saved = {n for n in names if plan.modules_to_save and
              any(re.match(rf"(^|.*\.){re.escape(m)}($|\..*)", n) for m in plan.modules_to_save)}
     if want.modules:
-        forms = _module_candidates(plan, set(want.modules), saved, inventory, names)
+        forms = _module_candidates(plan, set(want.modules), saved, names)
     else:
         forms = [{"target_modules": []}]
     for form in sorted(forms, key=_size):
@@ -319,7 +316,6 @@ def to_lora_config(plan: Plan, inventory: pd.DataFrame, skel: Skeleton) -> LoraC
 
 def _try(kwargs: dict) -> LoraConfig | None:
     """A LoraConfig from ``kwargs``, or ``None`` when PEFT rejects the combination."""
-    kwargs = {k: v for k, v in kwargs.items() if not (k == "layers_to_transform" and v is None)}
     try:
         return LoraConfig(**kwargs)
     except (ValueError, TypeError):
