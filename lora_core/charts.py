@@ -71,9 +71,38 @@ def _layout(title: str, height: int = 380, **extra) -> dict:
     )
 
 
-def _figure(data: list[dict], layout: dict) -> go.Figure:
-    """A figure from plain trace and layout dicts, skipping per-property validation (a hot path)."""
-    return go.Figure(data=data, layout=layout, _validate=False)
+class SpecFigure(go.Figure):
+    """A figure kept as its plain JSON spec: ``to_dict()`` returns the trace and layout dicts as built.
+
+    Plotly's object model validates and deep-copies every property, about 10 ms per figure here;
+    the Targets page redraws four figures on every click, so figures are built as plain dicts and
+    wrapped in this thin ``Figure`` (Streamlit accepts any ``BaseFigure`` and only calls
+    ``to_dict``). :meth:`validated` gives a full, validated ``go.Figure`` (tests use it).
+    """
+
+    def __init__(self, data: list[dict], layout: dict) -> None:
+        super().__init__()
+        self._spec = {"data": data, "layout": layout}
+
+    @property
+    def spec(self) -> dict:
+        """The figure as plain dicts: ``{"data": [trace, ...], "layout": {...}}``."""
+        return self._spec
+
+    def to_dict(self) -> dict:
+        return {"data": list(self._spec["data"]), "layout": dict(self._spec["layout"])}
+
+    def to_plotly_json(self) -> dict:
+        return self.to_dict()
+
+    def validated(self) -> go.Figure:
+        """The same figure through Plotly's validation (raises on an invalid property)."""
+        return go.Figure(self.to_dict())
+
+
+def _figure(data: list[dict], layout: dict) -> SpecFigure:
+    """A figure from plain trace and layout dicts (see :class:`SpecFigure`)."""
+    return SpecFigure(data, layout)
 
 
 def _axis(title: str, **extra) -> dict:
@@ -212,12 +241,39 @@ def model_treemap(frame: pd.DataFrame) -> go.Figure:
     widths = [3 if t else 0.5 for t in frame["targeted"]]
     lines = ["#111827" if t else "#ffffff" for t in frame["targeted"]]
     text = ["targeted by the plan" if t else "" for t in frame["targeted"]]
-    fig = go.Figure(go.Treemap(
-        ids=frame["id"], parents=frame["parent"], labels=frame["label"], values=frame["value"].fillna(0),
+    data = [dict(
+        type="treemap", ids=frame["id"].tolist(), parents=frame["parent"].tolist(),
+        labels=frame["label"].tolist(), values=frame["value"].fillna(0).astype("int64").tolist(),
         branchvalues="remainder", maxdepth=3, text=text,
         marker=dict(colors=colors, line=dict(width=widths, color=lines)),
         hovertemplate="%{label}<br>%{value:,} parameters<br>%{text}<extra></extra>",
-    ))
-    fig.update_layout(height=460, margin=dict(l=4, r=4, t=36, b=4),
-                      title=dict(text="Model by parameters (area), coloured by group", x=0))
-    return fig
+    )]
+    layout = dict(height=460, margin=dict(l=4, r=4, t=36, b=4),
+                  title=dict(text="Model by parameters (area), coloured by group", x=0))
+    return _figure(data, layout)
+
+
+COMPONENT_COLORS: dict[str, str] = {
+    "base_weights": "#9ca3af", "quantization_constants": "#6b7280", "lora_weights": "#2563eb",
+    "lora_grads": "#60a5fa", "optimizer_states": "#a855f7", "dora_extra": "#14b8a6", "activations": "#f59e0b",
+}
+
+
+def memory_bar(components: pd.DataFrame, gpu_sizes: tuple[int, ...]) -> go.Figure:
+    """One horizontal bar of training memory stacked by component, with GPU sizes as dashed lines.
+
+    ``components`` columns: ``component``, ``bytes``, ``gib`` (``MemoryEstimate.as_frame()``).
+    """
+    data = [dict(type="bar", y=["memory"], x=[row.gib], name=row.component.replace("_", " "),
+                 orientation="h", customdata=[row.bytes],
+                 marker=dict(color=COMPONENT_COLORS.get(row.component, GROUP_COLORS["other"])),
+                 hovertemplate="%{fullData.name}: %{x:.2f} GiB (%{customdata:,} bytes)<extra></extra>")
+            for row in components.itertuples(index=False) if row.bytes > 0]
+    total = float(components["gib"].sum())
+    shapes = [dict(type="line", x0=gb, x1=gb, y0=-0.5, y1=0.5, line=dict(dash="dot", width=1, color="#374151"))
+              for gb in gpu_sizes if gb <= max(total * 1.15, gpu_sizes[0])]
+    notes = [dict(x=gb, y=0.5, text=f"{gb} GB", showarrow=False, yanchor="bottom", font=dict(size=10))
+             for gb in gpu_sizes if gb <= max(total * 1.15, gpu_sizes[0])]
+    return _figure(data, _layout("Training memory by component", height=240, barmode="stack",
+                                 xaxis=_axis("GPU memory (GiB)", rangemode="tozero"),
+                                 yaxis=dict(showticklabels=False), shapes=shapes, annotations=notes))

@@ -8,6 +8,7 @@ import streamlit as st
 
 from lora_core import charts
 from lora_core.errors import InputError
+from lora_core.memory import BASE_DTYPES, GPU_SIZES_GB, MemorySettings, estimate_for_plan
 from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, count, parse_layers, resolve_plan
 from ui import page, state, widgets
 from ui.toggles import SECTIONS, Toggle, toggle_states
@@ -167,6 +168,39 @@ def results(plan: Plan, model, resolved) -> None:
         widgets.chart(charts.trainable_vs_frozen(c.trainable, c.all_params - c.trainable), "tg_chart_frozen",
                       f"{c.trainable:,} trainable beside {c.all_params - c.trainable:,} frozen parameters.")
     st.caption(f"{c.modules:,} units wrapped · {c.lora:,} LoRA parameters · {c.extra:,} in saved copies and biases.")
+    memory(plan, model)
+
+
+SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
+
+
+def memory(plan: Plan, model) -> None:
+    """Training memory for the exact plan, by component, and which GPU sizes it fits."""
+    st.markdown("**Training memory**")
+    ss = st.session_state
+    ss.setdefault("tg_mem_dtype", "bf16")
+    ss.setdefault("tg_mem_seq", 2048)
+    ss.setdefault("tg_mem_batch", 1)
+    ss.setdefault("tg_mem_ckpt", True)
+    c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
+    c1.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype",
+                 help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
+    c2.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", help="Tokens per training sequence.")
+    c3.number_input("Batch size", key="tg_mem_batch", step=1, help="Sequences per step (micro-batch).")
+    c4.toggle("Checkpointing", key="tg_mem_ckpt", help="Gradient checkpointing: keep only layer inputs "
+              "and recompute the rest in the backward pass.")
+    try:
+        settings = MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"])
+    except InputError as e:
+        widgets.show_error(e)
+        return
+    est = estimate_for_plan(model.skeleton, model.index, plan, settings)
+    fits = est.fits_on()
+    widgets.chart(charts.memory_bar(est.as_frame(), GPU_SIZES_GB), "tg_chart_memory",
+                  f"Estimated {est.total_gib:.1f} GiB: base weights, LoRA weights with gradients and AdamW "
+                  "states, and activations; dotted lines mark common GPU sizes.")
+    st.markdown("Fits on: " + " · ".join(f"{'✅' if ok else '❌'} {gb} GB" for gb, ok in fits.items()),
+                help="Whether the estimate fits a GPU of that size, with no headroom added.")
 
 
 page.begin("Targets")
