@@ -121,6 +121,7 @@ class WsSession:
     def __init__(self, port: int) -> None:
         self.url = f"ws://127.0.0.1:{port}/_stcore/stream"
         self.ws = None
+        self.pages: dict[str, str] = {}  # url path ("targets") -> page script hash, from navigation
 
     async def __aenter__(self) -> WsSession:
         self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=2**26,
@@ -130,11 +131,15 @@ class WsSession:
     async def __aexit__(self, *exc) -> None:
         await self.ws.close()
 
-    async def rerun(self, query_string: str = "", timeout: float = RUN_TIMEOUT_S) -> Run:
-        """Ask for a script run (as a page load or rerun does) and read it to the end."""
+    async def rerun(self, query_string: str = "", page: str = "", timeout: float = RUN_TIMEOUT_S) -> Run:
+        """Ask for a script run (as a page load or rerun does) and read it to the end.
+
+        ``page`` is a page's URL path (``"targets"``) once a run has listed the pages; empty
+        means the page the session is on (the default page at first).
+        """
         msg = BackMsg()
         msg.rerun_script.query_string = query_string
-        msg.rerun_script.page_script_hash = ""
+        msg.rerun_script.page_script_hash = self.pages[page] if page else ""
         start = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         run = Run(0.0)
@@ -142,6 +147,8 @@ class WsSession:
             fm = ForwardMsg()
             fm.ParseFromString(await asyncio.wait_for(self.ws.recv(), timeout))
             run.texts += _texts(fm)
+            if fm.WhichOneof("type") == "navigation":
+                self.pages.update({p.url_pathname: p.page_script_hash for p in fm.navigation.app_pages})
             if fm.WhichOneof("type") == "script_finished":
                 run.seconds = time.perf_counter() - start
                 return run
