@@ -127,14 +127,20 @@ def inspect_type(model_type: str, cut: bool = True) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def outcomes() -> dict[str, Outcome]:
+def outcomes(request: pytest.FixtureRequest) -> dict[str, Outcome]:
     transformers.logging.set_verbosity_error()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = {t: inspect_type(t) for t in sweep_types()}
     passed = sum(o.error is None for o in results.values())
-    print(f"\narchitecture sweep: {passed} of {len(results)} model types inspected "
-          f"({passed / len(results):.1%}); {len(SKIP)} in SKIP")
+    line = (f"architecture sweep: {passed} of {len(results)} model types inspected "
+            f"({passed / len(results):.1%}); {len(SKIP)} in SKIP")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture is not None:  # shown even when pytest captures output
+        with capture.global_and_fixture_disabled():
+            print("\n" + line)
+    else:
+        print(line)
     return results
 
 
