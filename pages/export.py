@@ -3,8 +3,6 @@ verification, and the audit of an existing adapter_config.json."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -23,12 +21,12 @@ AUDIT, IMPORT_ERROR = "ex_audit", "ex_import_error"
 def downloads(model: LoadedModel, plan: Plan) -> dict | None:
     """The config and its renderings, or the reason PEFT cannot express the plan."""
     try:
-        cfg = adapter_config(model, plan)
+        cfg, data = adapter_config(model, plan)
     except InputError as e:
         widgets.show_error(e)
         return None
-    text = json.dumps(cfg, indent=2, sort_keys=True) + "\n"
-    st.download_button("Download adapter_config.json", text.encode("utf-8"), file_name="adapter_config.json",
+    text = data.decode("utf-8")
+    st.download_button("Download adapter_config.json", data, file_name="adapter_config.json",
                        mime="application/json", key="ex_download", type="primary",
                        help="Put it in an adapter folder; peft.LoraConfig.from_pretrained(folder) loads it.")
     label = model.ref.label if model.ref.kind in ("preset", "hub") else "path/to/your/model"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lora_core.errors import InputError
-from lora_core.export import config_dict, to_lora_config
+from lora_core.export import config_bytes, config_dict, to_lora_config
 from lora_core.plan import Plan
 from lora_core.skeleton import build_skeleton
 from lora_core.verify import Verification, verify
@@ -19,15 +19,20 @@ from .models import LoadedModel, ModelRef
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _config(ref: ModelRef, plan: Plan, _model: LoadedModel) -> dict | InputError:
+def _config(ref: ModelRef, plan: Plan, _model: LoadedModel) -> tuple[dict, bytes] | InputError:
     try:
-        return config_dict(to_lora_config(plan, _model.inventory, _model.skeleton))
+        config = to_lora_config(plan, _model.inventory, _model.skeleton)
     except InputError as e:
         return e
+    return config_dict(config), config_bytes(config)
 
 
-def adapter_config(model: LoadedModel, plan: Plan) -> dict:
-    """The adapter_config.json dict for ``plan`` on ``model``; raises ``InputError``."""
+def adapter_config(model: LoadedModel, plan: Plan) -> tuple[dict, bytes]:
+    """The adapter_config.json dict and its exact file bytes for ``plan`` on ``model``.
+
+    Raises:
+        InputError: the plan is invalid or PEFT cannot express it on this model.
+    """
     result = _config(model.ref, plan, model)
     if isinstance(result, InputError):
         raise result
