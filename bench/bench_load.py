@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import threading
@@ -115,7 +116,7 @@ def main() -> None:
         times, memory = asyncio.run(measure(port, args.sessions, args.reruns, rss))
     times = {"floor: a 3-line app, 1 session": streamlit_floor(args.reruns), **times}
     print(f"\nLoad: one streamlit server on 127.0.0.1, {args.sessions} websocket sessions, "
-          f"{psutil.cpu_count()} CPUs\n")
+          f"{psutil.cpu_count()} CPUs, machine load average {os.getloadavg()[0]:.1f} at the end\n")
     print(f"| {'phase':<42} | {'runs':>4} | {'p50 ms':>7} | {'p95 ms':>7} | {'max ms':>7} |")
     print(f"|{'-' * 44}|{'-' * 6}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
     for phase, ts in times.items():
