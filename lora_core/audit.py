@@ -9,7 +9,6 @@ so export -> import gives the same rows, ranks and counts.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ import pandas as pd
 from peft import LoraConfig
 
 from .errors import InputError
+from .guards import check_adapter_config, load_json_object
 from .export import (MODULE_KINDS, PeftTargets, _layer_of, convert_like_peft, minimal_suffixes,
                      param_names, peft_matches)
 from .plan import Plan, PlanCount, PlanIndex, Target, count, resolve_plan
@@ -57,14 +57,10 @@ def parse_adapter_config(data: bytes | str | dict[str, Any]) -> tuple[LoraConfig
         InputError: not JSON, not an object, not a LoRA config, or values PEFT rejects.
     """
     if isinstance(data, (bytes, str)):
-        if len(data) > MAX_ADAPTER_CONFIG_BYTES:
-            raise InputError("adapter_config", f"{len(data):,} bytes is too large for an adapter_config.json")
-        try:
-            data = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InputError("adapter_config", f"is not valid JSON ({e}); upload adapter_config.json") from None
+        data = load_json_object(data, "adapter_config", limit=MAX_ADAPTER_CONFIG_BYTES)
     if not isinstance(data, dict):
         raise InputError("adapter_config", "holds JSON but not an object; adapter_config.json is an object")
+    check_adapter_config(data)  # positive ranks, safe regexes (no ReDoS on the server)
     peft_type = data.get("peft_type")
     if peft_type != "LORA":
         raise InputError("adapter_config: peft_type", f"is {peft_type!r}; only LoRA adapters "

@@ -39,6 +39,7 @@ from peft.utils.other import get_pattern_key
 from torch import nn
 
 from .errors import InputError
+from .guards import check_pattern
 from .plan import GROUP_KEYS, ROLE_KEYS, Plan, PlanIndex, resolve_plan, validate_plan
 from .skeleton import Skeleton
 
@@ -231,8 +232,10 @@ def _module_candidates(plan: Plan, want: set[str], saved: set[str], names: list[
     an entry equal to the whole name. (LoraConfig refuses a string with ``layers_to_transform``.)
     """
     others = [n for n in names if n and n not in want and n not in saved]
-    cands: list[dict] = [{"target_modules": minimal_suffixes(want, others)},
-                         {"target_modules": layer_regex(want, names)}]
+    cands: list[dict] = [{"target_modules": minimal_suffixes(want, others)}]
+    pattern = layer_regex(want, names)
+    if _safe(pattern):  # what an import accepts back (lora_core.guards)
+        cands.append({"target_modules": pattern})
     if plan.layers is None and any(t.key == "all-linear" for t in plan.targets):
         cands.append({"target_modules": "all-linear"})
     layered = [n for n in want if _layer_of(n) is not None]
@@ -243,6 +246,14 @@ def _module_candidates(plan: Plan, want: set[str], saved: set[str], names: list[
         cands.append({"target_modules": sorted(set(minimal_suffixes(layered, near)) | flat),
                       "layers_to_transform": list(plan.layers)})
     return cands
+
+
+def _safe(pattern: str) -> bool:
+    try:
+        check_pattern(pattern, "target_modules")
+    except InputError:
+        return False
+    return True
 
 
 def _layer_of(name: str) -> int | None:
