@@ -438,16 +438,13 @@ def adapter(**fields) -> bytes:
     return json.dumps({"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["c_attn"], **fields}).encode()
 
 
-# id -> (adapter_config.json bytes, expected message): refused by lora_core.audit as it stands.
+# id -> (adapter_config.json bytes, expected message), refused by lora_core.audit (its parsing
+# goes through lora_core.guards.load_json_object and check_adapter_config).
 ADAPTER_CASES: dict[str, tuple[bytes, str]] = {
     "adapter-malformed": (b'{"peft_type": "LORA", "r": 8,', r"adapter_config: is not valid JSON"),
     "adapter-array": (b"[]", r"adapter_config: holds JSON but not an object"),
     "adapter-other-method": (adapter(peft_type="IA3"), r"adapter_config: peft_type: is 'IA3'; only LoRA adapters"),
     "adapter-no-method": (json.dumps({"r": 8}).encode(), r"adapter_config: peft_type: is None; only LoRA"),
-}
-# id -> (bytes, expected message): refused by the guards (lora_core.guards.load_json_object and
-# check_adapter_config), which lora_core.audit.parse_adapter_config is to call.
-ADAPTER_GUARD_CASES: dict[str, tuple[bytes, str]] = {
     "adapter-rank-0": (adapter(r=0), r"adapter_config: r: must be a positive integer, got 0"),
     "adapter-rank-negative": (adapter(r=-4), r"adapter_config: r: must be a positive integer, got -4"),
     "adapter-rank-fractional": (adapter(r=7.5), r"adapter_config: r: must be a positive integer, got 7.5"),
@@ -472,14 +469,6 @@ def test_core_audit_refuses_bad_adapter_config(case: str) -> None:
     model = "openai-community/gpt2"
     with pytest.raises(InputError, match=match):
         audit.audit_adapter_config(data, cached_inventory(model), cached_skeleton(model))
-    TRIED["core"].add(case)
-
-
-@pytest.mark.parametrize("case", ADAPTER_GUARD_CASES)
-def test_core_guards_refuse_bad_adapter_config(case: str) -> None:
-    data, match = ADAPTER_GUARD_CASES[case]
-    with pytest.raises(InputError, match=match):
-        guards.check_adapter_config(guards.load_json_object(data, "adapter_config"))
     TRIED["core"].add(case)
 
 
@@ -682,3 +671,16 @@ def test_app_link_cannot_enable_remote_code(monkeypatch: pytest.MonkeyPatch) -> 
     at = app_test({"model": "acme/acme-lm", "src": "hub", "trust_remote_code": "1", "trust": "1"})
     assert not at.exception
     assert at.session_state["model_ref"].trust_remote_code is False
+
+
+@pytest.mark.parametrize("case", ADAPTER_CASES)
+def test_app_export_page_refuses_bad_adapter_config(case: str) -> None:
+    data, match = ADAPTER_CASES[case]
+    at = app_test()
+    at.switch_page("pages/export.py").run()
+    before = snapshot(at)
+    at.file_uploader(key="ex_import").upload("adapter_config.json", data, "application/json")
+    at.run()
+    at.button(key="ex_import_run").click().run()
+    assert_app_refused(at, before, match)
+    TRIED["app"].add(case)
