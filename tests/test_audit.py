@@ -98,6 +98,8 @@ def test_audit_reads_bytes_and_reports_unknown_fields() -> None:
     ({"peft_type": "LORA", "r": 8, "target_modules": "q_proj", "layers_to_transform": [0]},
      r"PEFT rejects it: .*layers_to_transform"),
     ({"peft_type": "LORA", "r": 8, "target_modules": ["gate_proj"]}, r"PEFT rejects it on this model: .*up_proj"),
+    ({"peft_type": "LORA", "r": 8, "target_modules": "(.*.*)*x"}, r"target_modules: pattern .* nests unbounded"),
+    ({"peft_type": "LORA", "r": 0, "target_modules": ["q_proj"]}, r"adapter_config: r: must be a positive integer"),
 ])
 def test_bad_adapter_configs_are_refused(data, message: str) -> None:
     with pytest.raises(InputError, match=message):
