@@ -1,19 +1,14 @@
 """LoRA Target Explorer: entry point. Sets up navigation over the pages in ``pages/``.
 
 Run with ``streamlit run app.py``. Each page starts with ``ui.page.begin`` and ends with
-``ui.page.end`` (session state, sidebar, URL sync), so it also works when run on its own.
+``ui.page.end`` (session state, sidebar links, URL sync), so it also works when Streamlit runs
+it on its own (it does for a ``pages/`` folder before ``st.navigation`` has run once).
 """
 
 import streamlit as st
 
-from ui.page import PAGE_CONFIG
+from ui.page import PAGE_CONFIG, PAGES
 
 st.set_page_config(**PAGE_CONFIG)
-PAGES = [
-    st.Page("pages/model.py", title="Model", icon="🧠", default=True),
-    st.Page("pages/tree.py", title="Module tree", icon="🌳"),
-    st.Page("pages/targets.py", title="Targets", icon="🎯"),
-    st.Page("pages/compare.py", title="Compare", icon="⚖️"),
-    st.Page("pages/export.py", title="Export", icon="📦"),
-]
-st.navigation(PAGES).run()
+pages = [st.Page(path, title=title, icon=icon, default=(i == 0)) for i, (path, title, icon) in enumerate(PAGES)]
+st.navigation(pages, position="hidden").run()

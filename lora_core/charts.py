@@ -65,8 +65,8 @@ def role_of_row(group: str, role: str) -> str:
 def _layout(title: str, height: int = 380, **extra) -> dict:
     """The shared layout: left title, tight margins, horizontal legend under the plot."""
     return dict(
-        title=dict(text=title, x=0), height=height, margin=dict(l=8, r=8, t=36, b=8),
-        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+        title=dict(text=title, x=0, y=0.98, yanchor="top"), height=height, margin=dict(l=8, r=8, t=64, b=8),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, font=dict(size=11)),
         hoverlabel=dict(namelength=-1), **extra,
     )
 
@@ -182,16 +182,22 @@ def role_share(roles: pd.DataFrame) -> go.Figure:
                  marker=dict(colors=[ROLE_COLORS.get(r, ROLE_COLORS["other"]) for r in roles["role"]]),
                  customdata=values, textinfo="percent", textposition="inside",
                  hovertemplate="%{label}: %{customdata:,} parameters (%{percent})<extra></extra>")]
-    return _figure(data, _layout("Share by role (% of trainable)"))
+    layout = _layout("Share by role")
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0, font=dict(size=11))
+    layout["margin"] = dict(l=8, r=8, t=40, b=8)
+    return _figure(data, layout)
 
 
 def trainable_vs_frozen(trainable: int, frozen: int) -> go.Figure:
-    """One horizontal stacked bar: trainable vs frozen parameters."""
-    data = [dict(type="bar", y=["parameters"], x=[value], name=name, orientation="h", customdata=[value],
-                 marker=dict(color=color), hovertemplate=f"{name}: %{{customdata:,}}<extra></extra>")
-            for name, value, color in (("trainable", trainable, TRAINABLE_COLOR), ("frozen", frozen, FROZEN_COLOR))]
-    return _figure(data, _layout("Trainable vs frozen", height=220, barmode="stack",
-                                 xaxis=_axis("parameters (count)"), yaxis=dict(showticklabels=False)))
+    """Two bars on a log axis: trainable vs frozen parameters (a 0.1 % share stays visible)."""
+    data = [dict(type="bar", y=["frozen", "trainable"], x=[frozen, trainable], orientation="h",
+                 customdata=[frozen, trainable], marker=dict(color=[FROZEN_COLOR, TRAINABLE_COLOR]),
+                 text=[human(frozen), human(trainable)], textposition="auto", showlegend=False,
+                 hovertemplate="%{y}: %{customdata:,} parameters<extra></extra>")]
+    layout = _layout("Trainable vs frozen", height=240, xaxis=_axis("parameters (count, log scale)", type="log"),
+                     yaxis=_axis(""))
+    layout["margin"] = dict(l=8, r=8, t=40, b=8)
+    return _figure(data, layout)
 
 
 def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
@@ -209,46 +215,54 @@ def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
 
 
 def treemap_frame(inventory: pd.DataFrame, targeted: set[str]) -> pd.DataFrame:
-    """Rows for the model treemap: model -> stack -> group -> layer band -> module leaf.
+    """Rows for the model treemap: model -> stack -> group -> layer -> module.
 
-    Layers are grouped so a 126-layer model stays drawable; leaves are the inventory rows.
-    Columns: ``id``, ``parent``, ``label``, ``value``, ``group``, ``targeted``.
+    A node is ``targeted`` when the plan wraps it or anything under it.
+    Columns: ``id``, ``parent``, ``label``, ``value`` (leaves only), ``group``, ``targeted``, ``depth``.
     """
     inv = inventory[inventory["base_params"] > 0]
-    recs: list[dict] = [{"id": "model", "parent": "", "label": "model", "group": "other", "targeted": False}]
-    seen: set[str] = {"model"}
-    for row in inv.itertuples(index=False):
-        layer = "no layer" if pd.isna(row.layer) else f"layer {int(row.layer)}"
-        path = [f"model/{row.stack}", f"model/{row.stack}/{row.group}", f"model/{row.stack}/{row.group}/{layer}"]
-        labels = [row.stack, row.group, layer]
+    nodes: dict[str, dict] = {"model": {"id": "model", "parent": "", "label": "model", "group": "",
+                                        "targeted": False, "depth": 0}}
+    leaves: list[dict] = []
+    for name, stack, group, layer, params in zip(inv["name"], inv["stack"], inv["group"], inv["layer"],
+                                                 inv["base_params"]):
+        band = "no layer" if pd.isna(layer) else f"layer {int(layer)}"
+        hit = name in targeted
         parent = "model"
-        for node, label in zip(path, labels):
-            if node not in seen:
-                recs.append({"id": node, "parent": parent, "label": label, "group": row.group, "targeted": False})
-                seen.add(node)
+        for depth, (node, label) in enumerate(((f"model/{stack}", stack), (f"model/{stack}/{group}", group),
+                                               (f"model/{stack}/{group}/{band}", band)), start=1):
+            rec = nodes.setdefault(node, {"id": node, "parent": parent, "label": label,
+                                          "group": group if depth > 1 else "", "targeted": False, "depth": depth})
+            rec["targeted"] = rec["targeted"] or hit
             parent = node
-        recs.append({"id": f"{parent}/{row.name}", "parent": parent, "label": row.name.rpartition(".")[2],
-                     "value": int(row.base_params), "group": row.group, "targeted": row.name in targeted,
-                     "name": row.name})
-    return pd.DataFrame(recs)
+        leaves.append({"id": f"{parent}/{name}", "parent": parent, "label": name.rpartition(".")[2],
+                       "value": int(params), "group": group, "targeted": hit, "depth": 4})
+    nodes["model"]["targeted"] = bool(targeted)
+    return pd.DataFrame([*nodes.values(), *leaves])
+
+
+def _tint(hex_color: str, amount: float = 0.65) -> str:
+    """``hex_color`` mixed with white: ``('#3b82f6', 0.65) -> '#c4dafc'`` (roughly)."""
+    rgb = [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in rgb)
 
 
 def model_treemap(frame: pd.DataFrame) -> go.Figure:
-    """A treemap of the model by parameters, coloured by group; targeted modules outlined in black."""
-    leaf = frame["value"].notna()
-    colors = [GROUP_COLORS.get(g, GROUP_COLORS["other"]) if lf else "#f3f4f6"
-              for g, lf in zip(frame["group"], leaf)]
-    widths = [3 if t else 0.5 for t in frame["targeted"]]
-    lines = ["#111827" if t else "#ffffff" for t in frame["targeted"]]
+    """A treemap of the model by parameters, coloured by group; parts the plan targets in full
+    colour, the rest tinted, targeted modules outlined."""
+    colors = ["#e5e7eb" if not g else GROUP_COLORS.get(g, GROUP_COLORS["other"]) if t
+              else _tint(GROUP_COLORS.get(g, GROUP_COLORS["other"])) for g, t in zip(frame["group"], frame["targeted"])]
+    leaf_hit = frame["targeted"] & (frame["depth"] == 4)
     text = ["targeted by the plan" if t else "" for t in frame["targeted"]]
     data = [dict(
         type="treemap", ids=frame["id"].tolist(), parents=frame["parent"].tolist(),
         labels=frame["label"].tolist(), values=frame["value"].fillna(0).astype("int64").tolist(),
-        branchvalues="remainder", maxdepth=3, text=text,
-        marker=dict(colors=colors, line=dict(width=widths, color=lines)),
-        hovertemplate="%{label}<br>%{value:,} parameters<br>%{text}<extra></extra>",
+        branchvalues="remainder", maxdepth=4, text=text, textinfo="label",
+        marker=dict(colors=colors, line=dict(width=[2 if h else 0.5 for h in leaf_hit],
+                                             color=["#111827" if h else "#ffffff" for h in leaf_hit])),
+        hovertemplate="%{label}<br>%{value:,} parameters (%{percentRoot:.2%} of the model)<br>%{text}<extra></extra>",
     )]
-    layout = dict(height=460, margin=dict(l=4, r=4, t=36, b=4),
+    layout = dict(height=520, margin=dict(l=4, r=4, t=40, b=4),
                   title=dict(text="Model by parameters (area), coloured by group", x=0))
     return _figure(data, layout)
 

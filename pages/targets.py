@@ -104,8 +104,8 @@ def write_widgets(toggles: list[Toggle], plan: Plan, states: dict, num_layers: i
 def toggle_row(t: Toggle, toggles: list[Toggle]) -> None:
     """One toggle; when it is on, its rank and alpha beside it."""
     on_change = dict(on_change=_on_targets, args=(toggles,))
-    c1, c2, c3 = st.columns([5, 2, 2], vertical_alignment="bottom")
-    on = c1.toggle(f"{t.label} ({t.modules})", key=f"tg_on_{t.key}", help=t.help, **on_change)
+    c1, c2, c3 = st.columns([7, 3, 3], vertical_alignment="bottom")
+    on = c1.toggle(t.label, key=f"tg_on_{t.key}", help=t.help, **on_change)
     if on:
         c2.number_input("rank", key=f"tg_rank_{t.key}", step=1, help="LoRA rank r: the width of the "
                         "adapter (trainable parameters grow linearly with it).", **on_change)
@@ -118,13 +118,13 @@ def toggle_row(t: Toggle, toggles: list[Toggle]) -> None:
 
 def controls(toggles: list[Toggle], num_layers: int, has_vision: bool) -> None:
     """Presets, guidance, toggles, layer range and options."""
-    p1, p2 = st.columns([3, 1], vertical_alignment="bottom")
+    p1, p2 = st.columns([2, 1], vertical_alignment="bottom")
     preset = p1.selectbox("Plan preset", list(PRESET_PLANS), key="tg_preset",
                           help="Starting points from common practice; applying one replaces the targets.")
     p2.button("Apply", key="tg_apply_preset", on_click=_on_preset, args=(preset,),
               help="Replace the plan's targets with the preset's (layer range and options stay).")
     tasks = {g.task: g for g in TASK_GUIDANCE}
-    g1, g2 = st.columns([3, 1], vertical_alignment="bottom")
+    g1, g2 = st.columns([2, 1], vertical_alignment="bottom")
     task = g1.selectbox("Task type", list(tasks), key="tg_task", help="What you fine-tune for decides where adapters pay off.")
     g2.button("Use suggestion", key="tg_apply_task", on_click=_on_preset, args=(tasks[task].preset,),
               help="Apply the preset suggested for this task type.")
@@ -182,12 +182,12 @@ def memory(plan: Plan, model) -> None:
     ss.setdefault("tg_mem_seq", 2048)
     ss.setdefault("tg_mem_batch", 1)
     ss.setdefault("tg_mem_ckpt", True)
-    c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
+    c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
     c1.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype",
                  help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
     c2.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", help="Tokens per training sequence.")
     c3.number_input("Batch size", key="tg_mem_batch", step=1, help="Sequences per step (micro-batch).")
-    c4.toggle("Checkpointing", key="tg_mem_ckpt", help="Gradient checkpointing: keep only layer inputs "
+    st.toggle("Gradient checkpointing", key="tg_mem_ckpt", help="Gradient checkpointing: keep only layer inputs "
               "and recompute the rest in the backward pass.")
     try:
         settings = MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"])
@@ -199,7 +199,8 @@ def memory(plan: Plan, model) -> None:
     widgets.chart(charts.memory_bar(est.as_frame(), GPU_SIZES_GB), "tg_chart_memory",
                   f"Estimated {est.total_gib:.1f} GiB: base weights, LoRA weights with gradients and AdamW "
                   "states, and activations; dotted lines mark common GPU sizes.")
-    st.markdown("Fits on: " + " · ".join(f"{'✅' if ok else '❌'} {gb} GB" for gb, ok in fits.items()),
+    st.markdown("Fits on: " + " ".join(f":{'green' if ok else 'red'}-badge[{gb} GB {'fits' if ok else 'too small'}]"
+                                       for gb, ok in fits.items()),
                 help="Whether the estimate fits a GPU of that size, with no headroom added.")
 
 
@@ -212,7 +213,7 @@ write_widgets(toggles, plan, states, model.index.num_layers)
 if ERROR in st.session_state:
     widgets.show_error(st.session_state[ERROR])
     st.caption("The previous plan is kept.")
-left, right = st.columns([2, 3], gap="large")
+left, right = st.columns([5, 6], gap="large")
 with left:
     controls(toggles, model.index.num_layers, model.index.has_vision)
     with st.expander("Why Q and V? When FFN?"):

@@ -13,12 +13,29 @@ import streamlit as st
 from . import state, widgets
 
 PAGE_CONFIG = dict(page_title="LoRA Target Explorer", page_icon="🎯", layout="wide")
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("pages/model.py", "Model", "🧠"),
+    ("pages/tree.py", "Module tree", "🌳"),
+    ("pages/targets.py", "Targets", "🎯"),
+    ("pages/compare.py", "Compare", "⚖️"),
+    ("pages/export.py", "Export", "📦"),
+)
+
+
+def sidebar_links() -> None:
+    """The page links, drawn by the page itself so they look the same however it was run."""
+    with st.sidebar:
+        st.markdown("### 🎯 LoRA Target Explorer")
+        for path, title, icon in PAGES:
+            st.page_link(path, label=title, icon=icon)
+        st.divider()
 
 
 def begin(title: str) -> None:
     """Page config, session state from the URL on a session's first run, the title, queued notices."""
     st.set_page_config(**PAGE_CONFIG)
     state.init()
+    sidebar_links()
     st.title(title)
     state.show_flash()
 

@@ -20,6 +20,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("embedding", "Embeddings"), ("head", "Output head"), ("other", "Other linears"),
 )
 ROLE_ORDER = ("q", "k", "v", "qkv", "o", "q_a", "q_b", "kv_a", "kv_b", "gate", "up", "gate_up", "down")
+ROLE_TITLES: dict[str, str] = {
+    "q": "Q", "k": "K", "v": "V", "o": "O", "qkv": "QKV", "kv_a": "KV-A", "kv_b": "KV-B",
+    "gate": "Gate", "up": "Up", "gate_up": "Gate+Up", "down": "Down",
+}
 ROLE_HELP: dict[str, str] = {
     "q": "Query projection: what each token looks for; adapting it moves where attention goes.",
     "k": "Key projection: how each token is found; often left out since Q already steers attention.",
@@ -88,8 +92,9 @@ def _role_toggles(section: str, rows: pd.DataFrame) -> list[Toggle]:
     for role in roles:
         part = rows[rows["role"] == role]
         if role in ROLE_KEYS:
-            label = f"{role.upper().replace('_', '+')} · {', '.join(_leaves(part))}"
-            out.append(Toggle(role, label, section, len(part), ROLE_HELP.get(role, ""), FUSED_NOTE.get(role)))
+            label = f"{ROLE_TITLES.get(role, role)} · {', '.join(_leaves(part))}"
+            help_ = f"{ROLE_HELP.get(role, '')} ({len(part)} modules)"
+            out.append(Toggle(role, label, section, len(part), help_, FUSED_NOTE.get(role)))
             continue
         for leaf in _leaves(part):
             n = int((part["name"].str.rpartition(".")[2] == leaf).sum())
@@ -113,8 +118,8 @@ def toggles_for(inventory: pd.DataFrame) -> list[Toggle]:
             out.extend(Toggle(leaf, leaf, section, int((lin["name"].str.rpartition(".")[2] == leaf).sum()),
                               f"The `{leaf}` linears outside attention and FFN blocks.") for leaf in _leaves(lin))
         else:
-            label = f"{section} · {', '.join(_leaves(part))}"
-            out.append(Toggle(section, label, section, len(part), ROLE_HELP[section]))
+            label = ", ".join(_leaves(part))
+            out.append(Toggle(section, label, section, len(part), f"{ROLE_HELP[section]} ({len(part)} units)"))
     return out
 
 

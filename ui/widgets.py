@@ -36,14 +36,14 @@ def sidebar_summary() -> None:
 
 def count_metrics(c: PlanCount) -> None:
     """Four metrics for a plan count: trainable, share, and adapter size at fp16 / fp32."""
-    cols = st.columns(4)
+    cols = [*st.columns(2), *st.columns(2)]
     cols[0].metric("Trainable parameters", human(c.trainable), help=f"Exactly {c.trainable:,} parameters "
                    "PEFT will train (LoRA matrices plus any biases or saved modules).")
     cols[1].metric("% of the model", human_pct(c.share), help=f"{c.trainable:,} of {c.all_params:,} "
                    "parameters (PEFT's 'all params' includes the adapters).")
-    cols[2].metric("Adapter on disk (fp16)", human_bytes(c.trainable * 2),
+    cols[2].metric("Adapter file (fp16)", human_bytes(c.trainable * 2),
                    help=f"{c.trainable * 2:,} bytes: the saved adapter at 2 bytes per parameter.")
-    cols[3].metric("Adapter on disk (fp32)", human_bytes(c.trainable * 4),
+    cols[3].metric("Adapter file (fp32)", human_bytes(c.trainable * 4),
                    help=f"{c.trainable * 4:,} bytes: the saved adapter at 4 bytes per parameter.")
 
 
