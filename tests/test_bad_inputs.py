@@ -684,3 +684,62 @@ def test_app_export_page_refuses_bad_adapter_config(case: str) -> None:
     at.button(key="ex_import_run").click().run()
     assert_app_refused(at, before, match)
     TRIED["app"].add(case)
+
+
+# ---------------------------------------------------------------- remote code, when asked for
+ACME_CODE = b'''from transformers import PretrainedConfig
+
+
+class AcmeConfig(PretrainedConfig):
+    model_type = "acme_lm"
+
+    def __init__(self, hidden_size=64, **kwargs):
+        self.hidden_size = hidden_size
+        super().__init__(**kwargs)
+'''
+ACME_MAP = {"AutoConfig": "configuration_acme.AcmeConfig"}
+
+
+@pytest.fixture
+def code_hub(fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
+    """The fake Hub also serves ``configuration_acme.py``; transformers' module cache is a tmp dir."""
+    import transformers.dynamic_module_utils as dmu
+
+    monkeypatch.setitem(HUB_FILES, "acme/tiny-acme", json.dumps(
+        {"model_type": "acme_lm", "hidden_size": 64, "auto_map": ACME_MAP}).encode())
+    monkeypatch.setitem(HUB_FILES, "acme/huge-acme", json.dumps(
+        {"model_type": "acme_lm", "num_hidden_layers": 10**6, "auto_map": ACME_MAP}).encode())
+    monkeypatch.setattr(dmu, "HF_MODULES_CACHE", str(tmp_path / "modules"))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    plain = FakeHub.__call__
+
+    def serve(self: FakeHub, request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/resolve/main/configuration_acme.py"):
+            self.requests.append((request.method, request.url.path))
+            return httpx2.Response(200, headers={"X-Repo-Commit": "0" * 40, "ETag": '"c0de"',
+                                                 "Content-Length": str(len(ACME_CODE))},
+                                   content=ACME_CODE if request.method == "GET" else b"", request=request)
+        return plain(self, request)
+
+    monkeypatch.setattr(FakeHub, "__call__", serve)
+    before = set(sys.modules)
+    yield fake_hub
+    for name in set(sys.modules) - before:
+        if name.startswith("transformers_modules"):
+            del sys.modules[name]
+
+
+def test_remote_code_when_asked_fetches_config_and_code_only(code_hub: FakeHub) -> None:
+    with pytest.raises(InputError, match=r"trust_remote_code: .*off by default"):
+        sources.from_hub("acme/tiny-acme")
+    assert code_hub.repo_files() == {"config.json"}  # refused before any code was fetched
+    src = sources.from_hub("acme/tiny-acme", trust_remote_code=True)
+    assert type(src.config).__name__ == "AcmeConfig" and src.trust_remote_code
+    assert code_hub.repo_files() == {"config.json", "configuration_acme.py"}  # code, never weights
+
+
+def test_remote_code_still_refuses_absurd_sizes_before_fetching_code(code_hub: FakeHub) -> None:
+    with pytest.raises(InputError, match=r"num_hidden_layers: 1000000 is above the limit of 1024"):
+        sources.from_hub("acme/huge-acme", trust_remote_code=True)
+    assert code_hub.repo_files() == {"config.json"}
+    TRIED["core"].add("remote-code-absurd-size")
