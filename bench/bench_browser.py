@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.browser_support import IDLE, chromium_browser, signature, streamlit_server, wait_idle  # noqa: E402
+from tests.browser_support import (IDLE, chromium_browser, nav_link, signature, streamlit_server,  # noqa: E402
+                                   wait_idle)
 
 MODEL = "meta-llama/Meta-Llama-3.1-405B"
 TOGGLE = "k"
@@ -74,7 +75,7 @@ def measure(clicks: int) -> dict[str, object]:
         page.goto(f"{url}/?model={MODEL}")
         page.get_by_test_id("stMetric").first.wait_for(timeout=120_000)
         wait_idle(page, timeout=120_000)
-        page.get_by_test_id("stSidebarNavLink").filter(has_text="Targets").click(timeout=120_000)
+        nav_link(page, "Targets").click(timeout=120_000)
         page.locator(f"{CHART} .main-svg").first.wait_for(timeout=120_000)
         wait_idle(page, timeout=120_000)
         first_load = (time.perf_counter() - t1) * 1000

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -162,6 +163,11 @@ def wait_changed(page, selector: str, before: str | None, timeout: float = 30_00
     rerun starts), so a change in content is required too. Polls on animation frames.
     """
     page.wait_for_function(_CHANGED_JS, arg=[IDLE, selector, before], polling="raf", timeout=timeout)
+
+
+def nav_link(page, title: str):
+    """The sidebar link to the page titled ``title`` (an icon may precede the title)."""
+    return page.locator('[data-testid="stSidebar"] a').filter(has_text=re.compile(rf"^\W*{re.escape(title)}\s*$"))
 
 
 def error_texts(page) -> list[str]:

@@ -9,14 +9,13 @@ SVG change, export ``adapter_config.json`` and apply it with PEFT, then visit ev
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from peft import LoraConfig, get_peft_model
 
 from lora_core.charts import human, per_layer_by_role
 from lora_core.plan import Plan, PlanIndex, Target, count, resolve_plan
-from tests.browser_support import (ROOT, app_url, browser, error_texts, save_png,  # noqa: F401 (fixtures)
+from tests.browser_support import (ROOT, app_url, browser, error_texts, nav_link, save_png,  # noqa: F401
                                    set_full_height, signature, wait_changed, wait_idle)
 from tests.helpers import cached_inventory, fresh_skeleton
 
@@ -37,7 +36,7 @@ def expected_plan() -> Plan:
 
 def open_page(page, title: str) -> None:
     """Click the sidebar link to ``title`` (keeps the session) and wait for the page to draw."""
-    page.get_by_test_id("stSidebarNavLink").filter(has_text=re.compile(rf"^\W*{re.escape(title)}$")).click()
+    nav_link(page, title).click()
     page.wait_for_function(
         "([idle, title]) => !!document.querySelector(idle) && [...document.querySelectorAll('h1')]"
         ".some(h => h.innerText.trim() === title)",
