@@ -2,7 +2,8 @@
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/bench_rerun.py [--runs 30]``. Prints a table of the
 median and p90 of a full AppTest rerun (script + AppTest's own overhead) after switching the K
-toggle, and of an unchanged rerun, beside the goal (median ≤ 50 ms).
+toggle, of an unchanged rerun, and of a one-toggle script (AppTest's own floor, for scale),
+beside the goal (median ≤ 50 ms).
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ def measure(runs: int) -> dict[str, list[float]]:
     toggle = [_time(lambda i=i: at.toggle(key="tg_on_k").set_value(i % 2 == 0).run()) for i in range(runs)]
     assert not at.exception and not at.error, (at.exception, at.error)
     plain = [_time(at.run) for _ in range(runs)]
-    return {"after a toggle": toggle, "unchanged rerun": plain}
+    floor = AppTest.from_string("import streamlit as st\nst.toggle('x', key='x')")
+    floor.run()
+    empty = [_time(lambda i=i: floor.toggle(key="x").set_value(i % 2 == 0).run()) for i in range(runs)]
+    return {"after a toggle": toggle, "unchanged rerun": plain, "AppTest floor": empty}
 
 
 def main() -> None:

@@ -125,8 +125,13 @@ def _sum_by(keys: list[np.ndarray], values: np.ndarray) -> tuple[list[np.ndarray
     return out[::-1], sums
 
 
+_GROUP_LEGENDS = ("experts", "router", "embedding", "head")
+
+
 def _legend(resolved: pd.DataFrame) -> np.ndarray:
-    return np.array([role_of_row(g, r) for g, r in zip(resolved["group"], resolved["role"])], dtype=object)
+    """:func:`role_of_row` for every row, vectorised."""
+    group = resolved["group"].to_numpy(dtype=object)
+    return np.where(np.isin(group, _GROUP_LEGENDS), group, resolved["role"].to_numpy(dtype=object))
 
 
 def per_layer_by_role(resolved: pd.DataFrame) -> pd.DataFrame:

@@ -26,12 +26,14 @@ def downloads(model: LoadedModel, plan: Plan) -> dict | None:
         widgets.show_error(e)
         return None
     text = data.decode("utf-8")
+    for w in state.plan_warnings():
+        st.warning(w, icon="⚠️")
     st.download_button("Download adapter_config.json", data, file_name="adapter_config.json",
                        mime="application/json", key="ex_download", type="primary",
                        help="Put it in an adapter folder; peft.LoraConfig.from_pretrained(folder) loads it.")
     label = model.ref.label if model.ref.kind in ("preset", "hub") else "path/to/your/model"
     tabs = st.tabs(["adapter_config.json", "Python", "axolotl", "LLaMA-Factory"])
-    tabs[0].code(text, language="json")
+    tabs[0].code(text, language="json", height=480)
     tabs[1].code(python_snippet(cfg).text, language="python")
     for tab, recipe in ((tabs[2], axolotl_yaml(cfg, label)), (tabs[3], llama_factory_yaml(cfg, label))):
         with tab:

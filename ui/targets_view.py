@@ -1,0 +1,231 @@
+"""The Targets page: toggle roles, set ranks and layers, and watch the counts and charts update.
+
+The page file ``pages/targets.py`` only calls :func:`render`: Streamlit compiles a page script
+on every rerun when it has no script cache (AppTest), while this module is imported once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from lora_core import charts
+from lora_core.errors import InputError
+from lora_core.memory import BASE_DTYPES, GPU_SIZES_GB, MemorySettings, dora_magnitude_params, estimate_memory
+from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, count, parse_layers, resolve_plan
+
+from . import page, state, widgets
+from .toggles import SECTIONS, Toggle, toggle_states
+from .urlstate import encode_layers
+
+ERROR, MEMORY = "tg_error", "tg_memory"
+EXPLAINER = """
+**Why Q and V?** Attention decides which earlier tokens each token reads from (the query and key
+projections) and what it takes from them (the value projection). Adapting **Q** changes what a
+token looks for; adapting **V** changes what it brings back. Together they re-steer the model's
+attention at a small cost, which is why Q and V at rank 8 is the classic starting point. K is
+usually skipped because Q already moves the attention pattern, and O only re-mixes the heads.
+
+**When FFN?** The feed-forward blocks (gate, up, down) hold most of a transformer's parameters
+and much of what it *knows*. When a task needs new knowledge or a new way of writing (domain
+facts, a house style, a new language register), add adapters to the FFN too, often at a lower
+rank such as 4: the trainable count grows a lot, but so does what the adapter can change. For
+classification into categories the model already understands, attention alone is usually enough.
+
+**Check the names.** Module names differ between architectures (`q_proj`, `query`, `c_attn`,
+`qkv_proj`, MoE expert tensors), and a fused module cannot be split. This page reads the real
+module tree, so each toggle names the modules it will wrap.
+"""
+
+
+def _fail(e: InputError) -> None:
+    st.session_state[ERROR] = e
+
+
+def _apply(plan: Plan) -> None:
+    """Make ``plan`` current or keep the previous one and remember why."""
+    st.session_state.pop(ERROR, None)
+    try:
+        state.set_plan(plan)
+    except InputError as e:
+        _fail(e)
+
+
+def _targets_from_widgets(toggles: list[Toggle]) -> tuple[Target, ...]:
+    ss, memory = st.session_state, st.session_state.setdefault(MEMORY, {})
+    targets = []
+    for t in toggles:
+        rank, alpha = memory.get(t.key, (8, None))
+        if f"tg_rank_{t.key}" in ss:
+            rank, alpha = ss[f"tg_rank_{t.key}"], ss.get(f"tg_alpha_{t.key}")
+        memory[t.key] = (rank, alpha)
+        if ss.get(f"tg_on_{t.key}"):
+            targets.append(Target(t.key, rank, alpha))
+    return tuple(targets)
+
+
+def _on_targets(toggles: list[Toggle]) -> None:
+    _apply(replace(state.current_plan(), targets=_targets_from_widgets(toggles)))
+
+
+def _on_layer_range() -> None:
+    lo, hi = st.session_state["tg_layers"]
+    layers = None if (lo, hi) == (0, state.current_model().index.num_layers - 1) else tuple(range(lo, hi + 1))
+    _apply(replace(state.current_plan(), layers=layers))
+
+
+def _on_layer_text() -> None:
+    try:
+        layers = parse_layers(st.session_state["tg_layers_text"], state.current_model().index.num_layers)
+    except InputError as e:
+        return _fail(e)
+    _apply(replace(state.current_plan(), layers=layers))
+
+
+def _on_options() -> None:
+    ss = st.session_state
+    scope = "all" if ss.get("tg_vision") else "language"
+    _apply(replace(state.current_plan(), dora=bool(ss["tg_dora"]), rslora=bool(ss["tg_rslora"]), scope=scope))
+
+
+def _on_preset(name: str) -> None:
+    _apply(replace(state.current_plan(), targets=PRESET_PLANS[name].targets))
+
+
+def write_widgets(toggles: list[Toggle], plan: Plan, states: dict, num_layers: int) -> None:
+    """Put the current plan into the widgets' state before they are drawn."""
+    ss, memory = st.session_state, st.session_state.setdefault(MEMORY, {})
+    for t in toggles:
+        s = states[t.key]
+        rank, alpha = (s.rank, s.alpha) if s.on else memory.get(t.key, (8, None))
+        ss[f"tg_on_{t.key}"], ss[f"tg_rank_{t.key}"], ss[f"tg_alpha_{t.key}"] = s.on, rank, alpha
+    layers = plan.layers or (0, max(num_layers - 1, 0))
+    ss["tg_layers"] = (min(layers), max(layers))
+    ss["tg_layers_text"] = encode_layers(plan.layers)
+    ss["tg_dora"], ss["tg_rslora"], ss["tg_vision"] = plan.dora, plan.rslora, plan.scope == "all"
+
+
+def toggle_row(t: Toggle, toggles: list[Toggle]) -> None:
+    """One toggle; when it is on, its rank and alpha beside it."""
+    on_change = dict(on_change=_on_targets, args=(toggles,))
+    c1, c2, c3 = st.columns([7, 3, 3], vertical_alignment="bottom")
+    on = c1.toggle(t.label, key=f"tg_on_{t.key}", help=t.help, **on_change)
+    if on:
+        c2.number_input("rank", key=f"tg_rank_{t.key}", step=1, help="LoRA rank r: the width of the "
+                        "adapter (trainable parameters grow linearly with it).", **on_change)
+        c3.number_input("alpha", key=f"tg_alpha_{t.key}", value=None, step=1.0, placeholder="2 × rank",
+                        help="LoRA alpha: scales the update by alpha/r (alpha/√r with rsLoRA); empty "
+                        "means 2 × rank.", **on_change)
+    if t.note:
+        st.caption(f"🔗 {t.note}")
+
+
+def controls(toggles: list[Toggle], num_layers: int, has_vision: bool) -> None:
+    """Presets, guidance, toggles, layer range and options."""
+    p1, p2 = st.columns([2, 1], vertical_alignment="bottom")
+    preset = p1.selectbox("Plan preset", list(PRESET_PLANS), key="tg_preset",
+                          help="Starting points from common practice; applying one replaces the targets.")
+    p2.button("Apply", key="tg_apply_preset", on_click=_on_preset, args=(preset,),
+              help="Replace the plan's targets with the preset's (layer range and options stay).")
+    tasks = {g.task: g for g in TASK_GUIDANCE}
+    g1, g2 = st.columns([2, 1], vertical_alignment="bottom")
+    task = g1.selectbox("Task type", list(tasks), key="tg_task", help="What you fine-tune for decides where adapters pay off.")
+    g2.button("Use suggestion", key="tg_apply_task", on_click=_on_preset, args=(tasks[task].preset,),
+              help="Apply the preset suggested for this task type.")
+    st.caption(f"**{tasks[task].preset}**: {tasks[task].why}")
+    for section, title in SECTIONS:
+        items = [t for t in toggles if t.section == section]
+        if items:
+            st.markdown(f"**{title}**")
+            for t in items:
+                toggle_row(t, toggles)
+    st.markdown("**Layers and options**")
+    if num_layers > 1:
+        st.slider("Layer range", 0, num_layers - 1, key="tg_layers", on_change=_on_layer_range,
+                  help="Only layers in this range get adapters (embeddings and lm_head are not layers).")
+    st.text_input("Custom layers", key="tg_layers_text", on_change=_on_layer_text, placeholder="all, or e.g. 0-3,7",
+                  help="Any subset as ranges, e.g. 0-3,7; empty means every layer.")
+    o1, o2 = st.columns(2)
+    o1.toggle("DoRA", key="tg_dora", on_change=_on_options,
+              help="Weight-decomposed LoRA: adds one magnitude vector per wrapped module (+out parameters).")
+    o2.toggle("rsLoRA", key="tg_rslora", on_change=_on_options,
+              help="Rank-stabilised scaling alpha/√r instead of alpha/r; the count does not change.")
+    if has_vision:
+        st.toggle("Include the vision tower", key="tg_vision", on_change=_on_options,
+                  help="Also adapt the vision encoder and projector (by default only the language model).")
+
+
+def results(plan: Plan, model, resolved) -> None:
+    """Metrics, warnings and the three live charts."""
+    c = count(plan, model.index)
+    widgets.count_metrics(c)
+    for w in state.plan_warnings():
+        st.warning(w, icon="⚠️")
+    per_layer = charts.per_layer_by_role(resolved)
+    widgets.chart(charts.layer_bars(per_layer, model.index.num_layers), "tg_chart_layers",
+                  "Each bar is one layer's trainable LoRA parameters, split by role; hover for exact numbers.")
+    left, right = st.columns(2)
+    with left:
+        widgets.chart(charts.role_share(charts.by_role(resolved)), "tg_chart_share",
+                      "How the trainable parameters divide between roles.")
+    with right:
+        widgets.chart(charts.trainable_vs_frozen(c.trainable, c.all_params - c.trainable), "tg_chart_frozen",
+                      f"{c.trainable:,} trainable beside {c.all_params - c.trainable:,} frozen parameters.")
+    st.caption(f"{c.modules:,} units wrapped · {c.lora:,} LoRA parameters · {c.extra:,} in saved copies and biases.")
+    memory(plan, model, c.trainable, resolved)
+
+
+SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
+
+
+def memory(plan: Plan, model, trainable: int, resolved) -> None:
+    """Training memory for the exact plan, by component, and which GPU sizes it fits."""
+    st.markdown("**Training memory**")
+    ss = st.session_state
+    ss.setdefault("tg_mem_dtype", "bf16")
+    ss.setdefault("tg_mem_seq", 2048)
+    ss.setdefault("tg_mem_batch", 1)
+    ss.setdefault("tg_mem_ckpt", True)
+    c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
+    c1.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype",
+                 help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
+    c2.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", help="Tokens per training sequence.")
+    c3.number_input("Batch size", key="tg_mem_batch", step=1, help="Sequences per step (micro-batch).")
+    st.toggle("Gradient checkpointing", key="tg_mem_ckpt", help="Gradient checkpointing: keep only layer inputs "
+              "and recompute the rest in the backward pass.")
+    try:
+        settings = MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"])
+    except InputError as e:
+        widgets.show_error(e)
+        return
+    dora = dora_magnitude_params(plan, model.index)
+    est = estimate_memory(model.skeleton, model.inventory, trainable - dora, dora, settings, wrapped=resolved)
+    fits = est.fits_on()
+    widgets.chart(charts.memory_bar(est.as_frame(), GPU_SIZES_GB), "tg_chart_memory",
+                  f"Estimated {est.total_gib:.1f} GiB: base weights, LoRA weights with gradients and AdamW "
+                  "states, and activations; dotted lines mark common GPU sizes.")
+    st.markdown("Fits on: " + " ".join(f":{'green' if ok else 'red'}-badge[{gb} GB {'fits' if ok else 'too small'}]"
+                                       for gb, ok in fits.items()),
+                help="Whether the estimate fits a GPU of that size, with no headroom added.")
+
+
+def render() -> None:
+    """Draw the Targets page."""
+    page.begin("Targets")
+    model, plan = state.current_model(), state.current_plan()
+    toggles = list(model.toggles)
+    resolved = resolve_plan(plan, model.index)
+    states = toggle_states(toggles, model.index, resolved)
+    write_widgets(toggles, plan, states, model.index.num_layers)
+    if ERROR in st.session_state:
+        widgets.show_error(st.session_state[ERROR])
+        st.caption("The previous plan is kept.")
+    left, right = st.columns([5, 6], gap="large")
+    with left:
+        controls(toggles, model.index.num_layers, model.index.has_vision)
+        with st.expander("Why Q and V? When FFN?"):
+            st.markdown(EXPLAINER)
+    with right:
+        results(plan, model, resolved)
+    page.end()
