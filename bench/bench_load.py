@@ -5,7 +5,9 @@ Each session is a real websocket client (``tests/st_client.py``) with its own mo
 Phases: one session alone (baseline), then all sessions opening at once (cold: model builds),
 then every session rerunning the Model and Targets pages ``--reruns`` times, all at once.
 Prints p50/p95/max of the rerun time (send -> ``script_finished``, as the client sees it) and
-the server's resident memory (RSS) sampled every 50 ms. Only 127.0.0.1; every loop is bounded.
+the server's resident memory (RSS) sampled every 50 ms. Every session reruns back to back (no
+think time), so the concurrent rows are a saturation test: their latency is the queue of twenty
+runs sharing the CPUs, and ``runs/s`` is the server's throughput. Only 127.0.0.1; bounded loops.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tests.st_client import WsSession, streamlit_server
 from tests.test_concurrency import query
 
 MB = 1024 * 1024
+WALL: dict[str, float] = {}  # phase -> wall seconds, for the server's throughput (reruns/s)
 FLOOR_APP = 'import streamlit as st\nst.sidebar.caption("Current model")\nst.sidebar.markdown("x")\n'
 
 
@@ -76,14 +79,19 @@ async def measure(port: int, sessions: int, reruns: int, rss: RssSampler) -> tup
     for u in users:
         await u.__aenter__()
     try:
+        start = time.perf_counter()
         opened = await asyncio.gather(*(u.rerun(query(i)) for i, u in enumerate(users)))
         times[f"{sessions} sessions opening at once (cold)"] = [r.seconds for r in opened]
+        WALL[f"{sessions} sessions opening at once (cold)"] = time.perf_counter() - start
         memory[f"{sessions} sessions open"] = rss.last
         for page, name in (("", "Model"), ("targets", "Targets")):
             if page:
                 await asyncio.gather(*(u.rerun("", page=page) for u in users))
+            start = time.perf_counter()
             runs = await asyncio.gather(*(_session_reruns(u, reruns, page) for u in users))
-            times[f"{sessions} sessions rerunning, {name} page"] = [t for r in runs for t in r]
+            phase = f"{sessions} sessions rerunning, {name} page"
+            times[phase] = [t for r in runs for t in r]
+            WALL[phase] = time.perf_counter() - start
         memory[f"after {sessions} x {2 * reruns} reruns"] = rss.last
     finally:
         for u in users:
@@ -117,11 +125,13 @@ def main() -> None:
     times = {"floor: a 3-line app, 1 session": streamlit_floor(args.reruns), **times}
     print(f"\nLoad: one streamlit server on 127.0.0.1, {args.sessions} websocket sessions, "
           f"{psutil.cpu_count()} CPUs, machine load average {os.getloadavg()[0]:.1f} at the end\n")
-    print(f"| {'phase':<42} | {'runs':>4} | {'p50 ms':>7} | {'p95 ms':>7} | {'max ms':>7} |")
-    print(f"|{'-' * 44}|{'-' * 6}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
+    print(f"| {'phase':<42} | {'runs':>4} | {'p50 ms':>7} | {'p95 ms':>7} | {'max ms':>7} | {'runs/s':>6} |")
+    print(f"|{'-' * 44}|{'-' * 6}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
     for phase, ts in times.items():
         ms = [t * 1000 for t in ts]
-        print(f"| {phase:<42} | {len(ms):>4} | {statistics.median(ms):>7.0f} | {pct(ms, 0.95):>7.0f} | {max(ms):>7.0f} |")
+        rate = len(ts) / WALL[phase] if phase in WALL else len(ts) / sum(ts)
+        print(f"| {phase:<42} | {len(ms):>4} | {statistics.median(ms):>7.0f} | {pct(ms, 0.95):>7.0f} "
+              f"| {max(ms):>7.0f} | {rate:>6.1f} |")
     print(f"\n| {'server memory (RSS)':<42} | {'MB':>7} |")
     print(f"|{'-' * 44}|{'-' * 9}|")
     for phase, b in memory.items():
