@@ -1,0 +1,106 @@
+"""The app's pure parts: number formatting, the Targets toggles, chart data, tool recipes."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from peft import LoraConfig
+
+from lora_core import charts
+from lora_core.export import config_dict, to_lora_config
+from lora_core.plan import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve_plan
+from tests.helpers import PRESETS, cached_inventory, cached_skeleton
+from ui.recipes import axolotl_yaml, llama_factory_yaml, non_default, python_snippet
+from ui.toggles import toggle_states, toggles_for
+
+
+@pytest.mark.parametrize("n, text", [(41_943_040, "41.9 M"), (8_030_261_248, "8.03 B"), (512, "512"),
+                                     (405_853_388_800, "406 B"), (1_500, "1.5 k")])
+def test_human(n, text):
+    assert charts.human(n) == text
+
+
+@pytest.mark.parametrize("share, text", [(0.0052, "0.52 %"), (0.5, "50.00 %"), (0.000012, "0.0012 %"), (0, "0 %")])
+def test_human_pct(share, text):
+    assert charts.human_pct(share) == text
+
+
+@pytest.mark.parametrize("model", PRESETS)
+def test_every_toggle_targets_something_and_reads_back(model):
+    inv = cached_inventory(model)
+    index = PlanIndex(inv)
+    toggles = toggles_for(inv)
+    assert toggles, model
+    for t in toggles:
+        assert index.mask(t.key).any(), (model, t.key)
+    plan = Plan(tuple(Target(t.key, 4 + i) for i, t in enumerate(toggles)))
+    states = toggle_states(toggles, index, resolve_plan(plan, index))
+    assert all(states[t.key].on for t in toggles if (index.mask(t.key) & index.scope_mask("language")).any())
+
+
+def test_fused_attention_has_one_toggle_with_its_reason():
+    keys = {t.key: t for t in toggles_for(cached_inventory("microsoft/Phi-3-mini-4k-instruct"))}
+    assert "qkv" in keys and "q" not in keys and "gate_up" in keys
+    assert "Q alone cannot be targeted" in keys["qkv"].note
+
+
+def test_mla_attention_toggles_name_their_modules():
+    keys = {t.key for t in toggles_for(cached_inventory("deepseek-ai/DeepSeek-V3"))}
+    assert {"q_a_proj", "q_b_proj", "kv_a", "kv_b", "o", "experts", "router"} <= keys
+
+
+def test_toggle_states_read_presets_with_group_keys():
+    inv = cached_inventory("meta-llama/Meta-Llama-3.1-8B")
+    index = PlanIndex(inv)
+    toggles = toggles_for(inv)
+    plan = PRESET_PLANS["Q,V r8 + FFN r4 (extended)"]
+    states = toggle_states(toggles, index, resolve_plan(plan, index))
+    assert {k for k, s in states.items() if s.on} == {"q", "v", "gate", "up", "down"}
+    assert states["down"].rank == 4 and states["q"].rank == 8 and states["q"].alpha is None
+
+
+@pytest.mark.parametrize("model", ["meta-llama/Meta-Llama-3.1-8B", "Qwen/Qwen3-30B-A3B", "openai-community/gpt2"])
+def test_chart_data_sums_to_the_plan_count(model):
+    index = PlanIndex(cached_inventory(model))
+    plan = Plan((Target("all-linear", 8), Target("experts", 4))) if "Qwen3" in model else PRESET_PLANS["Q,V r8 + FFN r4 (extended)"]
+    rows = resolve_plan(plan, index)
+    per_layer = charts.per_layer_by_role(rows)
+    assert per_layer["lora_params"].sum() == rows.loc[rows["layer"].notna(), "lora_params"].sum()
+    assert charts.by_role(rows)["lora_params"].sum() == count(plan, index).lora
+    for fig in (charts.layer_bars(per_layer, index.num_layers), charts.role_share(charts.by_role(rows)),
+                charts.trainable_vs_frozen(1, 2), charts.model_treemap(charts.treemap_frame(index.inventory, set(rows["name"])))):
+        fig.validated()  # Plotly accepts every property
+
+
+def _config(model: str, plan: Plan) -> dict:
+    return config_dict(to_lora_config(plan, cached_inventory(model), cached_skeleton(model)))
+
+
+RECIPE_CASES = [
+    ("openai-community/gpt2", PRESET_PLANS["Q,V r8 + FFN r4 (extended)"]),
+    ("meta-llama/Meta-Llama-3.1-8B", Plan((Target("q", 16, 8.0), Target("v", 16)), layers=(0, 1, 2), dora=True)),
+    ("meta-llama/Meta-Llama-3.1-8B", PRESET_PLANS["All linear r16 (QLoRA-style)"]),
+]
+
+
+@pytest.mark.parametrize("model, plan", RECIPE_CASES, ids=["gpt2-extended", "llama-layers-dora", "llama-all-linear"])
+def test_python_snippet_builds_the_same_config(model, plan):
+    cfg = _config(model, plan)
+    namespace: dict = {}
+    exec(python_snippet(cfg).text, namespace)
+    assert non_default(config_dict(namespace["config"])) == non_default(cfg)
+
+
+def test_tool_warnings_where_they_cannot_express_the_plan():
+    cfg = _config("meta-llama/Meta-Llama-3.1-8B", Plan((Target("q", 16), Target("v", 8)), layers=(0, 1)))
+    factory, axolotl = llama_factory_yaml(cfg, "m"), axolotl_yaml(cfg, "m")
+    assert any("one rank" in w for w in factory.warnings) and any("layer subset" in w for w in factory.warnings)
+    assert yaml.safe_load(axolotl.text)["peft_layers_to_transform"] == [0, 1]
+    assert any("one rank" in w for w in axolotl.warnings)
+
+
+def test_all_linear_maps_to_each_tools_switch():
+    cfg = _config("meta-llama/Meta-Llama-3.1-8B", PRESET_PLANS["All linear r16 (QLoRA-style)"])
+    assert yaml.safe_load(axolotl_yaml(cfg, "m").text)["lora_target_linear"] is True
+    assert yaml.safe_load(llama_factory_yaml(cfg, "m").text)["lora_target"] == "all"
+    assert LoraConfig(**non_default(cfg)).target_modules == "all-linear"
