@@ -176,7 +176,7 @@ def error_texts(page) -> list[str]:
 
 
 def set_full_height(page, width: int, min_height: int = 800, max_height: int = 6000) -> int:
-    """Size the viewport to ``width`` x the main block's full height; return that height.
+    """Size the viewport to ``width`` x the main block's content height; return that height.
 
     Streamlit scrolls inside ``stMain``, so a plain full-page screenshot would cut the page.
     """
@@ -184,7 +184,8 @@ def set_full_height(page, width: int, min_height: int = 800, max_height: int = 6
     page.wait_for_timeout(300)
     height = page.evaluate(
         "() => { const b = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
-        " return b ? Math.ceil(b.scrollHeight + b.getBoundingClientRect().top) + 48 : 0; }")
+        " if (!b) return 0; const kids = [...b.children].map(c => c.getBoundingClientRect().bottom);"
+        " return Math.ceil(Math.max(b.getBoundingClientRect().top + 200, ...kids)) + 48; }")
     height = max(min_height, min(max_height, int(height)))
     page.set_viewport_size({"width": width, "height": height})
     page.wait_for_timeout(400)

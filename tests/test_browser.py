@@ -78,6 +78,18 @@ def drawn_bar_names(page, selector: str) -> set[str]:
     return set(page.locator(f"{selector} .legend .legendtext").all_text_contents())
 
 
+def save_plan(page, name: str) -> None:
+    """On the Compare page, save the current plan as ``name`` and wait for the comparison chart."""
+    page.locator(".st-key-cmp_name input").fill(name)
+    page.locator(".st-key-cmp_name input").press("Enter")
+    page.locator(".st-key-cmp_save").get_by_role("button", name="Save current plan").click()
+    page.locator(".st-key-cmp_selected").get_by_text(name, exact=True).wait_for()
+    page.wait_for_function(
+        "([idle, name]) => !!document.querySelector(idle) && [...document.querySelectorAll("
+        "'.st-key-cmp_chart_saved .js-plotly-plot')].some(g => (g.data || []).some(t => t.name === name))",
+        arg=['[data-testid="stApp"][data-test-script-state="notRunning"]', name], timeout=TIMEOUT)
+
+
 def shoot_every_page(page) -> dict[str, list[str]]:
     """Visit every page at each width, screenshot it full-height, collect error texts."""
     errors: dict[str, list[str]] = {}
@@ -86,6 +98,7 @@ def shoot_every_page(page) -> dict[str, list[str]]:
         open_page(page, title)
         for width in WIDTHS:
             set_full_height(page, width)
+            page.mouse.move(width - 2, 2)  # no hover effects (heading anchors, tooltips) in the shot
             save_png(page.screenshot(), SHOTS / f"{slug}-{width}.png")
             errors[f"{title} @ {width}px"] = error_texts(page)
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -99,6 +112,8 @@ def test_dashboard_end_to_end(app_url, browser, tmp_path):  # noqa: F811 (pytest
     page.get_by_test_id("stMetric").first.wait_for()
     wait_idle(page)
     pick_preset(page, PRESET)
+    open_page(page, "Compare")
+    save_plan(page, "Q,V r8")
 
     open_page(page, "Targets")
     page.locator(f"{LAYER_CHART} .main-svg").first.wait_for()
@@ -116,6 +131,12 @@ def test_dashboard_end_to_end(app_url, browser, tmp_path):  # noqa: F811 (pytest
     assert drawn_bar_names(page, LAYER_CHART) == {"q", "v", *FFN_KEYS}
     assert chart_traces(page, LAYER_CHART) == {role: float(n) for role, n in per_layer.items()}
 
+    open_page(page, "Compare")
+    save_plan(page, "Q,V + FFN r8")
+    compared = chart_traces(page, ".st-key-cmp_chart_saved")
+    assert compared == {"Q,V r8": float(count(Plan((Target("q", 8), Target("v", 8))), index).lora),
+                        "Q,V + FFN r8": float(want.lora)}
+
     open_page(page, "Export")
     button = page.get_by_test_id("stDownloadButton").filter(has_text="adapter_config.json").first
     with page.expect_download() as download:
@@ -126,6 +147,9 @@ def test_dashboard_end_to_end(app_url, browser, tmp_path):  # noqa: F811 (pytest
     peft_model = get_peft_model(fresh_skeleton(PRESET).model, config, low_cpu_mem_usage=True)
     trainable, total = peft_model.get_nb_trainable_parameters()
     assert (trainable, total) == (want.trainable, want.all_params)
+    page.locator(".st-key-ex_verify").get_by_role("button", name="Verify with PEFT").click()
+    verified = page.get_by_test_id("stAlertContentSuccess").filter(has_text="PEFT trains exactly")
+    assert f"{want.trainable:,}" in verified.inner_text()
 
     errors = shoot_every_page(page)
     assert errors == {name: [] for name in errors}
