@@ -104,3 +104,29 @@ def test_all_linear_maps_to_each_tools_switch():
     assert yaml.safe_load(axolotl_yaml(cfg, "m").text)["lora_target_linear"] is True
     assert yaml.safe_load(llama_factory_yaml(cfg, "m").text)["lora_target"] == "all"
     assert LoraConfig(**non_default(cfg)).target_modules == "all-linear"
+
+
+def _notes(model: str, plan: Plan) -> list[str]:
+    from ui.surprises import NameFacts, surprises
+
+    inv = cached_inventory(model)
+    rows = resolve_plan(plan, PlanIndex(inv))
+    return surprises(NameFacts.of(inv), inv.index.isin(rows.index))
+
+
+@pytest.mark.parametrize("model, plan, expect", [
+    ("microsoft/Phi-3-mini-4k-instruct", Plan((Target("q", 8),)), "`qkv_proj` holds Q, K, V in one module"),
+    ("openai-community/gpt2", Plan((Target("o", 8),)), "`c_proj` also names untargeted ffn modules"),
+    ("deepseek-ai/DeepSeek-V3", Plan((Target("down", 4),)), "switch on 'experts'"),
+], ids=["fused-qkv", "gpt2-c_proj", "moe-ffn-without-experts"])
+def test_surprise_notes(model, plan, expect):
+    assert any(expect in n for n in _notes(model, plan)), _notes(model, plan)
+
+
+@pytest.mark.parametrize("model, plan", [
+    ("meta-llama/Meta-Llama-3.1-8B", Plan((Target("q", 8), Target("v", 8)), layers=(0, 1))),
+    ("openai-community/gpt2", Plan((Target("o", 8), Target("down", 8)))),
+    ("Qwen/Qwen3-30B-A3B", Plan((Target("ffn", 4),))),
+], ids=["layer-subset", "gpt2-both-c_proj", "moe-ffn-with-experts"])
+def test_no_surprise_notes(model, plan):
+    assert _notes(model, plan) == []

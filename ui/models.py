@@ -19,6 +19,7 @@ from lora_core.inventory import build_inventory
 from lora_core.plan import PlanIndex
 from lora_core.skeleton import Skeleton, build_skeleton
 
+from .surprises import NameFacts
 from .toggles import toggles_for
 
 
@@ -43,7 +44,8 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model ready for the pages: source, skeleton, inventory, plan index and Targets toggles."""
+    """A model ready for the pages: source, skeleton, inventory, plan index, the Targets toggles
+    and the name facts behind the Targets page's notes."""
 
     ref: ModelRef
     source: sources.ModelSource = field(repr=False)
@@ -51,6 +53,7 @@ class LoadedModel:
     inventory: pd.DataFrame = field(repr=False)
     index: PlanIndex = field(repr=False)
     toggles: tuple = field(repr=False, default=())
+    facts: NameFacts | None = field(repr=False, default=None)
 
 
 def digest_of(data: bytes) -> str:
@@ -79,7 +82,7 @@ def _load(ref: ModelRef, _data: bytes | None) -> LoadedModel:
     source = _source(ref, _data)
     skel = build_skeleton(source.config, trust_remote_code=ref.trust_remote_code)
     inv = build_inventory(skel)
-    return LoadedModel(ref, source, skel, inv, PlanIndex(inv), tuple(toggles_for(inv)))
+    return LoadedModel(ref, source, skel, inv, PlanIndex(inv), tuple(toggles_for(inv)), NameFacts.of(inv))
 
 
 def load(ref: ModelRef, data: bytes | None = None) -> LoadedModel:

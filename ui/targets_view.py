@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import streamlit as st
 
 from lora_core import charts
@@ -16,6 +17,7 @@ from lora_core.memory import BASE_DTYPES, GPU_SIZES_GB, MemorySettings, dora_mag
 from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, count, parse_layers, resolve_plan
 
 from . import page, state, widgets
+from .surprises import surprises
 from .toggles import SECTIONS, Toggle, toggle_states
 from .urlstate import encode_layers
 
@@ -162,6 +164,10 @@ def results(plan: Plan, model, resolved) -> None:
     widgets.count_metrics(c)
     for w in state.plan_warnings():
         st.warning(w, icon="⚠️")
+    hit = np.zeros(len(model.index.names), dtype=bool)
+    hit[model.index.inventory.index.get_indexer(resolved.index)] = True
+    for note in surprises(model.facts, hit):
+        st.info(note, icon="💡")
     per_layer = charts.per_layer_by_role(resolved)
     widgets.chart(charts.layer_bars(per_layer, model.index.num_layers), "tg_chart_layers",
                   "Each bar is one layer's trainable LoRA parameters, split by role; hover for exact numbers.")
