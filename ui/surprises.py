@@ -43,8 +43,9 @@ class NameFacts:
 
 
 def fused_notes(facts: NameFacts, hit: np.ndarray) -> list[str]:
-    """A fused module in the plan: every role it holds is adapted."""
-    fused = hit & np.array(["+" in c for c in facts.contains], dtype=bool)
+    """A fused linear in the plan: every role it holds is adapted (fused expert tensors are
+    toggled as 'experts' and need no note)."""
+    fused = hit & facts.linear & np.array(["+" in c for c in facts.contains], dtype=bool)
     out = []
     for leaf in sorted(set(facts.leaf[fused])):
         rows = fused & (facts.leaf == leaf)
