@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from lora_core.errors import InputError
-from lora_core.plan import Plan, Target
+from lora_core.plan import Plan, Target, parse_layers
 
 _TARGET_RE = re.compile(r"(?P<key>[^=,]+)=(?P<rank>-?\d+)(?::(?P<alpha>-?[\d.]+))?")
 
@@ -75,8 +75,6 @@ def plan_to_params(plan: Plan) -> dict[str, str]:
 
 def plan_from_params(params: dict[str, str], num_layers: int) -> Plan | None:
     """The plan a link describes, or ``None`` when it names no targets; raises ``InputError``."""
-    from lora_core.plan import parse_layers
-
     if "t" not in params:
         return None
     return Plan(targets=decode_targets(params["t"]),
