@@ -308,6 +308,8 @@ def validate_plan(plan: Plan, index: PlanIndex) -> list[str]:
     check_layers(plan.layers, index.num_layers)
     if plan.bias not in ("none", "all", "lora_only"):
         raise InputError("bias", f"must be none, all or lora_only, got {plan.bias!r}")
+    for entry in plan.modules_to_save:
+        _check_saved(entry, index)
     ranks, _, owner = _assign(plan, index)
     warnings: list[str] = []
     for i, t in enumerate(plan.targets):
@@ -326,6 +328,23 @@ def validate_plan(plan: Plan, index: PlanIndex) -> list[str]:
         warnings.append(f"rank above min(in, out) on {int(big.sum())} modules (e.g. {index.names[big][0]}): "
                         "it adds parameters without adding expressiveness.")
     return warnings
+
+
+def _check_saved(entry: str, index: PlanIndex) -> None:
+    """Refuse a ``modules_to_save`` entry PEFT would read differently from how we count it.
+
+    PEFT saves every module whose name ends with the entry as plain text, so ``head`` also
+    saves ``lm_head``; we count whole dotted names, and ask for the exact name instead.
+    """
+    modules = set(index.inventory["module"])
+    dotted = re.compile(rf"(^|.*\.){re.escape(entry)}$")
+    loose = sorted(m for m in modules if m.endswith(entry) and not dotted.match(m))
+    if loose:
+        raise InputError("modules_to_save", f"PEFT would also save {loose[0]!r} for {entry!r} (it "
+                         "matches any name ending in it); write the full module name instead")
+    if not any(dotted.match(m) for m in modules):
+        raise InputError("modules_to_save", f"{entry!r} names no module of this model; use a name "
+                         "shown in the module tree, e.g. lm_head")
 
 
 def _hint(index: PlanIndex) -> str:

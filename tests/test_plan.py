@@ -95,6 +95,8 @@ BAD_PLANS = [
     (Plan((Target("q_proj_typo", 8),)), r"target 'q_proj_typo'.*matches no module"),
     (Plan((Target("q", 8),), layers=(40,)), r"layers.*outside this model's layers 0-31"),
     (Plan((Target("experts", 8),), dora=True), r"dora.*fused expert"),
+    (Plan((Target("q", 8),), modules_to_save=("head",)), r"modules_to_save.*also save 'lm_head'"),
+    (Plan((Target("q", 8),), modules_to_save=("classifier",)), r"modules_to_save.*names no module"),
 ]
 
 
