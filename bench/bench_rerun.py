@@ -9,6 +9,7 @@ beside the goal (median ≤ 50 ms).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -49,7 +50,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     results = measure(args.runs)
-    print(f"Targets page rerun, {MODEL} loaded, {args.runs} AppTest runs each")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Targets page rerun, {MODEL} loaded, {args.runs} AppTest runs each "
+          f"({os.cpu_count()} CPUs, load average {load}: other work on the machine inflates every row)")
     print(f"{'case':<18} {'median ms':>10} {'p90 ms':>8} {'goal ms':>8}  ok")
     for case, times in results.items():
         med = statistics.median(times)
