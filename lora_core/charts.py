@@ -199,7 +199,8 @@ def trainable_vs_frozen(trainable: int, frozen: int) -> go.Figure:
                  customdata=[frozen, trainable], marker=dict(color=[FROZEN_COLOR, TRAINABLE_COLOR]),
                  text=[human(frozen), human(trainable)], textposition="auto", showlegend=False,
                  hovertemplate="%{y}: %{customdata:,} parameters<extra></extra>")]
-    layout = _layout("Trainable vs frozen", height=240, xaxis=_axis("parameters (count, log scale)", type="log"),
+    layout = _layout("Trainable vs frozen", height=240, xaxis=_axis("parameters (log)", type="log", dtick=1,
+                                                                   tickformat="~s"),
                      yaxis=_axis(""))
     layout["margin"] = dict(l=8, r=8, t=40, b=8)
     return _figure(data, layout)
