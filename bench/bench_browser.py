@@ -5,8 +5,9 @@ Run: ``PYTHONPATH=. .venv/bin/python bench/bench_browser.py [--clicks 10]``. Sta
 switches the K toggle on and off. Each click is timed in the page itself: from the click event
 (a capturing listener) to the first animation frame where the app is idle and the per-layer
 chart's SVG shows the changed trace set. Also printed: the wall-clock time seen from Python
-(Playwright round trips included) and the phases: click -> script running (the widget message
-reaching the server), running -> idle (the rerun and its deltas), idle -> chart drawn (Plotly).
+(Playwright round trips included) and the phases seen by the page's WebSocket: click -> first
+server message (widget message, server queueing, script start), first -> last message (the rerun
+and its deltas), last message -> chart drawn (React + Plotly), and the KiB the server sent.
 Goal: median ≤ 300 ms.
 """
 
@@ -29,40 +30,47 @@ CHART = ".st-key-tg_chart_layers"
 GOAL_MS = 300.0
 WARMUP = 2
 
+# Record every WebSocket message's arrival time and size in the page (installed before load).
+_WS_SPY_JS = """(() => {
+  const Orig = window.WebSocket;
+  window.__ws = [];
+  window.WebSocket = function (...args) {
+    const ws = new Orig(...args);
+    ws.addEventListener('message', e => window.__ws.push([performance.now(), e.data.byteLength ?? e.data.size ?? e.data.length]));
+    return ws;
+  };
+  window.WebSocket.prototype = Orig.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+})();"""
 _ARM_JS = """() => {
-  const w = window, app = document.querySelector('[data-testid="stApp"]');
-  w.__clickAt = null; w.__ranAt = null; w.__idleAt = null;
-  if (w.__obs) w.__obs.disconnect();
-  w.__obs = new MutationObserver(() => {
-    const s = app.getAttribute('data-test-script-state'), t = performance.now();
-    if (s === 'running' && w.__ranAt === null) w.__ranAt = t;
-    if (s === 'notRunning' && w.__ranAt !== null) w.__idleAt = t;
-  });
-  w.__obs.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-  document.addEventListener('click', () => { w.__clickAt = performance.now(); }, {capture: true, once: true});
+  window.__clickAt = null;
+  document.addEventListener('click', () => { window.__clickAt = performance.now(); }, {capture: true, once: true});
 }"""
 _DONE_JS = """([idle, sel, before]) => {
-  if (window.__clickAt === null || !document.querySelector(idle)) return false;
+  const w = window, c = w.__clickAt;
+  if (c === null || !document.querySelector(idle)) return false;
   const el = document.querySelector(sel);
   if (!el) return false;
   const now = `${el.querySelectorAll('.trace').length}|${el.querySelectorAll('.point').length}|${el.innerText}`;
   if (now === before) return false;
-  const w = window, c = w.__clickAt, end = performance.now();
-  return [end - c, (w.__ranAt ?? end) - c, (w.__idleAt ?? end) - (w.__ranAt ?? c), end - (w.__idleAt ?? end)];
+  const end = performance.now(), msgs = w.__ws.filter(m => m[0] >= c);
+  const first = msgs.length ? msgs[0][0] : end, last = msgs.length ? msgs[msgs.length - 1][0] : end;
+  const kb = msgs.reduce((a, m) => a + m[1], 0) / 1024;
+  return [end - c, first - c, last - first, end - last, kb];
 }"""
 
-
-def click_once(page) -> tuple[float, float, float, float, float]:
-    """Click the toggle once; return ms: click -> updated chart (in page), wall clock, and the
-    phases click -> script running, running -> idle (server rerun + deltas), idle -> chart drawn."""
+def click_once(page) -> tuple[float, ...]:
+    """Click the toggle once; return ms click -> updated chart (in page), wall-clock ms, the phases
+    click -> first server message, first -> last message, last message -> chart drawn, and the KiB
+    the server sent."""
     before = signature(page, CHART)
     page.evaluate(_ARM_JS)
     t = time.perf_counter()
     page.locator(f".st-key-tg_on_{TOGGLE} label").click()
     handle = page.wait_for_function(_DONE_JS, arg=[IDLE, CHART, before], polling="raf", timeout=60_000)
     wall = (time.perf_counter() - t) * 1000
-    total, to_run, run, draw = handle.json_value()
-    return total, wall, to_run, run, draw
+    total, first, server, draw, kib = handle.json_value()
+    return total, wall, first, server, draw, kib
 
 
 def measure(clicks: int) -> dict[str, object]:
@@ -71,6 +79,7 @@ def measure(clicks: int) -> dict[str, object]:
     with streamlit_server() as url, chromium_browser() as browser:
         started = (time.perf_counter() - t0) * 1000
         page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.add_init_script(_WS_SPY_JS)
         t1 = time.perf_counter()
         page.goto(f"{url}/?model={MODEL}")
         page.get_by_test_id("stMetric").first.wait_for(timeout=120_000)
@@ -94,9 +103,9 @@ def main() -> None:
     r = measure(args.clicks)
     print(f"Browser: click on toggle '{TOGGLE}' -> updated per-layer chart, {MODEL} loaded "
           f"(server start {r['server start ms']:.0f} ms, first load to drawn chart {r['first load ms']:.0f} ms)")
-    head = ("click", "toggle to", "chart ms", "wall ms", "to run ms", "rerun ms", "draw ms")
-    print("{:>5} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8}".format(*head))
-    row = "{:>5} {:>9} {:>9.0f} {:>8.0f} {:>9.0f} {:>9.0f} {:>8.0f}"
+    head = ("click", "toggle to", "chart ms", "wall ms", "1st msg ms", "msgs ms", "draw ms", "KiB")
+    print("{:>5} {:>9} {:>9} {:>8} {:>10} {:>8} {:>8} {:>6}".format(*head))
+    row = "{:>5} {:>9} {:>9.0f} {:>8.0f} {:>10.0f} {:>8.0f} {:>8.0f} {:>6.0f}"
     for i, times in enumerate(r["runs"], 1):
         print(row.format(i, "on" if (i + WARMUP) % 2 == 1 else "off", *times))
     columns = list(zip(*r["runs"]))
