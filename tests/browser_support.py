@@ -225,7 +225,11 @@ def app_url() -> Iterator[str]:
 def browser():
     """Debian's Chromium under Playwright; a missing browser FAILS the test (in CI and outside)."""
     try:
-        with chromium_browser() as b:
-            yield b
+        require_chromium()
+        missing = None
     except BrowserMissing as e:
-        pytest.fail(str(e), pytrace=False)
+        missing = str(e)
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    with chromium_browser() as b:
+        yield b

@@ -105,7 +105,7 @@ def shoot_every_page(page) -> dict[str, list[str]]:
     return errors
 
 
-def test_dashboard_end_to_end(app_url, browser, tmp_path):  # noqa: F811 (pytest fixtures)
+def test_dashboard_end_to_end(browser, app_url, tmp_path):  # noqa: F811 (pytest fixtures)
     page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
     page.set_default_timeout(TIMEOUT)
     page.goto(app_url)
