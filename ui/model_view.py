@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lora_core import presets
+from lora_core import presets, sources
 from lora_core.charts import human
 from lora_core.errors import InputError
 from lora_core.summary import summarize
@@ -84,8 +84,8 @@ def source_picker() -> None:
         trust = st.checkbox("Trust remote code", key="model_trust_remote_code",
                             help="Allow running Python code from the repository for architectures transformers lacks.")
         if trust:
-            st.warning("Remote code runs on this server with its permissions. Enable it only for "
-                       "repositories you trust.", icon="⚠️")
+            repo = st.session_state.get("model_hub_id") or "this repository"
+            st.warning(sources.remote_code_warning(repo), icon="⚠️")
         st.button("Open from the Hub", key="model_hub_open", on_click=_open_hub,
                   help="Fetch config.json from the Hub (set HF_TOKEN for gated models).")
     with local:
