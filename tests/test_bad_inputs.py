@@ -606,7 +606,7 @@ def test_app_remote_code_warns_before_loading() -> None:
     before = snapshot(at)
     at.text_input(key="model_hub_id").input("acme/acme-lm")
     at.checkbox(key="model_trust_remote_code").check().run()
-    assert any("remote code" in w.value.lower() for w in at.warning)
+    assert any(w.value == sources.remote_code_warning("acme/acme-lm") for w in at.warning)
     assert snapshot(at) == before  # ticking the box loads nothing
     TRIED["app"].add("remote-code-warning")
 
