@@ -73,6 +73,11 @@ def chart_traces(page, selector: str) -> dict[str, float]:
         ".map(t => [t.name, Array.from(t.y).reduce((a, b) => a + b, 0)]))", selector)
 
 
+def svg_bars(page, selector: str) -> int:
+    """How many bar rectangles the chart's SVG draws (all traces)."""
+    return page.locator(f"{selector} .barlayer .point path").count()
+
+
 def drawn_bar_names(page, selector: str) -> set[str]:
     """The legend entries of the chart's SVG bar traces (what the user sees drawn)."""
     return set(page.locator(f"{selector} .legend .legendtext").all_text_contents())
@@ -119,6 +124,7 @@ def test_dashboard_end_to_end(browser, app_url, tmp_path):  # noqa: F811 (pytest
     page.locator(f"{LAYER_CHART} .main-svg").first.wait_for()
     metric_before = metric_value(page, "Trainable parameters")
     drawn_before = drawn_bar_names(page, LAYER_CHART)
+    bars_before = svg_bars(page, LAYER_CHART)
     for key in FFN_KEYS:
         toggle_on(page, key, LAYER_CHART)
 
@@ -129,6 +135,8 @@ def test_dashboard_end_to_end(browser, app_url, tmp_path):  # noqa: F811 (pytest
     assert metric_value(page, "Trainable parameters") == human(want.trainable) != metric_before
     assert drawn_before == {"q", "v"}
     assert drawn_bar_names(page, LAYER_CHART) == {"q", "v", *FFN_KEYS}
+    layers = index.num_layers
+    assert (bars_before, svg_bars(page, LAYER_CHART)) == (2 * layers, 5 * layers)
     assert chart_traces(page, LAYER_CHART) == {role: float(n) for role, n in per_layer.items()}
 
     open_page(page, "Compare")
