@@ -1,15 +1,18 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright against `streamlit run`.
 
 One end-to-end walk: pick a preset, switch the FFN on, see the metric and the per-layer chart's
-SVG change, export ``adapter_config.json`` and apply it with PEFT, then visit every page at
-1280 px and 420 px wide with no error element, writing screenshots to ``docs/screenshots/``
-(or ``$LORA_EXPLORER_SCREENSHOTS``). AppTest cannot do this: it renders no chart.
+SVG change, save and compare two plans, export ``adapter_config.json`` and apply it with PEFT,
+then visit every page at 1280 px (same session) and at 420 px (a fresh session per page from the
+copied link, as a phone would open it) with no error element, writing screenshots to
+``docs/screenshots/`` (or ``$LORA_EXPLORER_SCREENSHOTS``). AppTest cannot do this: it renders
+no chart.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from peft import LoraConfig, get_peft_model
 
@@ -34,14 +37,22 @@ def expected_plan() -> Plan:
     return Plan(tuple(Target(k, 8) for k in ("q", "v", *FFN_KEYS)))
 
 
+READY_JS = """([idle, title]) => !!document.querySelector(idle)
+  && [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === title)
+  && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))"""
+
+
+def wait_page(page, title: str) -> None:
+    """Wait until the page titled ``title`` is drawn: idle, its heading shown, every chart drawn."""
+    page.wait_for_function(READY_JS, arg=['[data-testid="stApp"][data-test-script-state="notRunning"]', title],
+                           timeout=TIMEOUT)
+    page.wait_for_timeout(300)  # let Plotly finish laying out after the last delta
+
+
 def open_page(page, title: str) -> None:
     """Click the sidebar link to ``title`` (keeps the session) and wait for the page to draw."""
     nav_link(page, title).click()
-    page.wait_for_function(
-        "([idle, title]) => !!document.querySelector(idle) && [...document.querySelectorAll('h1')]"
-        ".some(h => h.innerText.trim() === title)",
-        arg=['[data-testid="stApp"][data-test-script-state="notRunning"]', title], timeout=TIMEOUT)
-    page.wait_for_timeout(300)  # let Plotly finish drawing after the last delta
+    wait_page(page, title)
 
 
 def pick_preset(page, model_id: str) -> None:
@@ -95,18 +106,42 @@ def save_plan(page, name: str) -> None:
         arg=['[data-testid="stApp"][data-test-script-state="notRunning"]', name], timeout=TIMEOUT)
 
 
-def shoot_every_page(page) -> dict[str, list[str]]:
-    """Visit every page at each width, screenshot it full-height, collect error texts."""
-    errors: dict[str, list[str]] = {}
+def shoot(page, slug: str, width: int) -> list[str]:
+    """Screenshot the current page full-height at ``width``; return its error texts."""
+    set_full_height(page, width)
+    page.mouse.move(width - 2, 2)  # no hover effects (heading anchors, tooltips) in the shot
+    save_png(page.screenshot(), SHOTS / f"{slug}-{width}.png")
+    return error_texts(page)
+
+
+def shoot_wide(page) -> dict[str, list[str]]:
+    """Every page of this session at 1280 px, by the sidebar links; error texts by page."""
+    errors = {}
     for title, slug in PAGES.items():
-        page.set_viewport_size({"width": 1280, "height": 800})
+        page.set_viewport_size({"width": WIDTHS[0], "height": 800})
         open_page(page, title)
-        for width in WIDTHS:
-            set_full_height(page, width)
-            page.mouse.move(width - 2, 2)  # no hover effects (heading anchors, tooltips) in the shot
-            save_png(page.screenshot(), SHOTS / f"{slug}-{width}.png")
-            errors[f"{title} @ {width}px"] = error_texts(page)
-    page.set_viewport_size({"width": 1280, "height": 800})
+        errors[f"{title} @ {WIDTHS[0]}px"] = shoot(page, slug, WIDTHS[0])
+    return errors
+
+
+def shoot_narrow(browser, app_url: str, query: str, trainable: str) -> dict[str, list[str]]:  # noqa: F811
+    """Every page as a phone opening a copied link: a fresh session at 420 px per page.
+
+    Loading narrow (rather than shrinking a wide window) shows what a phone shows. The link must
+    restore the model and plan (the Targets metric is checked); Compare saves the plan first.
+    """
+    page = browser.new_page(viewport={"width": WIDTHS[1], "height": 800})
+    page.set_default_timeout(TIMEOUT)
+    errors = {}
+    for title, slug in PAGES.items():
+        page.goto(f"{app_url}/{slug}?{query}")
+        wait_page(page, title)
+        if slug == "targets":
+            assert metric_value(page, "Trainable parameters") == trainable
+        if slug == "compare":
+            save_plan(page, "Q,V + FFN r8")
+        errors[f"{title} @ {WIDTHS[1]}px"] = shoot(page, slug, WIDTHS[1])
+    page.close()
     return errors
 
 
@@ -159,7 +194,7 @@ def test_dashboard_end_to_end(browser, app_url, tmp_path):  # noqa: F811 (pytest
     verified = page.get_by_test_id("stAlertContentSuccess").filter(has_text="PEFT trains exactly")
     assert f"{want.trainable:,}" in verified.inner_text()
 
-    errors = shoot_every_page(page)
+    errors = shoot_wide(page) | shoot_narrow(browser, app_url, urlsplit(page.url).query, human(want.trainable))
     assert errors == {name: [] for name in errors}
     written = {p.name for p in SHOTS.glob("*.png")}
     assert {f"{s}-{w}.png" for s in PAGES.values() for w in WIDTHS} <= written
