@@ -1,6 +1,6 @@
 """Click-to-chart time in a real browser, Llama-3.1-405B loaded on the Targets page.
 
-Run: ``PYTHONPATH=. .venv/bin/python bench/bench_browser.py [--clicks 10]``. Starts
+Run: ``PYTHONPATH=. .venv/bin/python bench/bench_browser.py [--clicks 10] [--flag=--runner.X=Y]``. Starts
 ``streamlit run app.py`` on a free port, opens the app with the model in the URL, goes to the Targets page, and
 switches the K toggle on and off. Each click is timed in the page itself: from the click event
 (a capturing listener) to the first animation frame where the app is idle and the per-layer
@@ -14,6 +14,7 @@ Goal: median ≤ 300 ms.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -73,10 +74,11 @@ def click_once(page) -> tuple[float, ...]:
     return total, wall, first, server, draw, kib
 
 
-def measure(clicks: int) -> dict[str, object]:
-    """Start the app, load the model on the Targets page, time ``clicks`` toggle clicks."""
+def measure(clicks: int, flags: tuple[str, ...] = ()) -> dict[str, object]:
+    """Start the app (with extra ``streamlit run`` ``flags``), load the model on the Targets page,
+    time ``clicks`` toggle clicks."""
     t0 = time.perf_counter()
-    with streamlit_server() as url, chromium_browser() as browser:
+    with streamlit_server(extra=flags) as url, chromium_browser() as browser:
         started = (time.perf_counter() - t0) * 1000
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.add_init_script(_WS_SPY_JS)
@@ -99,8 +101,12 @@ def measure(clicks: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clicks", type=int, default=10)
+    parser.add_argument("--flag", action="append", default=[], metavar="--OPTION=VALUE",
+                        help="an extra `streamlit run` flag, e.g. --flag=--runner.postScriptGC=false")
     args = parser.parse_args()
-    r = measure(args.clicks)
+    r = measure(args.clicks, tuple(args.flag))
+    if args.flag:
+        print("streamlit run flags: " + " ".join(args.flag))
     print(f"Browser: click on toggle '{TOGGLE}' -> updated per-layer chart, {MODEL} loaded "
           f"(server start {r['server start ms']:.0f} ms, first load to drawn chart {r['first load ms']:.0f} ms)")
     head = ("click", "toggle to", "chart ms", "wall ms", "1st msg ms", "msgs ms", "draw ms", "KiB")
@@ -113,7 +119,8 @@ def main() -> None:
     print(row.format("", "max", *(max(c) for c in columns)))
     med = statistics.median(columns[0])
     print(f"goal: median <= {GOAL_MS:.0f} ms -> {'met' if med <= GOAL_MS else 'NOT met'}; "
-          f"error elements on the page: {r['errors']}")
+          f"error elements on the page: {r['errors']}; machine load average "
+          f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

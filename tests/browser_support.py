@@ -60,11 +60,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_command(port: int, app: str = "app.py") -> list[str]:
-    """The ``streamlit run`` command line, with this interpreter's streamlit."""
+def server_command(port: int, app: str = "app.py", extra: tuple[str, ...] = ()) -> list[str]:
+    """The ``streamlit run`` command line, with this interpreter's streamlit (``extra``: more flags)."""
     return [sys.executable, "-m", "streamlit", "run", app, "--server.headless=true",
             "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none"]
+            "--server.fileWatcherType=none", *extra]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -94,8 +94,8 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def streamlit_server(app_dir: Path = ROOT, app: str = "app.py") -> Iterator[str]:
-    """Run ``streamlit run app`` in ``app_dir`` on a free port; yield its URL; stop it after.
+def streamlit_server(app_dir: Path = ROOT, app: str = "app.py", extra: tuple[str, ...] = ()) -> Iterator[str]:
+    """Run ``streamlit run app [extra]`` in ``app_dir`` on a free port; yield its URL; stop it after.
 
     The Hub is switched off (``LORA_EXPLORER_OFFLINE=1``) so nothing waits on the network.
     """
@@ -105,7 +105,7 @@ def streamlit_server(app_dir: Path = ROOT, app: str = "app.py") -> Iterator[str]
                STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     with tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log", delete=False) as f:
         log = Path(f.name)
-        proc = subprocess.Popen(server_command(port, app), cwd=app_dir, env=env, stdout=f,
+        proc = subprocess.Popen(server_command(port, app, extra), cwd=app_dir, env=env, stdout=f,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         _wait_healthy(url, proc, log, HEALTH_TIMEOUT_S)
