@@ -29,7 +29,7 @@ run: venv
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-liberation; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-liberation fonts-noto-color-emoji; \
 		else \
 			echo "error: /usr/bin/chromium is missing; run 'sudo apt-get install -y chromium fonts-liberation' (the browser test needs it)" >&2; \
 			exit 1; \

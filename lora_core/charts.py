@@ -216,7 +216,7 @@ def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
         y = part["lora_params"].tolist()
         data.append(dict(type="bar", x=part["role"].tolist(), y=y, name=str(plan), customdata=y,
                          hovertemplate=_hover("%{x}")))
-    return _figure(data, _layout("Trainable parameters by role", barmode="group", xaxis=_axis("role"),
+    return _figure(data, _layout("Trainable parameters by role", barmode="group", showlegend=True, xaxis=_axis("role"),
                                  yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
 
 

@@ -131,9 +131,8 @@ def controls(toggles: list[Toggle], num_layers: int, has_vision: bool) -> None:
     p2.button("Apply", key="tg_apply_preset", on_click=_on_preset, args=(preset,),
               help="Replace the plan's targets with the preset's (layer range and options stay).")
     tasks = {g.task: g for g in TASK_GUIDANCE}
-    g1, g2 = st.columns([2, 1], vertical_alignment="bottom")
-    task = g1.selectbox("Task type", list(tasks), key="tg_task", help="What you fine-tune for decides where adapters pay off.")
-    g2.button("Use suggestion", key="tg_apply_task", on_click=_on_preset, args=(tasks[task].preset,),
+    task = st.selectbox("Task type", list(tasks), key="tg_task", help="What you fine-tune for decides where adapters pay off.")
+    st.button("Use suggestion", key="tg_apply_task", on_click=_on_preset, args=(tasks[task].preset,),
               help="Apply the preset suggested for this task type.")
     st.caption(f"**{tasks[task].preset}**: {tasks[task].why}")
     for section, title in SECTIONS:
