@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,9 +94,18 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running ``streamlit run`` process and where it listens."""
+
+    url: str
+    port: int
+    proc: subprocess.Popen
+
+
 @contextmanager
-def streamlit_server(app_dir: Path = ROOT, app: str = "app.py", extra: tuple[str, ...] = ()) -> Iterator[str]:
-    """Run ``streamlit run app [extra]`` in ``app_dir`` on a free port; yield its URL; stop it after.
+def running_server(app: str = "app.py", app_dir: Path = ROOT, extra: tuple[str, ...] = ()) -> Iterator[Server]:
+    """Run ``streamlit run app [extra]`` in ``app_dir`` on a free port; yield it; stop it after.
 
     The Hub is switched off (``LORA_EXPLORER_OFFLINE=1``) so nothing waits on the network.
     """
@@ -109,10 +119,17 @@ def streamlit_server(app_dir: Path = ROOT, app: str = "app.py", extra: tuple[str
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         _wait_healthy(url, proc, log, HEALTH_TIMEOUT_S)
-        yield url
+        yield Server(url, port, proc)
     finally:
         stop_server(proc)
         log.unlink(missing_ok=True)
+
+
+@contextmanager
+def streamlit_server(app_dir: Path = ROOT, app: str = "app.py", extra: tuple[str, ...] = ()) -> Iterator[str]:
+    """:func:`running_server`, yielding only its URL."""
+    with running_server(app, app_dir, extra) as server:
+        yield server.url
 
 
 @contextmanager
