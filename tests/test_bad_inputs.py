@@ -577,15 +577,20 @@ def test_app_opens_hub_model_with_config_json_only(fake_hub: FakeHub) -> None:
     assert fake_hub.repo_files() == {"config.json"}
 
 
+def upload_and_open(at, uploader: str, filename: str, data: bytes, button: str, match: str) -> None:
+    """Upload ``data`` through ``uploader``, click ``button``, and check the app refused it."""
+    before = snapshot(at)
+    at.file_uploader(key=uploader).upload(filename, data, "application/json")
+    at.run()
+    at.button(key=button).click().run()
+    assert_app_refused(at, before, match)
+
+
 @pytest.mark.parametrize("case", BAD_CONFIGS)
 def test_app_model_page_refuses_bad_upload(case: str) -> None:
     data, match = BAD_CONFIGS[case]
     at = app_test()
-    before = snapshot(at)
-    at.file_uploader(key="model_upload").upload("config.json", data, "application/json")
-    at.run()
-    at.button(key="model_upload_open").click().run()
-    assert_app_refused(at, before, match)
+    upload_and_open(at, "model_upload", "config.json", data, "model_upload_open", match)
     TRIED["app"].add(case)
 
 
@@ -678,11 +683,7 @@ def test_app_export_page_refuses_bad_adapter_config(case: str) -> None:
     data, match = ADAPTER_CASES[case]
     at = app_test()
     at.switch_page("pages/export.py").run()
-    before = snapshot(at)
-    at.file_uploader(key="ex_import").upload("adapter_config.json", data, "application/json")
-    at.run()
-    at.button(key="ex_import_run").click().run()
-    assert_app_refused(at, before, match)
+    upload_and_open(at, "ex_import", "adapter_config.json", data, "ex_import_run", match)
     TRIED["app"].add(case)
 
 

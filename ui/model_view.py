@@ -10,7 +10,6 @@ import streamlit as st
 from lora_core import presets, sources
 from lora_core.charts import human
 from lora_core.errors import InputError
-from lora_core.summary import summarize
 
 from . import page, state, widgets
 from .models import ModelRef, digest_of
@@ -103,7 +102,7 @@ def source_picker() -> None:
 def model_card() -> None:
     """The current model's headline figures."""
     model = state.current_model()
-    s = summarize(model.skeleton, model.inventory)
+    s = model.summary
     st.subheader(f"{model.ref.label}")
     st.caption(f"`{s.model_type}` · built with `{s.auto_class}` on the meta device (no weights) · "
                f"source: {model.ref.kind}")

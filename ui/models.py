@@ -18,6 +18,7 @@ from lora_core.errors import InputError
 from lora_core.inventory import build_inventory
 from lora_core.plan import PlanIndex
 from lora_core.skeleton import Skeleton, build_skeleton
+from lora_core.summary import ModelSummary, summarize
 
 from .surprises import NameFacts
 from .toggles import toggles_for
@@ -44,8 +45,8 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model ready for the pages: source, skeleton, inventory, plan index, the Targets toggles
-    and the name facts behind the Targets page's notes."""
+    """A model ready for the pages: source, skeleton, inventory, plan index, its summary, the
+    Targets toggles and the name facts behind the Targets page's notes."""
 
     ref: ModelRef
     source: sources.ModelSource = field(repr=False)
@@ -54,6 +55,7 @@ class LoadedModel:
     index: PlanIndex = field(repr=False)
     toggles: tuple = field(repr=False, default=())
     facts: NameFacts | None = field(repr=False, default=None)
+    summary: ModelSummary | None = field(repr=False, default=None)
 
 
 def digest_of(data: bytes) -> str:
@@ -82,7 +84,8 @@ def _load(ref: ModelRef, _data: bytes | None) -> LoadedModel:
     source = _source(ref, _data)
     skel = build_skeleton(source.config, trust_remote_code=ref.trust_remote_code)
     inv = build_inventory(skel)
-    return LoadedModel(ref, source, skel, inv, PlanIndex(inv), tuple(toggles_for(inv)), NameFacts.of(inv))
+    return LoadedModel(ref, source, skel, inv, PlanIndex(inv), tuple(toggles_for(inv)), NameFacts.of(inv),
+                       summarize(skel, inv))
 
 
 def load(ref: ModelRef, data: bytes | None = None) -> LoadedModel:
