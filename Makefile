@@ -8,7 +8,11 @@ STAMP  := $(VENV)/.requirements-installed
 PORT   ?= 8501
 ADDRESS ?= 127.0.0.1
 
-.PHONY: venv run test bench chromium
+REPLAY := .venv-replay
+REPLAY_PY := $(REPLAY)/bin/python
+REPLAY_STAMP := $(REPLAY)/.requirements-installed
+
+.PHONY: venv replay-venv run test bench chromium
 
 venv: $(STAMP)
 
@@ -19,6 +23,18 @@ $(PY):
 # Re-install only when requirements.txt is newer than the stamp.
 $(STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+# Test-only environment for replaying other tools' own code (trainers, serving engines) on our
+# exports: a second venv that sees .venv's packages (our CPU torch, transformers, peft) through a
+# .pth file and adds the pinned tools of requirements-replay.txt, installed with --no-deps so that
+# nothing replaces our torch with a CUDA build. Tests run the replays in subprocesses of it.
+replay-venv: $(REPLAY_STAMP)
+
+$(REPLAY_STAMP): requirements-replay.txt $(STAMP)
+	@test -x $(REPLAY_PY) || $(PY) -m venv $(REPLAY)
+	$(PY) -c 'import site, sys; print(site.getsitepackages()[0])' > "$$($(REPLAY_PY) -c 'import site; print(site.getsitepackages()[0])')/_project_venv.pth"
+	$(REPLAY_PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-replay.txt
 	touch $@
 
 run: venv
@@ -36,7 +52,7 @@ chromium:
 		fi; \
 	fi
 
-test: venv chromium
+test: venv replay-venv chromium
 	PYTHONPATH=. $(PY) -m pytest -q tests
 
 bench: venv

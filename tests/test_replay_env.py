@@ -1,0 +1,17 @@
+"""The replay venv reuses the project's own torch, transformers and peft (no second, CUDA, torch)."""
+
+from __future__ import annotations
+
+import peft
+import torch
+import transformers
+
+from tests.replay_support import run_replay
+
+
+def test_replay_venv_sees_the_project_packages() -> None:
+    got = run_replay("env_check.py", {})
+    assert ".venv-replay" in got["python"]
+    assert (got["torch"], got["torch_file"]) == (torch.__version__, torch.__file__)
+    assert got["transformers"] == transformers.__version__
+    assert got["peft"] == peft.__version__
