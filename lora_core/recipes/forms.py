@@ -94,10 +94,12 @@ def project(given: dict, caps: ToolCaps, embedding_rows: bool) -> tuple[dict, li
         notes.append(f"{caps.label} has no target_parameters: the fused expert tensors "
                      f"({', '.join(k['target_parameters'][:3])}) are not trained")
         k["target_parameters"] = None
-    for key, ok in (("rank_pattern", caps.rank_pattern), ("alpha_pattern", caps.alpha_pattern)):
-        if k.get(key) and not ok:
-            notes.append(f"{caps.label} has one rank and alpha for all targets: {key} is lost")
-            k[key] = {}
+    lost = [key for key, ok in (("rank_pattern", caps.rank_pattern), ("alpha_pattern", caps.alpha_pattern))
+            if k.get(key) and not ok]
+    if lost:
+        notes.append(f"{caps.label} has one rank and alpha for all targets: every target trains at "
+                     f"r={k['r']}, alpha={k['lora_alpha']:g} ({' and '.join(lost)} cannot be given)")
+        k.update({key: {} for key in lost})
     if not caps.fractional_alpha:
         k, rounded = _integer_alphas(k)
         notes += [f"{caps.label} takes integer alphas only: {rounded} is written"] if rounded else []
