@@ -16,7 +16,7 @@ import pandas as pd
 from ..plan import Plan
 from ..skeleton import Skeleton
 from .capabilities import CAPS, TOOLS, ToolCaps
-from .forms import choose
+from .forms import Chooser
 from .statement import Statement
 
 __all__ = ["CAPS", "TOOLS", "Recipe", "Statement", "ToolCaps", "write", "write_all"]
@@ -49,10 +49,11 @@ class Recipe:
     built: dict
 
 
-def write(tool: str, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str) -> Recipe:
+def write(tool: str, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str,
+          chooser: Chooser | None = None) -> Recipe:
     """``plan`` written for ``tool`` (raises InputError when PEFT itself cannot express it)."""
     caps = CAPS[tool]
-    choice = choose(tool, plan, inventory, skel)
+    choice = (chooser or Chooser(plan, inventory, skel)).choose(tool)
     writer = import_module(f".{_MODULES[tool]}", __package__)
     header = header_lines(caps, choice.statement)
     text = writer.render(choice.built, model_id, header)
@@ -62,7 +63,8 @@ def write(tool: str, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_
 
 def write_all(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str) -> dict[str, Recipe]:
     """Every tool's recipe, keyed as :data:`TOOLS`."""
-    return {t: write(t, plan, inventory, skel, model_id) for t in TOOLS}
+    chooser = Chooser(plan, inventory, skel)
+    return {t: write(t, plan, inventory, skel, model_id, chooser) for t in TOOLS}
 
 
 def header_lines(caps: ToolCaps, st: Statement) -> list[str]:

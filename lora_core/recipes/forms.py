@@ -10,6 +10,7 @@ differing units, then the closest count.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -140,27 +141,54 @@ def _integer_alphas(k: dict) -> tuple[dict, str]:
     return k, "; ".join(rounded)
 
 
+class Chooser:
+    """Chooses forms for one plan on one model, for any tool; candidates and counts are computed once."""
+
+    def __init__(self, plan: Plan, inventory: pd.DataFrame, skel: Skeleton) -> None:
+        self.plan, self.inventory, self.skel = plan, inventory, skel
+        self.candidates = candidates(plan, inventory, skel)
+        index = PlanIndex(inventory)
+        rows = resolve_plan(plan, index)
+        self.plan_side, self.plan_n = plan_units(rows), count(plan, index).trainable
+        self.embedding_rows = bool((rows["kind"] == "embedding").any())
+        self._counted: dict[str, tuple[dict, int] | None] = {}
+
+    def counted(self, built: dict) -> tuple[dict, int] | None:
+        """What PEFT wraps with ``built`` and the count (``None``: PEFT rejects it), memoised."""
+        key = json.dumps(built, sort_keys=True, default=str)
+        if key not in self._counted:
+            try:
+                self._counted[key] = tool_units(built, self.inventory, self.skel)
+            except InputError:
+                self._counted[key] = None
+        return self._counted[key]
+
+    def choose(self, tool: str) -> Choice:
+        """The form to write for ``tool``: exact if one is, else the closest, with its statement."""
+        return _choose(self, CAPS[tool])
+
+
 def choose(tool: str, plan: Plan, inventory: pd.DataFrame, skel: Skeleton) -> Choice:
-    """The form to write for ``tool``: exact if one is, else the closest, with its statement.
+    """The form to write for ``tool`` (see :class:`Chooser`).
 
     Raises:
         InputError: the plan is invalid, or PEFT itself cannot express it on this model.
     """
-    caps = CAPS[tool]
-    index = PlanIndex(inventory)
-    rows = resolve_plan(plan, index)
-    plan_side, plan_n = plan_units(rows), count(plan, index).trainable
-    embedding_rows = bool((rows["kind"] == "embedding").any())
+    return Chooser(plan, inventory, skel).choose(tool)
+
+
+def _choose(ch: Chooser, caps: ToolCaps) -> Choice:
+    plan, plan_side, plan_n = ch.plan, ch.plan_side, ch.plan_n
     best: tuple | None = None
-    for given in candidates(plan, inventory, skel):
-        projected = project(given, caps, embedding_rows)
+    for given in ch.candidates:
+        projected = project(given, caps, ch.embedding_rows)
         if projected is None:
             continue
         built, notes = projected
-        try:
-            side, n = tool_units(built, inventory, skel)
-        except InputError:
+        counted = ch.counted(built)
+        if counted is None:
             continue
+        side, n = counted
         same = bool(built.get("use_rslora")) == plan.rslora and bool(built.get("use_dora")) == plan.dora
         st = compare(plan_side, plan_n, side, n, notes, same)
         if st.exact:
