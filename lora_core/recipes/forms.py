@@ -92,8 +92,8 @@ def project(given: dict, caps: ToolCaps, embedding_rows: bool) -> tuple[dict, li
     if k.get("layers_to_transform") is not None and not caps.layers:
         return None
     if k.get("target_parameters") and not caps.target_parameters:
-        notes.append(f"{caps.label} has no target_parameters: the fused expert tensors "
-                     f"({', '.join(k['target_parameters'][:3])}) are not trained")
+        notes.append(f"{caps.label} has no target_parameters: {', '.join(k['target_parameters'][:3])} "
+                     "(fused expert tensors, or linears PEFT reaches only that way on this model) are not trained")
         k["target_parameters"] = None
     lost = [key for key, ok in (("rank_pattern", caps.rank_pattern), ("alpha_pattern", caps.alpha_pattern))
             if k.get(key) and not ok]
