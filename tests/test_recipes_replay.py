@@ -22,6 +22,7 @@ LLAMA, GPT2, QWEN_MOE, MIXTRAL = ("meta-llama/Meta-Llama-3.1-8B", "openai-commun
                                   "mistralai/Mixtral-8x7B-v0.1")
 QWEN, PHI3, GEMMA2, MISTRAL = ("Qwen/Qwen2.5-7B-Instruct", "microsoft/Phi-3-mini-4k-instruct", "google/gemma-2-9b-it",
                                "mistralai/Mistral-7B-Instruct-v0.3")
+DEEPSEEK, T5 = "deepseek-ai/DeepSeek-V3", "google/flan-t5-base"
 QV = (Target("q", 8), Target("v", 8))
 
 CASES: dict[str, tuple[str, Plan]] = {
@@ -45,6 +46,8 @@ CASES: dict[str, tuple[str, Plan]] = {
     "phi3-fused-qkv-gate-up": (PHI3, Plan((Target("qkv", 8), Target("gate_up", 4)))),
     "gemma2-all-linear-r16": (GEMMA2, Plan((Target("all-linear", 16),))),
     "mistral-attention-r8-layers": (MISTRAL, Plan((Target("attention", 8),), layers=tuple(range(16, 32)))),
+    "deepseek-v3-attention-ffn": (DEEPSEEK, Plan((Target("attention", 8), Target("ffn", 4)))),
+    "flan-t5-qv-r8": (T5, Plan(QV)),
 }
 REPLAYS = {"axolotl": "axolotl_replay.py", "llamafactory": "llamafactory_replay.py", "unsloth": "unsloth_replay.py"}
 
@@ -98,7 +101,8 @@ NOT_EXACT = {
     ("qwen2.5-qv-ffn-layers-0-3", "llamafactory"),
     ("phi3-fused-qkv-gate-up", "llamafactory"),
     ("gpt2-qv-ffn-layers", "llamafactory"),
-    ("qwen3moe-attention-and-experts", "llamafactory"),
+    ("qwen3moe-attention-and-experts", "llamafactory"),  # no target_parameters
+    ("deepseek-v3-attention-ffn", "llamafactory"),
     ("qwen3moe-experts-only", "llamafactory"),  # PEFT doubles the rank of fused gate_up from gate_proj+up_proj
     ("mixtral-experts-only", "llamafactory"),
     ("llama-fractional-alpha", "axolotl"),  # integer alpha
