@@ -11,6 +11,7 @@ skeleton must equal what the statement says, to the unit, rank, alpha and parame
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from lora_core.plan import Plan, PlanIndex, Target, resolve_plan
 from lora_core.recipes import CAPS, Recipe, write_all
@@ -57,12 +58,47 @@ def recipes() -> dict[str, dict[str, Recipe]]:
     return {cid: write_all(plan, cached_inventory(m), cached_skeleton(m), m) for cid, (m, plan) in CASES.items()}
 
 
+def _edit_yaml(text: str, **changes) -> str:
+    data = yaml.safe_load(text)
+    for k, v in changes.items():
+        data.pop(k, None) if v is None else data.__setitem__(k, v)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def controls(recipes) -> dict[str, list[dict]]:
+    """Recipes as the issue found them (before these writers), per tool: the replays must catch them."""
+    ax = recipes["llama-fractional-alpha"]["axolotl"].text
+    gpt2 = recipes["gpt2-all-linear-r8"]["axolotl"].text
+    lf = recipes["qwen3moe-experts-only"]["llamafactory"].text
+    un = recipes["qwen3moe-qv-only"]["unsloth"].text
+    return {"axolotl": [{"id": "control-fractional-alpha", "model": LLAMA, "text": _edit_yaml(ax, lora_alpha=12.5)},
+                        {"id": "control-target-linear-gpt2", "model": GPT2,
+                         "text": _edit_yaml(gpt2, lora_target_modules=None, lora_target_linear=True)}],
+            "llamafactory": [{"id": "control-no-lora-target", "model": QWEN_MOE, "text": _edit_yaml(lf, lora_target=None)}],
+            "unsloth": [{"id": "control-no-target-parameters", "model": QWEN_MOE,
+                         "text": un.replace("    target_parameters=[],\n", "")},
+                        {"id": "control-float-rank", "model": QWEN_MOE, "text": un.replace("r=8,", "r=8.0,")}]}
+
+
 @pytest.fixture(scope="module")
 def replayed(recipes) -> dict[str, dict[str, dict]]:
     """Per tool, per case: what the tool's own code made PEFT wrap (one subprocess per tool)."""
+    extra = controls(recipes)
     return {tool: run_replay(script, {"cases": [{"id": cid, "model": CASES[cid][0], "text": r[tool].text}
-                                                for cid, r in recipes.items()]})["results"]
+                                                for cid, r in recipes.items()] + extra[tool]})["results"]
             for tool, script in REPLAYS.items()}
+
+
+def test_the_replays_catch_the_recipes_the_issue_found(replayed):
+    """The old forms: axolotl refuses alpha 12.5; lora_target_linear finds no GPT-2 module; LLaMA-Factory
+    without lora_target trains every linear too; Unsloth wants an int rank and explicit target_parameters."""
+    ax, lf, un = replayed["axolotl"], replayed["llamafactory"], replayed["unsloth"]
+    assert "lora_alpha" in ax["control-fractional-alpha"]["refused"]
+    assert ax["control-target-linear-gpt2"]["refused"]  # PEFT: no target module found
+    wrapped = lf["control-no-lora-target"]["wrapped"]
+    assert "model.layers.0.self_attn.q_proj" in wrapped and "model.layers.0.mlp.experts.gate_up_proj" not in wrapped
+    assert "target_parameters missing" in un["control-no-target-parameters"]["refused"]
+    assert "r must be an int" in un["control-float-rank"]["refused"]
 
 
 def stated_units(case: str, recipe: Recipe) -> dict[str, list]:

@@ -33,7 +33,7 @@ def downloads(model: LoadedModel, plan: Plan) -> dict | None:
     st.download_button("Download adapter_config.json", data, file_name="adapter_config.json",
                        mime="application/json", key="ex_download", type="primary",
                        help="Put it in an adapter folder; peft.LoraConfig.from_pretrained(folder) loads it.")
-    recipes_view.render_tabs(model, plan)
+    recipes_view.render_tabs(model, plan, cfg)
     return cfg
 
 

@@ -18,17 +18,18 @@ from .models import LoadedModel, ModelRef
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _recipes(ref: ModelRef, plan: Plan, model_id: str, _model: LoadedModel) -> dict[str, Recipe] | InputError:
+def _recipes(ref: ModelRef, plan: Plan, model_id: str, _model: LoadedModel,
+             _exported: dict) -> dict[str, Recipe] | InputError:
     try:
-        return write_all(plan, _model.inventory, _model.skeleton, model_id)
+        return write_all(plan, _model.inventory, _model.skeleton, model_id, _exported)
     except InputError as e:
         return e
 
 
-def recipes(model: LoadedModel, plan: Plan) -> dict[str, Recipe]:
-    """Every tool's recipe for ``plan`` (raises InputError when PEFT cannot express the plan)."""
+def recipes(model: LoadedModel, plan: Plan, exported: dict) -> dict[str, Recipe]:
+    """Every tool's recipe for ``plan``, from its exported adapter_config.json dict (cached per model, plan)."""
     model_id = model.ref.label if model.ref.kind in ("preset", "hub") else "path/to/your/model"
-    result = _recipes(model.ref, plan, model_id, model)
+    result = _recipes(model.ref, plan, model_id, model, exported)
     if isinstance(result, InputError):
         raise result
     return result
@@ -59,10 +60,10 @@ def show(recipe: Recipe) -> None:
                        key=f"ex_dl_{recipe.tool}", help=f"Checked against {recipe.label} {recipe.version}.")
 
 
-def render_tabs(model: LoadedModel, plan: Plan) -> None:
-    """One tab per tool."""
+def render_tabs(model: LoadedModel, plan: Plan, exported: dict) -> None:
+    """One tab per tool (``exported``: the plan's adapter_config.json dict, already computed)."""
     try:
-        found = recipes(model, plan)
+        found = recipes(model, plan, exported)
     except InputError as e:
         widgets.show_error(e)
         return

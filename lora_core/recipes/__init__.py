@@ -61,9 +61,10 @@ def write(tool: str, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_
                   choice.built)
 
 
-def write_all(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str) -> dict[str, Recipe]:
-    """Every tool's recipe, keyed as :data:`TOOLS`."""
-    chooser = Chooser(plan, inventory, skel)
+def write_all(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str,
+              exported: dict | None = None) -> dict[str, Recipe]:
+    """Every tool's recipe, keyed as :data:`TOOLS` (``exported``: the adapter_config.json dict, if known)."""
+    chooser = Chooser(plan, inventory, skel, exported)
     return {t: write(t, plan, inventory, skel, model_id, chooser) for t in TOOLS}
 
 

@@ -39,9 +39,13 @@ class Choice:
     statement: Statement
 
 
-def candidates(plan: Plan, inventory: pd.DataFrame, skel: Skeleton) -> list[dict]:
-    """PEFT keyword sets that each make PEFT wrap exactly the plan (the exported one first)."""
-    exported = {k: v for k, v in config_dict(to_lora_config(plan, inventory, skel)).items() if k in _FIELDS}
+def candidates(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, exported: dict | None = None) -> list[dict]:
+    """PEFT keyword sets that each make PEFT wrap exactly the plan (the exported one first).
+
+    ``exported``: the plan's adapter_config.json dict when the caller already has it.
+    """
+    exported = exported if exported is not None else config_dict(to_lora_config(plan, inventory, skel))
+    exported = {k: v for k, v in exported.items() if k in _FIELDS}
     model = skel.model
     rows = resolve_plan(plan, PlanIndex(inventory))
     want = wanted_targets(rows, model)
@@ -144,9 +148,9 @@ def _integer_alphas(k: dict) -> tuple[dict, str]:
 class Chooser:
     """Chooses forms for one plan on one model, for any tool; candidates and counts are computed once."""
 
-    def __init__(self, plan: Plan, inventory: pd.DataFrame, skel: Skeleton) -> None:
+    def __init__(self, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, exported: dict | None = None) -> None:
         self.plan, self.inventory, self.skel = plan, inventory, skel
-        self.candidates = candidates(plan, inventory, skel)
+        self.candidates = candidates(plan, inventory, skel, exported)
         index = PlanIndex(inventory)
         rows = resolve_plan(plan, index)
         self.plan_side, self.plan_n = plan_units(rows), count(plan, index).trainable
