@@ -23,7 +23,7 @@ LLAMA, GPT2, QWEN_MOE, MIXTRAL = ("meta-llama/Meta-Llama-3.1-8B", "openai-commun
                                   "mistralai/Mixtral-8x7B-v0.1")
 QWEN, PHI3, GEMMA2, MISTRAL = ("Qwen/Qwen2.5-7B-Instruct", "microsoft/Phi-3-mini-4k-instruct", "google/gemma-2-9b-it",
                                "mistralai/Mistral-7B-Instruct-v0.3")
-DEEPSEEK, T5 = "deepseek-ai/DeepSeek-V3", "google/flan-t5-base"
+DEEPSEEK, T5, LLAVA = "deepseek-ai/DeepSeek-V3", "google/flan-t5-base", "llava-hf/llava-1.5-7b-hf"
 QV = (Target("q", 8), Target("v", 8))
 
 CASES: dict[str, tuple[str, Plan]] = {
@@ -49,6 +49,7 @@ CASES: dict[str, tuple[str, Plan]] = {
     "mistral-attention-r8-layers": (MISTRAL, Plan((Target("attention", 8),), layers=tuple(range(16, 32)))),
     "deepseek-v3-attention-ffn": (DEEPSEEK, Plan((Target("attention", 8), Target("ffn", 4)))),
     "flan-t5-qv-r8": (T5, Plan(QV)),
+    "llava-language-attention-ffn": (LLAVA, Plan((Target("attention", 8), Target("ffn", 4)))),
 }
 REPLAYS = {"axolotl": "axolotl_replay.py", "llamafactory": "llamafactory_replay.py", "unsloth": "unsloth_replay.py"}
 
@@ -136,6 +137,7 @@ NOT_EXACT = {
     ("llama-attention-r8-ffn-r4", "llamafactory"),  # one rank for all targets
     ("qwen2.5-qv-ffn-layers-0-3", "llamafactory"),
     ("phi3-fused-qkv-gate-up", "llamafactory"),
+    ("llava-language-attention-ffn", "llamafactory"),
     ("gpt2-qv-ffn-layers", "llamafactory"),
     ("qwen3moe-attention-and-experts", "llamafactory"),  # no target_parameters
     ("deepseek-v3-attention-ffn", "llamafactory"),
