@@ -16,6 +16,8 @@ from lora_core.recipes import TOOLS, Recipe, write_all
 from . import widgets
 from .models import LoadedModel, ModelRef
 
+TAB_TITLES = {"peft": "adapter_config.json", "python": "PEFT Python"}  # others: the tool's name
+
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _recipes(ref: ModelRef, plan: Plan, model_id: str, _model: LoadedModel,
@@ -67,7 +69,7 @@ def render_tabs(model: LoadedModel, plan: Plan, exported: dict) -> None:
     except InputError as e:
         widgets.show_error(e)
         return
-    tabs = st.tabs([found[t].label for t in TOOLS])
+    tabs = st.tabs([TAB_TITLES.get(t, found[t].label) for t in TOOLS])
     for tab, tool in zip(tabs, TOOLS):
         with tab:
             show(found[tool])

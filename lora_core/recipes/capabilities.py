@@ -56,10 +56,10 @@ LLAMAFACTORY_VERSION = "0.9.5"
 UNSLOTH_VERSION = "2026.10.9"
 
 CAPS: dict[str, ToolCaps] = {c.tool: c for c in (
-    ToolCaps("peft", "PEFT adapter_config.json", peft.__version__, regex=True, all_linear=True, layers=True,
+    ToolCaps("peft", "PEFT", peft.__version__, regex=True, all_linear=True, layers=True,
              target_parameters=True, rank_pattern=True, alpha_pattern=True, fractional_alpha=True,
              dora=True, rslora=True, lora_bias=True, bias=True, modules_to_save=True),
-    ToolCaps("python", "PEFT Python", peft.__version__, regex=True, all_linear=True, layers=True,
+    ToolCaps("python", "PEFT", peft.__version__, regex=True, all_linear=True, layers=True,
              target_parameters=True, rank_pattern=True, alpha_pattern=True, fractional_alpha=True,
              dora=True, rslora=True, lora_bias=True, bias=True, modules_to_save=True),
     ToolCaps("axolotl", "axolotl", AXOLOTL_VERSION, regex=True, all_linear=True, layers=True,
