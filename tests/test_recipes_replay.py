@@ -4,19 +4,26 @@ A table of presets x plans is written for every tool (``lora_core.recipes``). ax
 LLaMA-Factory 0.9.5 run their own config path on the YAML (``tests/replays/axolotl_replay.py``,
 ``llamafactory_replay.py``: nothing stubbed; see their docstrings), Unsloth's snippet is checked
 against its parsed source and applied through PEFT (``unsloth_replay.py``), each tool's whole table
-in one subprocess of ``.venv-replay``. PEFT's own wrapped set and trainable count on a fresh meta
-skeleton must equal what the statement says, to the unit, rank, alpha and parameter.
+in one subprocess of ``.venv-replay``; the PEFT recipes go through ``get_peft_model`` in-process.
+PEFT's own wrapped set and trainable count on a fresh meta skeleton must equal what the statement
+says, to the unit, rank, alpha and parameter.
 """
 
 from __future__ import annotations
 
+import json
+import warnings
+
 import pytest
 import yaml
+from peft import LoraConfig, get_peft_model
 
+from lora_core.export import config_dict
 from lora_core.plan import Plan, PlanIndex, Target, resolve_plan
 from lora_core.recipes import CAPS, Recipe, write_all
 from lora_core.recipes.statement import plan_units
-from tests.helpers import cached_inventory, cached_skeleton
+from lora_core.verify import wrapped_by_peft
+from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 from tests.replay_support import run_replay
 
 LLAMA, GPT2, QWEN_MOE, MIXTRAL = ("meta-llama/Meta-Llama-3.1-8B", "openai-community/gpt2", "Qwen/Qwen3-30B-A3B",
@@ -156,3 +163,23 @@ def test_exact_wherever_the_tool_can_express_the_plan(case, recipes):
     for tool, recipe in recipes[case].items():
         assert recipe.statement.exact == ((case, tool) not in NOT_EXACT), (tool, recipe.statement.differences())
         assert bool(recipe.statement.differences()) == ((case, tool) in NOT_EXACT)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_peft_itself_trains_what_the_peft_recipes_say(case, recipes):
+    """The adapter_config.json text and the Python snippet, applied with PEFT on a fresh meta skeleton."""
+    model_id = CASES[case][0]
+    peft_recipe, python_recipe = recipes[case]["peft"], recipes[case]["python"]
+    namespace: dict = {}
+    exec(python_recipe.text, namespace)
+    from_json = LoraConfig(**{k: v for k, v in json.loads(peft_recipe.text).items() if k != "peft_type"})
+    assert config_dict(namespace["config"]) == config_dict(from_json)
+    skel = fresh_skeleton(model_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = get_peft_model(skel.model, from_json, low_cpu_mem_usage=True)
+    linears = {n for n, _ in skel.model.named_modules()}
+    got = {(n.removesuffix(".weight") if n.endswith(".weight") and n.removesuffix(".weight") in linears else n): list(v)
+           for n, v in wrapped_by_peft(model).items()}
+    assert got == stated_units(case, peft_recipe) and peft_recipe.statement.exact
+    assert model.get_nb_trainable_parameters()[0] == peft_recipe.statement.trainable
