@@ -32,9 +32,8 @@ _EMBEDDING_LEAVES = ("embed_tokens", "lm_head")
 
 @dataclass(frozen=True)
 class Choice:
-    """The PEFT keywords a tool should be given, what it will build from them, and the statement."""
+    """The ``LoraConfig`` keywords the tool builds from the recipe, and the statement."""
 
-    given: dict
     built: dict
     statement: Statement
 
@@ -196,10 +195,10 @@ def _choose(ch: Chooser, caps: ToolCaps) -> Choice:
         same = bool(built.get("use_rslora")) == plan.rslora and bool(built.get("use_dora")) == plan.dora
         st = compare(plan_side, plan_n, side, n, notes, same)
         if st.exact:
-            return Choice(given, built, st)
+            return Choice(built, st)
         rank = (len(st.added) + len(st.missing) + len(st.changed), abs(n - plan_n))
         if best is None or rank < best[0]:
-            best = (rank, Choice(given, built, st))
+            best = (rank, Choice(built, st))
     if best is None:
         raise InputError("format", f"{caps.label} {caps.version} can take no form of this plan")
     return best[1]

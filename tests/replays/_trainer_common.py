@@ -5,8 +5,10 @@ Runs inside ``.venv-replay`` (tests/replay_support.py); ``PYTHONPATH`` is the pr
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -18,6 +20,7 @@ from lora_core import presets, skeleton, sources
 from lora_core.verify import wrapped_by_peft
 
 WORK = Path(tempfile.mkdtemp(prefix="lora_replay_"))
+atexit.register(shutil.rmtree, WORK, True)
 os.chdir(WORK)  # the tools write output_dir / debug logs relative to the working directory
 
 
