@@ -46,6 +46,7 @@ class ModelFacts:
     text_model_type: str
     vocab_size: int
     is_vlm: bool
+    mlp_only_layers: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,8 @@ def model_facts(config) -> ModelFacts:
     archs = getattr(config, "architectures", None) or [""]
     vision = getattr(config, "vision_config", None) is not None
     return ModelFacts(archs[0], config.model_type, getattr(text, "model_type", config.model_type),
-                      int(getattr(text, "vocab_size", 0) or 0), vision)
+                      int(getattr(text, "vocab_size", 0) or 0), vision,
+                      bool(getattr(text, "mlp_only_layers", None) or getattr(text, "shared_expert_intermediate_size", 0)))
 
 
 def layer_units(inventory: pd.DataFrame) -> dict[str, frozenset[int]]:
@@ -136,8 +138,9 @@ def describe(plan: Plan, index: PlanIndex, config, exported: dict | None = None,
     units = resolve_plan(plan, index)
     inv = index.inventory
     saved_mask = index.saved_mask(plan.modules_to_save)
-    saved = {m: int(g.sum()) for m, g in inv.loc[saved_mask, "numel"].groupby(
-        [_saved_root(n, plan.modules_to_save) for n in inv.loc[saved_mask, "name"]])}
+    rows = inv.loc[saved_mask]
+    roots = pd.Series([_saved_root(n, plan.modules_to_save) for n in rows["name"]], index=rows.index, dtype=object)
+    saved = {str(m): int(g.sum()) for m, g in rows["numel"].groupby(roots)} if len(rows) else {}
     return Adapter(units, plan, saved, _saved_tensors(inv[saved_mask]), count(plan, index).trainable,
                    model_facts(config), exported,
                    templates if templates is not None else layer_units(inv))
