@@ -48,21 +48,30 @@ def rule_target_string(a: Adapter) -> list[Finding]:
     return []
 
 
+def configured_names(a: Adapter) -> set[str] | None:
+    """Normalised ``target_modules`` of the config; of the plan's units without one or for ``all-linear``
+    (`auto_detect_lora_target_modules` keeps only known names, the other tensors then fail at first use); ``None`` for a regex."""
+    tm = a.cfg("target_modules")
+    if a.config is not None and isinstance(tm, (list, tuple)):
+        return {normalized(str(t).rpartition(".")[2]) for t in tm}
+    if a.config is not None and tm not in ("all", "all-linear"):
+        return None
+    modules = a.units[a.units["kind"].isin(["linear", "conv1d", "embedding"])]
+    return set(modules["module"].str.rpartition(".")[2].map(normalized))
+
+
 def rule_hidden_dim(a: Adapter) -> list[Finding]:
     """`sglang/srt/lora/utils.py` `get_default_hidden_dim` (target names SGLang cannot size break server start)."""
-    if a.units.empty:
+    names = configured_names(a)
+    bad = sorted((names or set()) - SIZED)
+    if not bad:
         return []
-    modules = a.units[a.units["kind"].isin(["linear", "conv1d", "embedding"])]
-    norm = modules["module"].str.rpartition(".")[2].map(normalized)
-    bad = ~norm.isin(list(SIZED))
-    if not bad.any():
-        return []
-    mask = a.units.index.isin(modules.index[bad.to_numpy()])
-    names, params = a.where(mask)
-    first = sorted(set(norm[bad]))
-    return [Finding("refuses", f"SGLang has no LoRA sizing for {', '.join(first)} ({len(names)} units); the server "
+    norm = a.leaf().map(normalized)
+    hit = norm.isin(bad).to_numpy() & a.units["kind"].isin(["linear", "conv1d", "embedding"]).to_numpy()
+    modules, params = a.where(hit)
+    return [Finding("refuses", f"SGLang has no LoRA sizing for {', '.join(bad)} ({len(modules)} units); the server "
                     "fails to start with this adapter.", source_of(rule_hidden_dim),
-                    f"get_hidden_dim not implemented for {first[0]}", modules=names, params=params)]
+                    f"get_hidden_dim not implemented for {bad[0]}", modules=modules, params=params)]
 
 
 def rule_parameters(a: Adapter) -> list[Finding]:
