@@ -39,6 +39,8 @@ class ModelFacts:
         model_type: the config's ``model_type``; for a vision-language model, of the text model too.
         vocab_size: vocabulary of the language model.
         is_vlm: the model has a vision tower or projector.
+        mlp_only_layers: Qwen-MoE dense MLP layers or shared experts (vLLM then accepts gate/up_proj).
+        head_dim_unset: the text config has ``head_dim = None`` (transformers 5 when config.json omits it).
     """
 
     arch: str
@@ -47,6 +49,7 @@ class ModelFacts:
     vocab_size: int
     is_vlm: bool
     mlp_only_layers: bool = False
+    head_dim_unset: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ def model_facts(config) -> ModelFacts:
     vision = getattr(config, "vision_config", None) is not None
     return ModelFacts(archs[0], config.model_type, getattr(text, "model_type", config.model_type),
                       int(getattr(text, "vocab_size", 0) or 0), vision,
-                      bool(getattr(text, "mlp_only_layers", None) or getattr(text, "shared_expert_intermediate_size", 0)))
+                      bool(getattr(text, "mlp_only_layers", None) or getattr(text, "shared_expert_intermediate_size", 0)),
+                      hasattr(text, "head_dim") and getattr(text, "head_dim") is None)
 
 
 def layer_units(inventory: pd.DataFrame) -> dict[str, frozenset[int]]:

@@ -66,7 +66,8 @@ def _drop_mask(a: Adapter, engine: str) -> tuple[np.ndarray, list[str]]:
         add(a.in_vision(), "vision tower/projector units")
         add(u["kind"].isin(["expert-parameter", "parameter"]), "expert/router parameter units")
         norm = a.leaf().map(sglang.normalized)
-        add(~norm.isin(list(sglang.SIZED)), "units SGLang cannot size")
+        sized = sglang.SIZED - ({"qkv_proj", "o_proj"} if a.model.head_dim_unset else set())
+        add(~norm.isin(list(sized)), "units SGLang cannot size")
     else:
         layers = tgi.LAYERS if engine == "tgi" else lorax.LAYERS.get(a.model.model_type, frozenset())
         path = r"^transformer\.h\.\d+\." if engine == "lorax" and a.model.model_type == "gpt2" else tgi.LAYER_PATH

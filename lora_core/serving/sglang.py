@@ -61,9 +61,15 @@ def configured_names(a: Adapter) -> set[str] | None:
 
 
 def rule_hidden_dim(a: Adapter) -> list[Finding]:
-    """`sglang/srt/lora/utils.py` `get_default_hidden_dim` (target names SGLang cannot size break server start)."""
+    """`sglang/srt/lora/utils.py` `get_default_hidden_dim` (target names SGLang cannot size break server start).
+
+    It also sizes ``qkv_proj``/``o_proj`` from ``config.head_dim``, which transformers 5 leaves ``None``
+    when config.json omits it (Mixtral): a TypeError at start (replayed with our config; deduced for
+    SGLang's own config loading, which pins transformers 5.19).
+    """
     names = configured_names(a)
-    bad = sorted((names or set()) - SIZED)
+    sized = SIZED - ({"qkv_proj", "o_proj"} if a.model.head_dim_unset else set())
+    bad = sorted((names or set()) - sized)
     if not bad:
         return []
     norm = a.leaf().map(normalized)

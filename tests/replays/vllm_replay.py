@@ -50,6 +50,8 @@ def arch_attrs(module: str, cls: str) -> dict:
     lora = "SupportsLoRA" in bases
     for base in bases:
         src = imported_from("vllm", rel, base)
+        if src is None and base.endswith(("ForCausalLM", "Model")) and base != cls:
+            src = f"vllm.model_executor.models.{module}"  # a base class defined in the same file
         if src and src.startswith("vllm.model_executor.models.") and base.endswith(("ForCausalLM", "Model")):
             parent = arch_attrs(src.rsplit(".", 1)[1], base)
             lora = lora or parent["lora"]
