@@ -19,7 +19,9 @@ import pandas as pd
 from .cli_common import OpenedModel, add_model_arguments, human_count, open_model
 from .errors import InputError
 from .export import config_bytes, config_dict, to_lora_config
+from .cli_serving import summary_lines, verdicts_for_plan
 from .memory import memory_payload
+from .serving import payload as serving_payload
 from .plan import Plan, PlanCount, PlanIndex, Target, count, parse_layers, resolve_plan, validate_plan
 
 DEFAULT_RANK = 8
@@ -78,9 +80,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         payload = to_payload(opened, totals, rows, config_dict(config))
         payload["memory"] = memory_payload(opened.skeleton, index, plan)  # issue 7: default setting
+        payload["serving"] = serving_payload(verdicts_for_plan(opened, plan, config_dict(config)))  # issue 15
         print(json.dumps(payload, indent=2))
     else:
         print(render(opened, plan, totals, rows, config_dict(config), warnings, written))
+        print("\nServing:\n" + "\n".join(summary_lines(verdicts_for_plan(opened, plan, config_dict(config)))))
     return 0
 
 
