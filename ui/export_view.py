@@ -14,7 +14,7 @@ from lora_core.charts import human, human_pct
 from lora_core.errors import InputError
 from lora_core.plan import Plan
 
-from . import page, state, widgets
+from . import page, serving_view, state, widgets
 from .exporting import adapter_config, verification
 from .models import LoadedModel
 from .recipes import axolotl_yaml, llama_factory_yaml, python_snippet
@@ -129,7 +129,8 @@ def render() -> None:
     model, plan = state.current_model(), state.current_plan()
     left, right = st.columns([3, 2], gap="large")
     with left:
-        downloads(model, plan)
+        cfg = downloads(model, plan)
+        serving_view.panel(model, plan, cfg)  # issue 15
     with right:
         verify_section(model, plan)
         st.divider()
