@@ -19,7 +19,7 @@ import pandas as pd
 from .cli_common import OpenedModel, add_model_arguments, human_count, open_model
 from .errors import InputError
 from .export import config_bytes, config_dict, to_lora_config
-from .cli_serving import summary_lines, verdicts_for_plan
+from .cli_serve_check import summary_lines, verdicts_for_plan
 from .memory import memory_payload
 from .serving import payload as serving_payload
 from .plan import Plan, PlanCount, PlanIndex, Target, count, parse_layers, resolve_plan, validate_plan

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -82,8 +83,9 @@ class Adapter:
         """A config field (``None`` config: what the export will write, derived from the plan)."""
         if self.config is not None:
             return self.config.get(key, default)
-        return self._derived().get(key, default)
+        return self._derived.get(key, default)
 
+    @cached_property
     def _derived(self) -> dict:
         ranks, alphas = list(self.units["rank"]), list(self.units["alpha"])
         r = _mode(ranks) if ranks else 8
@@ -105,12 +107,25 @@ class Adapter:
         sub = self.units[np.asarray(mask, dtype=bool)]
         return tuple(sub["name"]), int(sub["lora_params"].sum())
 
-    def leaf(self) -> pd.Series:
+    @cached_property
+    def leaves(self) -> pd.Series:
         """Leaf module name per unit (``q_proj``; ``experts`` for a fused expert parameter)."""
         return self.units["module"].str.rpartition(".")[2]
 
-    def in_vision(self) -> pd.Series:
+    def leaf(self) -> pd.Series:
+        return self.leaves
+
+    @cached_property
+    def templates(self) -> pd.Series:
+        """Per unit, its name with the layer number as ``{i}`` (``model.layers.{i}.self_attn.q_proj``)."""
+        return self.units["name"].str.replace(r"\.(\d+)\.", ".{i}.", n=1, regex=True)
+
+    @cached_property
+    def vision(self) -> pd.Series:
         return self.units["stack"].isin(_VISION_STACKS)
+
+    def in_vision(self) -> pd.Series:
+        return self.vision
 
 
 def _mode(values: list):

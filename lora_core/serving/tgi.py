@@ -32,15 +32,10 @@ def applied_mask(a: Adapter, layers: frozenset[str], path: str = LAYER_PATH) -> 
 
 def partial_types(a: Adapter, applied: np.ndarray) -> np.ndarray:
     """Units of a layer type the adapter does not hold on every layer (the type is dropped on all layers)."""
-    u = a.units
-    tmpl = u["name"].str.replace(r"\.(\d+)\.", ".{i}.", n=1, regex=True)
-    out = np.zeros(len(u), dtype=bool)
-    for t, idx in u.groupby(tmpl).groups.items():
-        have = set(u.loc[idx, "layer"].dropna().astype(int))
-        every = a.layer_units.get(t)
-        if every and have != set(every):
-            out[u.index.get_indexer(idx)] = True
-    return out & applied
+    tmpl = a.templates
+    held = tmpl.map(tmpl.value_counts())
+    every = tmpl.map(lambda t: len(a.layer_units.get(t, ()))).to_numpy()
+    return (every > 0) & (held.to_numpy() != every) & applied
 
 
 def ignored_findings(a: Adapter, layers: frozenset[str], engine: str, rule, path: str = LAYER_PATH) -> list[Finding]:
