@@ -27,6 +27,7 @@ CASES: dict[str, tuple[str, Plan]] = {
     "embedding+lm_head": (LLAMA, Plan(QV + (Target("embedding", 8), Target("head", 8)))),
     "layers-0-3": (LLAMA, Plan(QV, layers=(0, 1, 2, 3))),
     "mixed-ranks": (LLAMA, Plan((Target("q", 8), Target("v", 16)))),
+    "ranks-differ-by-layer": (LLAMA, Plan((Target("q", 8), Target("model.layers.0.self_attn.q_proj", 16)))),
     "regex-llava-language": ("llava-hf/llava-1.5-7b-hf", Plan((Target("attention", 8),))),
     "gpt2-conv1d": ("openai-community/gpt2", Plan((Target("all-linear", 16),))),
     "phi3-fused-qkv": ("microsoft/Phi-3-mini-4k-instruct", Plan((Target("all-linear", 16),))),

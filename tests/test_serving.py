@@ -84,6 +84,8 @@ def test_known_verdicts_of_the_table() -> None:
     assert v["layers-0-3"]["tgi"].ignored_params == count(CASES["layers-0-3"][1], PlanIndex(
         cached_inventory(CASES["layers-0-3"][0]))).trainable
     assert v["gpt2-conv1d"]["vllm"].verdict == "refuses" and v["gpt2-conv1d"]["lorax"].verdict == "serves"
+    layered = judge_all(exported("ranks-differ-by-layer").adapter)
+    assert layered["vllm"].verdict == "serves" and layered["tgi"].verdict == layered["lorax"].verdict == "refuses"
     mixtral = v["mixtral-all-linear+experts"]["vllm"]
     assert mixtral.verdict == "ignores" and all(".mlp." in m for m in mixtral.ignored_modules)
 

@@ -70,13 +70,11 @@ def test_vllm_validate_legal_and_name_parser_agree_with_our_verdicts() -> None:
         ours = [n for n in peft_tensors(a) if not vllm.skipped_tensor(n) and vllm.unsupported_tensor(n)]
         assert ours == res["names"]["refused"], res["id"]
         by_rule = {f.source: f for f in verdict.findings}
-        legal_f = by_rule.get(source_of(vllm.rule_validate_legal))
         names_f = by_rule.get(source_of(vllm.rule_tensor_names))
-        replay_refuses = res["legal"][str(m)] is not None
-        assert replay_refuses == any(f.kind == "refuses" and f.source == source_of(vllm.rule_validate_legal)
-                                     for f in verdict.findings), res["id"]
-        if replay_refuses and m == 512 and vllm.config_rank(a) <= 512:
-            assert legal_f.message == res["legal"]["16"]
+        refusals = [f for f in verdict.findings if f.kind == "refuses" and f.source == source_of(vllm.rule_validate_legal)]
+        assert (res["legal"][str(m)] is not None) == bool(refusals), res["id"]
+        for f in refusals:  # the engine's own message, at the default or at the largest --max-lora-rank
+            assert f.message in (res["legal"]["16"], res["legal"].get("512")), res["id"]
         assert (names_f is not None) == bool(res["names"]["refused"]), res["id"]
         if names_f is not None:
             assert names_f.message == res["names"]["message"], res["id"]

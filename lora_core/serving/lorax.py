@@ -8,7 +8,7 @@ class lacks ``supports_adapter_loading``.
 from __future__ import annotations
 
 from .adapter import Adapter
-from .tgi import LAYER_PATH, ignored_findings, option_findings
+from .tgi import LAYER_PATH, applied_mask, ignored_findings, option_findings, uneven_rank_findings
 from .verdict import Finding, Verdict, source_of, verdict_of
 
 VERSION = "main@a7394ba3 (0.4.0-23)"
@@ -37,7 +37,10 @@ def rule_layers(a: Adapter) -> list[Finding]:
     """`server/lorax_server/adapters/lora.py` `LoraWeights.load` (per layer type of the model's `ADAPTER_LAYERS`, every layer)."""
     layers = LAYERS.get(a.model.model_type)
     path = r"^transformer\.h\.\d+\." if a.model.model_type == "gpt2" else LAYER_PATH
-    return ignored_findings(a, layers, "LoRAX", rule_layers, path) if layers else []
+    if not layers or a.units.empty:
+        return []
+    return (ignored_findings(a, layers, "LoRAX", rule_layers, path)
+            + uneven_rank_findings(a, "LoRAX", rule_layers, applied_mask(a, layers, path)))
 
 
 def rule_options(a: Adapter) -> list[Finding]:

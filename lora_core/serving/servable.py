@@ -81,6 +81,14 @@ def _ranks(u: pd.DataFrame, engine: str, a: Adapter) -> tuple[dict[str, tuple[in
     if engine == "vllm" and hits and max(r for r, _ in hits.values()) > 512:
         hits = {n: (min(r, 512), al * min(r, 512) / r) for n, (r, al) in hits.items()}
         notes.append("ranks capped at 512 (vLLM's largest --max-lora-rank)")
+    if engine in ("tgi", "lorax") and hits:  # one rank per layer type (the engine stacks the layers)
+        by_leaf: dict[str, list[int]] = {}
+        for n, (r, _) in hits.items():
+            by_leaf.setdefault(n.rpartition(".")[2], []).append(r)
+        mode = {leaf: max(sorted(set(rs)), key=rs.count) for leaf, rs in by_leaf.items() if len(set(rs)) > 1}
+        if mode:
+            hits = {n: ((m := mode.get(n.rpartition(".")[2], r)), al * m / r) for n, (r, al) in hits.items()}
+            notes.append("one rank per layer type: " + ", ".join(f"{k} r{v}" for k, v in sorted(mode.items())))
     uniform_rank = engine == "sglang"
     uniform_scale = engine in ("sglang", "tgi", "lorax")
     if hits and (uniform_rank or uniform_scale):

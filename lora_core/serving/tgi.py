@@ -59,6 +59,21 @@ def ignored_findings(a: Adapter, layers: frozenset[str], engine: str, rule, path
     return out
 
 
+def uneven_rank_findings(a: Adapter, engine: str, rule, applied: np.ndarray) -> list[Finding]:
+    """One layer type at different ranks on different layers: the per-layer tensors cannot be stacked."""
+    u = a.units[applied]
+    if u.empty:
+        return []
+    uneven = u.groupby(a.leaves[applied])["rank"].nunique()
+    bad = sorted(uneven[uneven > 1].index)
+    if not bad:
+        return []
+    names, params = a.where(np.asarray(applied) & a.leaves.isin(bad).to_numpy())
+    return [Finding("refuses", f"{', '.join(bad)} has different ranks on different layers; {engine} stacks one "
+                    "tensor per layer type and fails to load the adapter (deduced).", source_of(rule),
+                    "stack expects each tensor to be equal size, but got ...", modules=names, params=params)]
+
+
 def option_findings(a: Adapter, engine: str, rule) -> list[Finding]:
     """DoRA, lora_bias, modules_to_save and rank/alpha patterns, which these engines never read."""
     out, u = [], a.units
@@ -95,7 +110,8 @@ def rule_model(a: Adapter) -> list[Finding]:
 
 def rule_layers(a: Adapter) -> list[Finding]:
     """`server/text_generation_server/adapters/lora.py` `LoraWeights.prepare_weights` (per layer type, every layer)."""
-    return ignored_findings(a, LAYERS, "TGI", rule_layers)
+    out = ignored_findings(a, LAYERS, "TGI", rule_layers)
+    return out + (uneven_rank_findings(a, "TGI", rule_layers, applied_mask(a, LAYERS)) if len(a.units) else [])
 
 
 def rule_options(a: Adapter) -> list[Finding]:
