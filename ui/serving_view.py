@@ -109,7 +109,7 @@ def _proposal_box(model: LoadedModel, plan: Plan) -> None:
 
 
 def engine_row(name: str, v: Verdict) -> None:
-    st.markdown(f"{badge(name, v)} {LABELS[name]} {v.version}")
+    st.markdown(f"**{LABELS[name]}** {v.version} :{COLOURS[v.verdict]}-badge[{ICONS[v.verdict]} {v.verdict}]")
     for f in v.findings:
         where = f" ({len(f.modules):,} units, {f.params:,} parameters)" if f.modules and f.kind != "refuses" else ""
         st.markdown(f"- **{f.kind}**: {f.reason}{where}  \n  <small>rule: {f.source}</small>", unsafe_allow_html=True)
