@@ -60,8 +60,7 @@ def _drop_mask(a: Adapter, engine: str) -> tuple[np.ndarray, list[str]]:
             add(~a.leaf().isin(list(expected)), "units with no vLLM LoRA layer")
         if a.model.arch not in vllm_archs.TOWER:
             add(a.in_vision(), "vision tower/projector units")
-        frags = vllm_archs.PATH_MISMATCH.get(a.model.arch, ())
-        add(u["module"].map(lambda n: any(f in n for f in frags)), "expert/router units vLLM never applies")
+        add(vllm.path_mismatch(a), "units whose path vLLM names differently (never applied)")
     elif engine == "sglang":
         add(a.in_vision(), "vision tower/projector units")
         add(u["kind"].isin(["expert-parameter", "parameter"]), "expert/router parameter units")

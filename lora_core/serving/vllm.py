@@ -180,25 +180,33 @@ def rule_moe_layout(a: Adapter) -> list[Finding]:
                     flags=("--enable-mixed-moe-lora-format",), modules=names, params=params)]
 
 
-def rule_path_mismatch(a: Adapter) -> list[Finding]:
-    """`vllm/lora/model_manager.py` `LoRAModelManager.activate_adapter` (only leaf names are validated; other paths never apply; deduced)."""
+def path_mismatch(a: Adapter) -> np.ndarray:
+    """Units whose module path vLLM's model names differently (see ``vllm_archs.PATH_MISMATCH``)."""
     frags = va.PATH_MISMATCH.get(a.model.arch)
     if not frags or a.units.empty:
-        return []
-    hit = a.units["module"].map(lambda n: any(f in n for f in frags)).to_numpy(bool)
+        return np.zeros(len(a.units), dtype=bool)
+    return a.units["module"].map(lambda n: any(f in "." + n + "." for f in frags)).to_numpy(bool)
+
+
+def rule_path_mismatch(a: Adapter) -> list[Finding]:
+    """`vllm/lora/model_manager.py` `LoRAModelManager.activate_adapter` (only leaf names are validated; other paths never apply; deduced)."""
+    hit = path_mismatch(a)
     if not hit.any():
         return []
     names, params = a.where(hit)
-    return [Finding("ignores", f"{len(names)} expert/router units are named {frags[0]}... (transformers 5) but "
-                    f"vLLM's {a.model.arch} calls them block_sparse_moe...: they load and are never applied.",
-                    source_of(rule_path_mismatch), modules=names, params=params)]
+    frags = va.PATH_MISMATCH[a.model.arch]
+    seen = [f for f in frags if any(f in "." + n + "." for n in a.units["module"][hit])]
+    return [Finding("ignores", f"{len(names)} units sit under {', '.join(f.strip('.') for f in seen)} (transformers 5 "
+                    f"names) where vLLM's {a.model.arch} has {', '.join(frags[f].strip('.') for f in seen)}: "
+                    "they load and are never applied (deduced).", source_of(rule_path_mismatch),
+                    modules=names, params=params)]
 
 
 def rule_vision(a: Adapter) -> list[Finding]:
     """`vllm/lora/model_manager.py` `LoRAModelManager._create_lora_modules` (vision tower/connector only with --enable-tower-connector-lora)."""
     if a.units.empty:
         return []
-    vis = a.in_vision().to_numpy()
+    vis = a.in_vision().to_numpy() & ~path_mismatch(a)
     if not vis.any():
         return []
     names, params = a.where(vis)

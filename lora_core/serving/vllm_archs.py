@@ -126,8 +126,14 @@ LEAVES: dict[str, tuple[str, frozenset[str]]] = {
     "LlavaForConditionalGeneration": ("llava", frozenset(_DENSE + _CLIP)),
 }
 # Module paths vLLM names differently from transformers 5 (only the leaf is validated, so these load
-# and are never applied): arch -> HF path fragments.
-PATH_MISMATCH: dict[str, tuple[str, ...]] = {"MixtralForCausalLM": (".mlp.experts", ".mlp.gate")}
+# and are never applied): arch -> {HF path fragment: vLLM's path}. Mixtral: `models/mixtral.py`
+# `MixtralDecoderLayer` (block_sparse_moe); LLaVA: transformers 5 flattens CLIPVisionModel (no
+# `vision_model`), `models/llava.py` `hf_to_vllm_mapper` only strips `model.`, `models/clip.py`
+# `CLIPVisionModel` keeps `vision_model`.
+PATH_MISMATCH: dict[str, dict[str, str]] = {
+    "MixtralForCausalLM": {".mlp.experts": ".block_sparse_moe.experts", ".mlp.gate": ".block_sparse_moe.gate"},
+    "LlavaForConditionalGeneration": {".vision_tower.encoder.": ".vision_tower.vision_model.encoder."},
+}
 
 
 def embedding_leaves(arch: str) -> frozenset[str]:
