@@ -16,7 +16,7 @@ import streamlit as st
 from lora_core.errors import InputError
 from lora_core.export import config_bytes, to_lora_config
 from lora_core.plan import Plan
-from lora_core.serving import LABELS, Servable, Verdict, describe, judge_all, servable_plan
+from lora_core.serving import LABELS, Verdict, describe, judge_all, servable_plan
 from lora_core.serving.adapter import layer_units
 
 from . import state, widgets
@@ -77,7 +77,7 @@ def _propose(engine: str) -> None:
 
 
 def _apply() -> None:
-    ref, plan, engine, proposal = st.session_state.pop(PROPOSAL)
+    proposal = st.session_state.pop(PROPOSAL)[3]
     try:
         state.set_plan(proposal.plan)
     except InputError as e:
@@ -95,7 +95,7 @@ def _proposal_box(model: LoadedModel, plan: Plan) -> None:
     sign = "+" if s.difference >= 0 else "−"
     st.info(f"**Nearest plan {LABELS[engine]} serves exactly**: {s.before:,} → {s.after:,} trainable "
             f"({sign}{abs(s.difference):,}). Changes: " + "; ".join(s.changes), icon="🛠️")
-    st.button(f"Apply it as the current plan", key="sv_apply", on_click=_apply, type="primary",
+    st.button("Apply it as the current plan", key="sv_apply", on_click=_apply, type="primary",
               help="Replace the current plan with the proposed one (undo by importing or editing on Targets).")
     if s.list_form:
         try:
