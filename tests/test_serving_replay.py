@@ -8,6 +8,8 @@ import math
 import re
 from functools import lru_cache
 
+import pytest
+
 from lora_core.plan import PlanIndex
 from lora_core.serving import peft_tensors, servable_plan, sglang, vllm, vllm_archs
 from lora_core.serving.verdict import source_of
@@ -142,6 +144,10 @@ def test_sglang_config_checks_agree_with_our_verdicts() -> None:
             assert f"{ratio:.2f}x" in found[source_of(sglang.rule_rslora)].reason
         if res["id"].endswith(">servable"):
             assert res["validate_new_adapter"] is None and res["normalized"] is None and not res["unsized"]
+            original = rows[res["id"].removesuffix(">servable")].adapter
+            if original.cfg("use_rslora"):  # SGLang's own scaling now equals PEFT's rsLoRA scale
+                r = int(original.cfg("r"))
+                assert res["scaling"] == pytest.approx(float(original.cfg("lora_alpha")) / math.sqrt(r))
             assert verdict.verdict in ("serves", "serves-with-flags"), (res["id"], verdict.reasons)
 
 

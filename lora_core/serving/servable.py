@@ -5,6 +5,7 @@ cannot apply dropped, ranks capped or made uniform, layer subsets widened where 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -118,7 +119,7 @@ def servable_plan(plan: Plan, index: PlanIndex, model_config, engine: str) -> Se
     if engine == "sglang":
         opts["rslora"] = False
     for k, v in opts.items():
-        if getattr(plan, k) != v:
+        if getattr(plan, k) != v and k != "rslora":
             changes.append(f"{k} {'off' if v is False else v}")
     saved = () if engine != "vllm" else tuple(m for m in plan.modules_to_save if m in ("classifier", "score"))
     if saved != plan.modules_to_save:
@@ -131,6 +132,9 @@ def servable_plan(plan: Plan, index: PlanIndex, model_config, engine: str) -> Se
     a = describe(widened, index, model_config)
     drop, notes = _drop_mask(a, engine)
     hits, rank_notes = _ranks(a.units[~drop], engine, a)
+    if engine == "sglang" and plan.rslora:  # alpha' = alpha * sqrt(r): SGLang's alpha'/r is rsLoRA's alpha/sqrt(r)
+        hits = {n: (r, round(al * math.sqrt(r), 6)) for n, (r, al) in hits.items()}
+        rank_notes.append("rsLoRA replaced by alpha x sqrt(r), the same scale alpha/sqrt(r) that SGLang computes as alpha/r")
     changes += notes + rank_notes
     if not hits:
         return Servable(None, tuple(changes) + ("nothing the engine can serve is left",), before, before)
