@@ -19,7 +19,9 @@ import pandas as pd
 from .cli_common import OpenedModel, add_model_arguments, human_count, open_model
 from .errors import InputError
 from .export import config_bytes, config_dict, to_lora_config
+from .cli_serve_check import summary_lines, verdicts_for_plan
 from .memory import memory_payload
+from .serving import payload as serving_payload
 from .plan import Plan, PlanCount, PlanIndex, Target, count, parse_layers, resolve_plan, validate_plan
 from .recipes.cli_format import add_format_argument, print_recipe, recipe_for, statement_payload
 
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         payload["memory"] = memory_payload(opened.skeleton, index, plan)  # issue 7: default setting
         if recipe:
             payload["recipe"] = statement_payload(recipe)
+        payload["serving"] = serving_payload(verdicts_for_plan(opened, plan, config_dict(config)))  # issue 15
         print(json.dumps(payload, indent=2))
     elif recipe and not written:
         print_recipe(recipe)
@@ -91,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         print(render(opened, plan, totals, rows, config_dict(config), warnings, written))
         if recipe:
             print_recipe(recipe, text=False)
+        print("\nServing:\n" + "\n".join(summary_lines(verdicts_for_plan(opened, plan, config_dict(config)))))
     return 0
 
 

@@ -14,7 +14,7 @@ from lora_core.charts import human, human_pct
 from lora_core.errors import InputError
 from lora_core.plan import Plan
 
-from . import page, recipes_view, state, widgets
+from . import page, recipes_view, serving_view, state, widgets
 from .exporting import adapter_config, verification
 from .models import LoadedModel
 
@@ -119,7 +119,8 @@ def render() -> None:
     model, plan = state.current_model(), state.current_plan()
     left, right = st.columns([3, 2], gap="large")
     with left:
-        downloads(model, plan)
+        cfg = downloads(model, plan)
+        serving_view.panel(model, plan, cfg)  # issue 15
     with right:
         verify_section(model, plan)
         st.divider()

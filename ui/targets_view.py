@@ -16,7 +16,7 @@ from lora_core.errors import InputError
 from lora_core.memory import BASE_DTYPES, GPU_SIZES_GB, MemorySettings, dora_magnitude_params, estimate_memory
 from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, count, parse_layers, resolve_plan
 
-from . import page, state, widgets
+from . import page, serving_view, state, widgets
 from .surprises import surprises
 from .toggles import SECTIONS, Toggle, toggle_states
 from .urlstate import encode_layers
@@ -161,6 +161,7 @@ def results(plan: Plan, model, resolved) -> None:
     """Metrics, warnings and the three live charts."""
     c = count(plan, model.index)
     widgets.count_metrics(c)
+    serving_view.badges(model, plan)  # issue 15
     for w in state.plan_warnings():
         st.warning(w, icon="⚠️")
     hit = np.zeros(len(model.index.names), dtype=bool)
