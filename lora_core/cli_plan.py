@@ -19,6 +19,7 @@ import pandas as pd
 from .cli_common import OpenedModel, add_model_arguments, human_count, open_model
 from .errors import InputError
 from .export import config_bytes, config_dict, to_lora_config
+from .cli_memory import add_memory_arguments, memory_settings, render_memory, warn
 from .memory import memory_payload
 from .plan import Plan, PlanCount, PlanIndex, Target, count, parse_layers, resolve_plan, validate_plan
 
@@ -40,6 +41,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rslora", action="store_true", help="rank-stabilised scaling alpha/sqrt(r)")
     p.add_argument("--out", default=None, metavar="FILE", help="write adapter_config.json here")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    add_memory_arguments(p)  # issue 16
     p.set_defaults(func=run)
 
 
@@ -71,16 +73,20 @@ def run(args: argparse.Namespace) -> int:
     opened = open_model(args)
     index = PlanIndex(opened.inventory)
     plan, warnings = build_plan(args, index)
+    settings = memory_settings(args)  # issue 16: checked before any output
     config = to_lora_config(plan, opened.inventory, opened.skeleton)
     rows = resolve_plan(plan, index)
     totals = count(plan, index)
     written = _write(args.out, config_bytes(config)) if args.out else None
     if args.json:
         payload = to_payload(opened, totals, rows, config_dict(config))
-        payload["memory"] = memory_payload(opened.skeleton, index, plan)  # issue 7: default setting
+        payload["memory"] = memory_payload(opened.skeleton, index, plan, settings)  # issues 7, 16
+        warn(opened.skeleton.config, settings)
         print(json.dumps(payload, indent=2))
     else:
         print(render(opened, plan, totals, rows, config_dict(config), warnings, written))
+        print(render_memory(opened.skeleton, index, plan, settings))
+        warn(opened.skeleton.config, settings)
     return 0
 
 
