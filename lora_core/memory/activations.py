@@ -82,6 +82,8 @@ def activation_shape(config, inventory: pd.DataFrame) -> ActivationShape:
     h = _first(text, "hidden_size", "d_model", "n_embd")
     heads = _first(text, "num_attention_heads", "num_heads", "n_head", default=1)
     kv_heads = _first(text, "num_key_value_heads", default=heads)
+    if getattr(text, "multi_query", False) and not getattr(text, "new_decoder_architecture", False):
+        kv_heads = 1  # Falcon-7B / GPTBigCode multi-query attention: one K and V head
     head = _first(text, "head_dim", "d_kv", default=h // heads)
     k_head = _first(text, "qk_head_dim", default=head)
     v_head = _first(text, "v_head_dim", default=head)
@@ -166,6 +168,19 @@ def lora_activation_bytes(wrapped: pd.DataFrame | None, dora: bool, s: int, b: i
     return per_layer.astype("int64")
 
 
+def quantized_input_bytes(shape: ActivationShape, s: int, b: int, lm_head: bool) -> tuple[int, int]:
+    """``(per dense block, outside the blocks)``: the inputs old bitsandbytes keeps per quantized linear.
+
+    bitsandbytes <= 0.43 ``MatMul4Bit.forward`` saved ``ctx.tensors = (A, B)``: each quantized
+    linear's input A, which for a frozen ``nn.Linear`` autograd would not keep. Distinct inputs per
+    block: the attention input (h), ``o_proj``'s input (out), the FFN input (h) and the down
+    projection's input (f); ``lm_head``'s input (h) when it is quantized. 2 bytes each (bf16).
+    MoE experts (fused 3-D tensors) are not quantized and add nothing.
+    """
+    per_block = 2 * s * b * (2 * shape.hidden + shape.out_dim + shape.dense_ffn)
+    return per_block, 2 * s * b * shape.hidden if lm_head else 0
+
+
 def adapter_element_bytes(profile: TrainingProfile) -> int:
     """2 under autocast or with bf16 adapters, 4 for fp32 adapters without autocast."""
     return 2 if profile.autocast or profile.adapter_dtype == "bf16" else 4
@@ -200,6 +215,10 @@ def activation_bytes(config, inventory: pd.DataFrame, settings, wrapped: pd.Data
     lora = lora_activation_bytes(wrapped, dora, s, b, adapter_element_bytes(profile))
     outside = int(lora.get(-1, 0))
     in_layers = lora.drop(-1, errors="ignore")
+    quantized = settings.base_dtype != "bf16" and profile.bnb_saves_input
+    extra_block, extra_head = quantized_input_bytes(shape, s, b, profile.quantize_lm_head) if quantized else (0, 0)
+    dense += extra_block
+    outside += extra_head
     if settings.gradient_checkpointing:
         biggest = max(moe if shape.moe_layers else 0, dense if dense_layers else 0)
         kept = shape.layers if profile.checkpointing == "plain" else min(shape.layers, OFFLOADED_RESIDENT_LAYERS)

@@ -64,6 +64,8 @@ class TrainingProfile:
         double_quant: NF4 constants quantized again (QLoRA's double quantization).
         upcast_unquantized: non-quantized parameters cast to fp32 for k-bit training (PEFT's
             ``prepare_model_for_kbit_training``).
+        bnb_saves_input: bitsandbytes before 0.44 (``MatMul4Bit.forward``: ``ctx.tensors = (A, B)``)
+            keeps every quantized linear's input for backward; 0.44 and later keep ``(None, B)``.
     """
 
     name: str
@@ -77,6 +79,7 @@ class TrainingProfile:
     double_quant: bool
     upcast_unquantized: bool
     sources: tuple[tuple[str, str], ...] = ()
+    bnb_saves_input: bool = False
 
     def with_knobs(self, **knobs) -> "TrainingProfile":
         """The profile with some knobs changed (``None`` keeps the default); values are checked."""
@@ -98,7 +101,7 @@ class TrainingProfile:
 KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZERS, "logits": LOGITS,
                            "checkpointing": CHECKPOINTING, "autocast": (True, False),
                            "quantize_lm_head": (True, False), "double_quant": (True, False),
-                           "upcast_unquantized": (True, False)}
+                           "upcast_unquantized": (True, False), "bnb_saves_input": (True, False)}
 
 _TRANSFORMERS_LOSS = "transformers 5 loss/loss_utils.py ForCausalLMLoss: logits = logits.float()"
 _HF_QUANT = ("transformers 5 integrations/bitsandbytes.py replace_with_bnb_linear skips "

@@ -39,6 +39,7 @@ class MemorySettings:
     quantize_lm_head: bool | None = None
     double_quant: bool | None = None
     upcast_unquantized: bool | None = None
+    bnb_saves_input: bool | None = None
 
     def __post_init__(self) -> None:
         if self.base_dtype not in BASE_DTYPES:
@@ -55,7 +56,8 @@ class MemorySettings:
         return get_profile(self.trainer).with_knobs(
             adapter_dtype=self.adapter_dtype, optimizer=self.optimizer, logits=self.logits,
             checkpointing=self.checkpointing, autocast=self.autocast, quantize_lm_head=self.quantize_lm_head,
-            double_quant=self.double_quant, upcast_unquantized=self.upcast_unquantized)
+            double_quant=self.double_quant, upcast_unquantized=self.upcast_unquantized,
+            bnb_saves_input=self.bnb_saves_input)
 
     def as_dict(self) -> dict:
         """The settings and the resolved knobs (what ``plan --json`` prints)."""

@@ -26,6 +26,9 @@ LITGPT_2023 = ("LitGPT resource tables (tutorials/resource-tables.md, commit 0cc
 LITGPT_HUB = "LitGPT config_hub/finetune/README.md (yaml of the same folder), 1x A10G"
 PEFT_MMQ = "PEFT method_comparison/MetaMathQA/results/{}, L40S"
 
+# LitGPT keeps lm_head apart from the embedding (litgpt/model.py ``self.lm_head = nn.Linear``; a tied
+# checkpoint's embedding is copied into it by scripts/convert_hf_checkpoint.py), so the Gemma configs,
+# used only by LitGPT cases, are untied.
 CONFIGS: dict[str, dict] = {
     "microsoft/phi-1_5": dict(model_type="phi", vocab_size=51200, hidden_size=2048, intermediate_size=8192,
                               num_hidden_layers=24, num_attention_heads=32, partial_rotary_factor=0.5,
@@ -48,6 +51,21 @@ CONFIGS: dict[str, dict] = {
     "meta-llama/Meta-Llama-3-8B": dict(model_type="llama", vocab_size=128256, hidden_size=4096,
                                        intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
                                        num_key_value_heads=8, max_position_embeddings=8192),
+    "tiiuae/falcon-7b": dict(model_type="falcon", vocab_size=65024, hidden_size=4544, num_hidden_layers=32,
+                             num_attention_heads=71, multi_query=True, parallel_attn=True, bias=False,
+                             new_decoder_architecture=False, max_position_embeddings=2048),
+    "google/gemma-2b": dict(model_type="gemma", vocab_size=256000, hidden_size=2048, intermediate_size=16384,
+                            num_hidden_layers=18, num_attention_heads=8, num_key_value_heads=1, head_dim=256,
+                            max_position_embeddings=8192, tie_word_embeddings=False),
+    "google/gemma-7b": dict(model_type="gemma", vocab_size=256000, hidden_size=3072, intermediate_size=24576,
+                            num_hidden_layers=28, num_attention_heads=16, num_key_value_heads=16, head_dim=256,
+                            max_position_embeddings=8192, tie_word_embeddings=False),
+    "microsoft/phi-2": dict(model_type="phi", vocab_size=51200, hidden_size=2560, intermediate_size=10240,
+                            num_hidden_layers=32, num_attention_heads=32, partial_rotary_factor=0.4,
+                            max_position_embeddings=2048, tie_word_embeddings=False),
+    "TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T": dict(
+        model_type="llama", vocab_size=32000, hidden_size=2048, intermediate_size=5632, num_hidden_layers=22,
+        num_attention_heads=32, num_key_value_heads=4, max_position_embeddings=2048),
     "mistralai/Mistral-7B-v0.1": dict(model_type="mistral", vocab_size=32000, hidden_size=4096,
                                       intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
                                       num_key_value_heads=8, max_position_embeddings=32768),
@@ -81,10 +99,13 @@ class Case:
         return Plan(tuple(Target(k, r) for k, r in self.targets), dora=self.dora)
 
 
-def _litgpt(seq: int, batch: int, dtype: str = "bf16", **knobs) -> MemorySettings:
-    optimizer = "paged_fp32" if dtype == "nf4" and knobs.pop("paged", True) else None
+def _litgpt(seq: int, batch: int, dtype: str = "bf16") -> MemorySettings:
+    # finetune/lora.py of both eras: bnb.optim.PagedAdamW when quantizing; bitsandbytes pinned at
+    # 0.41.1 (2023 tables) and 0.41.0 / 0.42.0 (pyproject.toml at 4a9b7e62 / 43c44323, the 2024 table):
+    # MatMul4Bit kept its input then (bnb_saves_input).
+    quantized = dtype != "bf16"
     return MemorySettings(dtype, batch, seq, gradient_checkpointing=False, trainer="litgpt",
-                          optimizer=optimizer, **knobs)
+                          optimizer="paged_fp32" if quantized else None, bnb_saves_input=quantized or None)
 
 
 def _peft_mmq() -> MemorySettings:
@@ -132,14 +153,56 @@ CASES: tuple[Case, ...] = (
          holdout=True),
     Case("litgpt-hub-llama2-7b-lora-mb2", "meta-llama/Llama-2-7b-hf", QV32, _litgpt(512, 2), int(19.77 * G),
          "allocated", LITGPT_HUB, "| llama-2-7b/lora.yaml | llama-2-7b | 4 | 512 | 2 | 1xA10G | ... | 19.77 GB |"),
-    Case("litgpt-hub-llama2-7b-qlora-mb2", "meta-llama/Llama-2-7b-hf", QV32, _litgpt(512, 2, "nf4", paged=False),
+    Case("litgpt-hub-llama2-7b-qlora-mb2", "meta-llama/Llama-2-7b-hf", QV32, _litgpt(512, 2, "nf4"),
          int(13.68 * G), "allocated", LITGPT_HUB,
          "| llama-2-7b/qlora.yaml | llama-2-7b | 4 | 512 | 2 | 1xA10G | ... | 13.68 GB |", holdout=True),
     Case("litgpt-hub-mistral-7b-lora-mb2", "mistralai/Mistral-7B-v0.1", QV32, _litgpt(512, 2), int(20.66 * G),
          "allocated", LITGPT_HUB, "| mistral-7b/lora.yaml | mistral-7b | 4 | 512 | 2 | 1xA10G | ... | 20.66 GB |"),
-    Case("litgpt-hub-llama3-8b-qlora-mb2", "meta-llama/Meta-Llama-3-8B", QV32, _litgpt(512, 2, "nf4", paged=False),
+    Case("litgpt-hub-llama3-8b-qlora-mb2", "meta-llama/Meta-Llama-3-8B", QV32, _litgpt(512, 2, "nf4"),
          int(17.41 * G), "allocated", LITGPT_HUB,
          "| llama-3-8b/qlora.yaml | llama-3-8b | 2 | 512 | 2 | 1xA10G | ... | 17.41 GB |"),
+)
+
+
+HUB_2024 = ("LitGPT config_hub/finetune/README.md at commit 43c44323 (2024-04-24, automated benchmarks; "
+            "settings from the yaml files of the same commit; bitsandbytes 0.42.0), 1x A10G")
+_ALL = lambda r: (("all-linear", r), ("head", r))  # noqa: E731 -- lora_query..lora_head all true
+
+
+def _hub(case_id: str, model: str, targets, batch: int, gb: float, dtype: str = "bf16", holdout: bool = False,
+         quote: str = "") -> Case:
+    return Case(case_id, model, targets, _litgpt(512, batch, dtype), int(gb * G), "allocated", HUB_2024,
+                quote, holdout=holdout)
+
+
+CASES = CASES + (
+    _hub("litgpt-hub-falcon-7b-lora-mb1", "tiiuae/falcon-7b", QV32, 1, 16.69,
+         quote="| falcon-7b/lora.yaml | falcon-7b | Alpaca2k | 4 | 512 | 1 | bf16-true | 1xA10G | ... | 16.69 GB |"),
+    _hub("litgpt-hub-falcon-7b-qlora-mb1", "tiiuae/falcon-7b", QV32, 1, 9.44, "nf4", holdout=True,
+         quote="| falcon-7b/qlora.yaml | falcon-7b | ... | 512 | 1 | bf16-true | 1xA10G | ... | 9.44 GB |"),
+    _hub("litgpt-hub-gemma-2b-lora-mb2", "google/gemma-2b", _ALL(8), 2, 12.62,
+         quote="| gemma-2b/lora.yaml | gemma-2b | Alpaca2k | 2 | 512 | 2 | bf16-true | 1xA10G | ... | 12.62 GB |"),
+    _hub("litgpt-hub-gemma-2b-qlora-mb2", "google/gemma-2b", _ALL(16), 2, 11.58, "nf4",
+         quote="| gemma-2b/qlora.yaml | gemma-2b | Alpaca2k | 2 | 512 | 2 | bf16-true | 1xA10G | ... | 11.58 GB |"),
+    _hub("litgpt-hub-gemma-7b-qlora-mb1", "google/gemma-7b", _ALL(16), 1, 17.18, "nf4",
+         quote="| gemma-7b/qlora.yaml | gemma-7b | Alpaca2k | 2 | 512 | 1 | bf16-true | 1xA10G | ... | 17.18 GB |"),
+    _hub("litgpt-hub-llama3-8b-lora-mb1", "meta-llama/Meta-Llama-3-8B", QV32, 1, 19.73, holdout=True,
+         quote="| llama-3-8b/lora.yaml | llama-3-8b | Alpaca2k | 2 | 512 | 1 | bf16-true | 1xA10G | ... | 19.73 GB |"),
+    _hub("litgpt-hub-mistral-7b-qlora-mb2", "mistralai/Mistral-7B-v0.1", QV32, 2, 14.29, "nf4",
+         quote="| mistral-7b/qlora.yaml | mistral-7b | Alpaca2k | 4 | 512 | 2 | bf16-true | 1xA10G | ... | 14.29 GB |"),
+    _hub("litgpt-hub-phi-2-lora-mb4", "microsoft/phi-2", _ALL(8), 4, 13.98,
+         quote="| phi-2/lora.yaml | phi-2 | Alpaca2k | 1 | 512 | 4 | bf16-true | 1xA10G | ... | 13.98 GB |"),
+    _hub("litgpt-hub-phi-2-qlora-mb4", "microsoft/phi-2", _ALL(8), 4, 14.27, "nf4", holdout=True,
+         quote="| phi-2/qlora.yaml | phi-2 | Alpaca2k | 1 | 512 | 4 | bf16-true | 1xA10G | ... | 14.27 GB |"),
+    _hub("litgpt-hub-stablelm3b-lora-mb1", "stabilityai/stablelm-base-alpha-3b", QV32, 1, 8.58,
+         quote="| stablelm-base-alpha-3b/lora.yaml | ... | 512 | 1 | bf16-true | 1xA10G | ... | 8.58 GB |"),
+    _hub("litgpt-hub-stablelm3b-qlora-mb1", "stabilityai/stablelm-base-alpha-3b", QV32, 1, 5.24, "nf4",
+         quote="| stablelm-base-alpha-3b/qlora.yaml | ... | 512 | 1 | bf16-true | 1xA10G | ... | 5.24 GB |"),
+    _hub("litgpt-hub-tinyllama-lora-mb8", "TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T", _ALL(32), 8, 13.50,
+         quote="| tiny-llama/lora.yaml | tiny-llama | Alpaca2k | 3 | 512 | 8 | bf16-true | 1xA10G | ... | 13.50 GB |"),
+    _hub("litgpt-hub-tinyllama-qlora-mb8", "TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T", _ALL(32), 8,
+         16.24, "nf4", holdout=True,
+         quote="| tiny-llama/qlora.yaml | tiny-llama | Alpaca2k | 3 | 512 | 8 | bf16-true | 1xA10G | ... | 16.24 GB |"),
 )
 
 

@@ -44,11 +44,12 @@ def quantized_modules(model: nn.Module, include_lm_head: bool = False) -> list[s
     ``Conv1D`` except ``HfQuantizer.get_modules_to_not_convert(model, llm_int8_skip_modules=None,
     model._keep_in_fp32_modules)``: tied weights, the last parameter's module, the output
     embedding (``lm_head``) and the model's fp32 modules. Both helpers are called here.
-    ``include_lm_head=True`` is LitGPT's ``BitsandbytesPrecision``: every ``nn.Linear``.
+    ``include_lm_head=True`` is LitGPT's ``BitsandbytesPrecision``, which swaps the ``torch.nn.Linear``
+    class itself: every linear, ``lm_head`` and subclasses (e.g. ``FalconLinear``) included.
     Embeddings, norms, routers and fused 3-D expert tensors are not ``nn.Linear`` and stay bf16.
     """
     if include_lm_head:
-        return [name for name, m in model.named_modules() if _is_linear(m)]
+        return [name for name, m in model.named_modules() if isinstance(m, (nn.Linear, Conv1D))]
     keep_fp32 = list(getattr(model, "_keep_in_fp32_modules", None) or [])
     skip = HfQuantizer.get_modules_to_not_convert(model, None, keep_fp32)
     return [name for name, m in model.named_modules() if _is_linear(m) and should_convert_module(name, skip)]
