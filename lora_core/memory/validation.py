@@ -21,10 +21,17 @@ from ..plan import Plan, PlanIndex, Target, count
 from ..skeleton import build_skeleton
 from . import MemorySettings, estimate_for_plan
 
-LITGPT_2023 = ("LitGPT resource tables (tutorials/resource-tables.md, commit 0cc02afa, runs with "
-               "finetune/lora.py at 8641822), A100 40GB")
-LITGPT_HUB = "LitGPT config_hub/finetune/README.md (yaml of the same folder), 1x A10G"
-PEFT_MMQ = "PEFT method_comparison/MetaMathQA/results/{}, L40S"
+# Sources (full citations in docs/memory.md):
+# - LitGPT 2023: tutorials/resource-tables.md (commit 0cc02afa), runs with finetune/lora.py at 8641822,
+#   bitsandbytes 0.41.1, A100 40GB; torch.cuda.max_memory_allocated() / 1e9.
+# - LitGPT 2024: config_hub/finetune/README.md at 43c44323 (2024-04-24 automated benchmarks), settings
+#   from the yaml files of that commit, bitsandbytes 0.42.0 (pyproject.toml), 1x A10G; same measure.
+# - PEFT MetaMathQA: method_comparison/MetaMathQA/results/*.json, L40S, accelerator_memory_max
+#   (torch.cuda.max_memory_reserved()).
+LITGPT_2023 = "LitGPT 2023 resource table"
+HUB_2024 = "LitGPT 2024 config_hub table"
+LITGPT_HUB = HUB_2024
+PEFT_MMQ = "PEFT MetaMathQA results/{}"
 
 # LitGPT keeps lm_head apart from the embedding (litgpt/model.py ``self.lm_head = nn.Linear``; a tied
 # checkpoint's embedding is copied into it by scripts/convert_hf_checkpoint.py), so the Gemma configs,
@@ -145,10 +152,10 @@ CASES: tuple[Case, ...] = (
          _peft_mmq(), 24_698_159_104, "reserved", PEFT_MMQ.format("lora--llama-3.2-3B-rank10-target-mlp.json"),
          '"accelerator_memory_max": 24698159104', 9_461_760),
     Case("peft-mmq-llama32-3b-lora-r64-qv", "meta-llama/Llama-3.2-3B", (("q", 64), ("v", 64)), _peft_mmq(),
-         22_540_189_696, "reserved", PEFT_MMQ.format("lora--llama-3.2-3B-rank64.json (commit 18e07f18)"),
+         22_540_189_696, "reserved", PEFT_MMQ.format("lora--llama-3.2-3B-rank64.json @18e07f18"),
          '"accelerator_memory_max": 22540189696, "num_trainable_params": 18350080', 18_350_080, holdout=True),
     Case("peft-mmq-llama32-3b-dora-r32-qv", "meta-llama/Llama-3.2-3B", QV32, _peft_mmq(), 24_540_872_704,
-         "reserved", PEFT_MMQ.format("lora--llama-3.2-3B-rank32-dora.json (commit 52903c83)"),
+         "reserved", PEFT_MMQ.format("lora--llama-3.2-3B-rank32-dora.json @52903c83"),
          '"accelerator_memory_max": 24540872704, "num_trainable_params": 9289728', 9_289_728, dora=True,
          holdout=True),
     Case("litgpt-hub-llama2-7b-lora-mb2", "meta-llama/Llama-2-7b-hf", QV32, _litgpt(512, 2), int(19.77 * G),
@@ -164,8 +171,6 @@ CASES: tuple[Case, ...] = (
 )
 
 
-HUB_2024 = ("LitGPT config_hub/finetune/README.md at commit 43c44323 (2024-04-24, automated benchmarks; "
-            "settings from the yaml files of the same commit; bitsandbytes 0.42.0), 1x A10G")
 _ALL = lambda r: (("all-linear", r), ("head", r))  # noqa: E731 -- lora_query..lora_head all true
 
 
