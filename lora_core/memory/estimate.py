@@ -11,7 +11,7 @@ holds for it, ``nvidia_smi`` that plus the CUDA context and any paged optimizer 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from numbers import Integral
 
 import pandas as pd
@@ -20,7 +20,8 @@ from torch import nn
 from ..errors import InputError
 from ..skeleton import Skeleton
 from .activations import activation_bytes, activation_shape, logits_bytes
-from .profiles import OPTIMIZER_STATE_BYTES, PAGED, TrainingProfile
+from .fits import GPU_SIZES_GB
+from .profiles import OPTIMIZER_STATE_BYTES, PAGED, PROFILES, TrainingProfile
 from .qlora import dequantized_weight_bytes, loading_transient_bytes, upcast_bytes
 from .settings import MemorySettings
 from .weights import model_of, quantized_footprint
@@ -102,7 +103,6 @@ class MemoryEstimate:
 
     def fits_on(self, sizes: tuple[int, ...] | None = None) -> dict[int, bool]:
         """``{16: False, 24: True, ...}`` for the common GPU sizes."""
-        from .fits import GPU_SIZES_GB
         return {gb: self.fits(gb) for gb in (sizes or GPU_SIZES_GB)}
 
     def as_frame(self) -> pd.DataFrame:
@@ -137,7 +137,6 @@ def adapter_components(trainable_params: int, dora_params: int,
     mixed-precision Adam accounting of Rajbhandari et al. 2020 (ZeRO) sec. 3.1 without the 16-bit
     copy. Paged states are counted in :attr:`MemoryEstimate.paged_states` instead.
     """
-    from .profiles import PROFILES
     profile = profile or PROFILES["peft"]
     trainable_params, dora_params = _check_counts(trainable_params, dora_params)
     element = 4 if profile.adapter_dtype == "fp32" else 2
