@@ -269,3 +269,21 @@ def test_plan_json_carries_the_default_memory_breakdown(capsys: pytest.CaptureFi
                                       gradient_checkpointing=True, trainer="peft", optimizer="fp32")
     assert memory["fits_on_gib"] == {str(gb): {"fits": expected.fits(gb), "headroom": expected.headroom(gb)}
                                      for gb in GPU_SIZES_GB}
+
+
+def test_docs_profile_table_matches_the_profiles() -> None:
+    """docs/memory.md's defaults table is the PROFILES data, row by row."""
+    from pathlib import Path
+
+    from lora_core.memory import PROFILES
+
+    rows = [line.split("|")[1:-1] for line in Path("docs/memory.md").read_text().splitlines()
+            if line.startswith("| `") and line.count("|") == 10]  # the 9-column profiles table
+    yes = {"yes": True, "no": False}
+    seen = {}
+    for cells in rows:
+        cells = [c.strip() for c in cells]
+        name = cells[0].split("`")[1]
+        seen[name] = (cells[1], cells[2], cells[3], cells[4], yes[cells[5]], yes[cells[6]], yes[cells[7]], yes[cells[8]])
+    assert seen == {n: (p.adapter_dtype, p.optimizer, p.logits, p.checkpointing, p.autocast, p.quantize_lm_head,
+                        p.double_quant, p.upcast_unquantized) for n, p in PROFILES.items()}
