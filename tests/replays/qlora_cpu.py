@@ -1,11 +1,11 @@
 """QLoRA on CPU with bitsandbytes' own code: what it stores and what its autograd saves.
 
-Payload: ``{"config": {LlamaConfig kwargs}, "batch": B, "seq": S, "double_quant": bool,
-"targets": [...], "r": 8}``. Builds the tiny Llama in bf16, swaps every ``nn.Linear`` but
+Payload: ``{"config": {LlamaConfig kwargs}, "batch": B, "seq": S, "double_quant": [true, false],
+"targets": [...], "r": 8}``: one run per ``double_quant`` value, in one process. Builds the tiny Llama in bf16, swaps every ``nn.Linear`` but
 ``lm_head`` for ``bnb.nn.Linear4bit`` (NF4, bf16 compute; quantized by ``Params4bit.to('cpu')``),
 wraps it with PEFT's LoRA (its bnb 4-bit layer), runs one bf16 forward and backward. Prints
-``{"weight_bytes", "constant_bytes", "saved_bytes", "matmul4bit_nodes", "matmul4bit_saves_input",
-"dequantized_numel_max"}``.
+``{"runs": [{"double_quant", "weight_bytes", "constant_bytes", "saved_bytes", "matmul4bit_nodes",
+"matmul4bit_saves_input", "lora_grads"}, ...]}``.
 """
 
 import json
@@ -44,12 +44,11 @@ def state_bytes(model) -> tuple[int, int]:
     return weights, constants
 
 
-def main() -> None:
-    payload = json.loads(sys.stdin.read())
+def run(payload: dict, double_quant: bool) -> dict:
     torch.manual_seed(0)
     config = LlamaConfig(**payload["config"])
     model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16, attn_implementation="sdpa")
-    quantize(model, payload["double_quant"])
+    quantize(model, double_quant)
     weights, constants = state_bytes(model)
     model = get_peft_model(model, LoraConfig(r=payload["r"], lora_dropout=0.0, target_modules=payload["targets"]))
     model.train()
@@ -64,12 +63,13 @@ def main() -> None:
     with torch.autocast("cpu", dtype=torch.bfloat16), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = model(input_ids=ids, labels=ids)
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    nodes, saves_input, stack, visited = 0, False, [out.loss.grad_fn], set()
+    nodes, saves_input, stack, visited, alive = 0, False, [out.loss.grad_fn], set(), []
     while stack:
         fn = stack.pop()
         if fn is None or id(fn) in visited:
             continue
         visited.add(id(fn))
+        alive.append(fn)  # keeps the wrapper alive so its id is not reused
         if type(fn).__name__ == "MatMul4BitBackward":
             nodes += 1
             a, b = fn.tensors
@@ -78,10 +78,14 @@ def main() -> None:
         stack.extend(f for f, _ in fn.next_functions)
     out.loss.backward()
     lora_grads = all(p.grad is not None for n, p in model.named_parameters() if "lora_" in n)
-    print(json.dumps({"weight_bytes": weights, "constant_bytes": constants,
-                      "saved_bytes": sum(n for ptr, n in seen.items() if ptr not in params),
-                      "matmul4bit_nodes": nodes, "matmul4bit_saves_input": saves_input,
-                      "lora_grads": lora_grads}))
+    return {"double_quant": double_quant, "weight_bytes": weights, "constant_bytes": constants,
+            "saved_bytes": sum(n for ptr, n in seen.items() if ptr not in params),
+            "matmul4bit_nodes": nodes, "matmul4bit_saves_input": saves_input, "lora_grads": lora_grads}
+
+
+def main() -> None:
+    payload = json.loads(sys.stdin.read())
+    print(json.dumps({"runs": [run(payload, dq) for dq in payload["double_quant"]]}))
 
 
 main()
