@@ -3,7 +3,8 @@
 Example: ``python -m lora_core plan meta-llama/Meta-Llama-3.1-8B --target q=8 --target v=8
 --target ffn=4 --layers 0-3,7 --out adapter_config.json``. ``--json`` prints one object with
 ``auto_class``, ``total_params``, ``trainable_params``, ``targeted`` and ``peft_config``, plus
-``memory``: the training-memory breakdown at the default setting (``lora_core.memory``).
+``memory``: the training-memory breakdown and peaks at the ``--batch-size --seq-len --base-dtype
+--no-gradient-checkpointing --trainer`` settings (``lora_core.cli_memory``).
 """
 
 from __future__ import annotations
