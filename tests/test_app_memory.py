@@ -58,3 +58,13 @@ def test_sequence_longer_than_positions_warns():
     at = open_app("pages/targets.py", model="openai-community/gpt2")
     at.selectbox(key="tg_mem_seq").select(4096).run()
     assert any("longer than the model's 1,024 positions" in w.value for w in at.warning)
+
+
+def test_profile_follows_the_recipe_tool_the_export_page_sets():
+    """``mem_recipe_tool`` (set by whoever exports a recipe) picks the matching profile at first render."""
+    at = open_app()
+    at.session_state["mem_recipe_tool"] = "LLaMA-Factory"
+    at.switch_page("pages/targets.py").run()
+    assert not at.exception
+    assert at.selectbox(key="tg_mem_trainer").value == "llamafactory"
+    assert at.toggle(key="tg_mem_dq").value is PROFILES["llamafactory"].double_quant is True

@@ -287,3 +287,12 @@ def test_docs_profile_table_matches_the_profiles() -> None:
         seen[name] = (cells[1], cells[2], cells[3], cells[4], yes[cells[5]], yes[cells[6]], yes[cells[7]], yes[cells[8]])
     assert seen == {n: (p.adapter_dtype, p.optimizer, p.logits, p.checkpointing, p.autocast, p.quantize_lm_head,
                         p.double_quant, p.upcast_unquantized) for n, p in PROFILES.items()}
+
+
+@pytest.mark.parametrize("tool,profile", [("axolotl", "axolotl"), ("LLaMA-Factory", "llamafactory"),
+                                          ("llamafactory", "llamafactory"), ("Unsloth", "unsloth"),
+                                          ("python", "peft"), ("something else", "peft")])
+def test_recipe_tool_maps_to_its_profile(tool: str, profile: str) -> None:
+    from lora_core.memory import profile_for_recipe
+
+    assert profile_for_recipe(tool) == profile
