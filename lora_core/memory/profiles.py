@@ -121,34 +121,37 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
     TrainingProfile(
         "axolotl", "axolotl", "fp32", "fp32", "fp32_full", "plain", True, False, True, False,
         (("adapter_dtype", "axolotl loads adapters with peft get_peft_model (autocast_adapter_dtype default True)"),
-         ("optimizer", "axolotl optimizer default: the Trainer's adamw_torch(_fused); examples pick adamw_bnb_8bit "
-                       "or paged_adamw_32bit (change the knob)"),
+         ("optimizer", "utils/schemas/training.py optimizer default adamw_torch_fused; examples pick "
+                       "adamw_bnb_8bit or paged_adamw_32bit (change the knob)"),
          ("logits", "transformers loss unless cut_cross_entropy: true or liger (then 'fused')"),
          ("checkpointing", "examples set gradient_checkpointing: true; 'offload' is the offloaded mode"),
          ("autocast", "bf16: true -> Trainer(bf16=True)"),
          ("quantize_lm_head", _HF_QUANT),
-         ("double_quant", "axolotl loaders/model.py BitsAndBytesConfig(bnb_4bit_use_double_quant=True)"),
-         ("upcast_unquantized", "axolotl casts only norms/embeddings it lists (not modelled), not every param"))),
+         ("double_quant", "loaders/model.py _set_quantization_config: bnb_4bit_use_double_quant True"),
+         ("upcast_unquantized", "loaders/model.py calls prepare_model_for_kbit_training, then "
+                                "_convert_embedding_modules_dtype returns embeddings, lm_head and norms to the "
+                                "training dtype: no lasting upcast"))),
     TrainingProfile(
         "llamafactory", "LLaMA-Factory", "fp32", "fp32", "fp32_full", "plain", True, False, True, False,
-        (("adapter_dtype", "llamafactory model/adapter.py casts trainable params to fp32 (cast_trainable_params_to_fp32)"),
+        (("adapter_dtype", "model/adapter.py init_adapter: cast_trainable_params_to_fp32 unless pure_bf16"),
          ("optimizer", "Trainer default adamw_torch"),
          ("logits", _TRANSFORMERS_LOSS),
          ("checkpointing", "ModelArguments.disable_gradient_checkpointing=False: on by default; "
                            "use_unsloth_gc offloads"),
          ("autocast", "bf16: true -> Trainer(bf16=True)"),
          ("quantize_lm_head", _HF_QUANT),
-         ("double_quant", "ModelArguments.double_quantization default True"),
+         ("double_quant", "hparams/model_args.py double_quantization default True"),
          ("upcast_unquantized", "upcast_layernorm default False: nothing upcast"))),
     TrainingProfile(
         "unsloth", "Unsloth", "fp32", "8bit", "fused_inplace", "offloaded", True, False, True, False,
-        (("adapter_dtype", "Unsloth get_peft_model keeps LoRA A/B in fp32 under autocast"),
+        (("adapter_dtype", "models/llama.py FastLlamaModel.get_peft_model calls peft get_peft_model "
+                           "(autocast_adapter_dtype default True: fp32)"),
          ("optimizer", "Unsloth notebooks: optim='adamw_8bit'"),
          ("logits", "unsloth kernels/cross_entropy_loss.py fast_cross_entropy_loss writes dlogits in place"),
          ("checkpointing", "use_gradient_checkpointing='unsloth' offloads layer inputs to CPU"),
          ("autocast", "Trainer(bf16=True)"),
          ("quantize_lm_head", "loads with transformers' BitsAndBytesConfig: lm_head kept"),
-         ("double_quant", "unsloth loader BitsAndBytesConfig(bnb_4bit_use_double_quant=True)"),
+         ("double_quant", "models/llama.py and models/loader.py: bnb_4bit_use_double_quant True"),
          ("upcast_unquantized", "no prepare_model_for_kbit_training upcast"))),
     TrainingProfile(
         "torchtune", "torchtune", "bf16", "bf16", "chunked_fp32", "plain", False, False, True, False,
