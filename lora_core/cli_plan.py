@@ -3,7 +3,8 @@
 Example: ``python -m lora_core plan meta-llama/Meta-Llama-3.1-8B --target q=8 --target v=8
 --target ffn=4 --layers 0-3,7 --out adapter_config.json``. ``--json`` prints one object with
 ``auto_class``, ``total_params``, ``trainable_params``, ``targeted`` and ``peft_config``, plus
-``memory``: the training-memory breakdown at the default setting (``lora_core.memory``).
+``memory``: the training-memory breakdown and peaks at the ``--batch-size --seq-len --base-dtype
+--no-gradient-checkpointing --trainer`` settings (``lora_core.cli_memory``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .cli_common import OpenedModel, add_model_arguments, human_count, open_mode
 from .errors import InputError
 from .export import config_bytes, config_dict, to_lora_config
 from .cli_serve_check import summary_lines, verdicts_for_plan
+from .cli_memory import add_memory_arguments, memory_settings, render_memory, warn
 from .memory import memory_payload
 from .serving import payload as serving_payload
 from .plan import Plan, PlanCount, PlanIndex, Target, count, parse_layers, resolve_plan, validate_plan
@@ -44,6 +46,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default=None, metavar="FILE", help="write adapter_config.json (or the --format recipe) here")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     add_format_argument(p)  # issue 10: --format peft|python|axolotl|llamafactory|unsloth
+    add_memory_arguments(p)  # issue 16
     p.set_defaults(func=run)
 
 
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     opened = open_model(args)
     index = PlanIndex(opened.inventory)
     plan, warnings = build_plan(args, index)
+    settings = memory_settings(args)  # issue 16: checked before any output
     config = to_lora_config(plan, opened.inventory, opened.skeleton)
     rows = resolve_plan(plan, index)
     totals = count(plan, index)
@@ -83,10 +87,11 @@ def run(args: argparse.Namespace) -> int:
     written = _write(args.out, data, recipe.filename if recipe else "adapter_config.json") if args.out else None
     if args.json:
         payload = to_payload(opened, totals, rows, config_dict(config))
-        payload["memory"] = memory_payload(opened.skeleton, index, plan)  # issue 7: default setting
         if recipe:
             payload["recipe"] = statement_payload(recipe)
         payload["serving"] = serving_payload(verdicts_for_plan(opened, plan, config_dict(config)))  # issue 15
+        payload["memory"] = memory_payload(opened.skeleton, index, plan, settings)  # issues 7, 16
+        warn(opened.skeleton.config, settings)
         print(json.dumps(payload, indent=2))
     elif recipe and not written:
         print_recipe(recipe)
@@ -95,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         if recipe:
             print_recipe(recipe, text=False)
         print("\nServing:\n" + "\n".join(summary_lines(verdicts_for_plan(opened, plan, config_dict(config)))))
+        print(render_memory(opened.skeleton, index, plan, settings))
+        warn(opened.skeleton.config, settings)
     return 0
 
 

@@ -13,10 +13,9 @@ import streamlit as st
 
 from lora_core import charts
 from lora_core.errors import InputError
-from lora_core.memory import BASE_DTYPES, GPU_SIZES_GB, MemorySettings, dora_magnitude_params, estimate_memory
 from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, count, parse_layers, resolve_plan
 
-from . import page, serving_view, state, widgets
+from . import memory_view, page, serving_view, state, widgets
 from .surprises import surprises
 from .toggles import SECTIONS, Toggle, toggle_states
 from .urlstate import encode_layers
@@ -179,41 +178,7 @@ def results(plan: Plan, model, resolved) -> None:
         widgets.chart(charts.trainable_vs_frozen(c.trainable, c.all_params - c.trainable), "tg_chart_frozen",
                       f"{c.trainable:,} trainable beside {c.all_params - c.trainable:,} frozen parameters.")
     st.caption(f"{c.modules:,} units wrapped · {c.lora:,} LoRA parameters · {c.extra:,} in saved copies and biases.")
-    memory(plan, model, c.trainable, resolved)
-
-
-SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
-
-
-def memory(plan: Plan, model, trainable: int, resolved) -> None:
-    """Training memory for the exact plan, by component, and which GPU sizes it fits."""
-    st.markdown("**Training memory**")
-    ss = st.session_state
-    ss.setdefault("tg_mem_dtype", "bf16")
-    ss.setdefault("tg_mem_seq", 2048)
-    ss.setdefault("tg_mem_batch", 1)
-    ss.setdefault("tg_mem_ckpt", True)
-    c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
-    c1.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype",
-                 help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
-    c2.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", help="Tokens per training sequence.")
-    c3.number_input("Batch size", key="tg_mem_batch", step=1, help="Sequences per step (micro-batch).")
-    st.toggle("Gradient checkpointing", key="tg_mem_ckpt", help="Gradient checkpointing: keep only layer inputs "
-              "and recompute the rest in the backward pass.")
-    try:
-        settings = MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"])
-    except InputError as e:
-        widgets.show_error(e)
-        return
-    dora = dora_magnitude_params(plan, model.index)
-    est = estimate_memory(model.skeleton, model.inventory, trainable - dora, dora, settings, wrapped=resolved)
-    fits = est.fits_on()
-    widgets.chart(charts.memory_bar(est.as_frame(), GPU_SIZES_GB), "tg_chart_memory",
-                  f"Estimated {est.total_gib:.1f} GiB: base weights, LoRA weights with gradients and AdamW "
-                  "states, and activations; dotted lines mark common GPU sizes.")
-    st.markdown("Fits on: " + " ".join(f":{'green' if ok else 'red'}-badge[{gb} GB {'fits' if ok else 'too small'}]"
-                                       for gb, ok in fits.items()),
-                help="Whether the estimate fits a GPU of that size, with no headroom added.")
+    memory_view.show(plan, model, c.trainable, resolved)  # issue 16: ui/memory_view.py
 
 
 def render() -> None:
