@@ -1,6 +1,6 @@
 """The Module tree page in a real browser: click to target in the tree and in the layer diagram.
 
-On Llama-3.1-8B (default plan Q,V r8): open the folded layers and ``self_attn`` in the icicle,
+On Llama-3.1-8B (default plan Q,V r8) the icicle opens at the folded layers; open ``self_attn``,
 click ``v_proj`` (its role ``v`` goes off), then click ``down_proj`` in the layer diagram (``down``
 goes on at rank 8); after each click the page's trainable metric equals lora_core's count of
 the resulting plan, and the URL carries the plan. Then every model of ``SHOTS`` is opened from
@@ -88,7 +88,7 @@ def test_click_to_target_in_tree_and_diagram(browser, app_url):  # noqa: F811 (p
     page.goto(f"{app_url}/tree?model={quote(LLAMA)}")
     wait_page(page)
     assert metric(page) == expected("q", "v")
-    click_slice(page, "layers 0–31 × 32")
+    assert page.get_by_text("Showing whole model › model › layers 0–31 × 32").count() == 1  # opens at the drawn layer
     click_slice(page, "self_attn")
     before = signature(page, METRIC)
     click_slice(page, "v_proj")

@@ -10,10 +10,13 @@ bumps a counter in the chart keys, so the next click on the same block is a fres
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import streamlit as st
 
 from lora_core.errors import InputError
+from lora_core.summary import fold_layers
 from lora_core.tree import keys
 from lora_core.tree.diagram import Diagram, layer_diagram
 from lora_core.tree.hierarchy import ROOT, TreeShape, build_shape, rows_of
@@ -57,6 +60,34 @@ def layer_range(model: LoadedModel, stack: str) -> tuple[int, int]:
     """First and last layer index of ``stack``."""
     layers = model.inventory.loc[model.inventory["stack"] == stack, "layer"].dropna()
     return int(layers.min()), int(layers.max())
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def default_layer(ref: ModelRef, stack: str) -> int:
+    """The first layer of the stack's longest range of identical layers (DeepSeek-V3: 3, its first MoE layer)."""
+    folds = fold_layers(state.current_model().inventory)
+    folds = folds[folds["stack"] == stack]
+    return int(folds.sort_values("num_layers", ascending=False, kind="stable")["first_layer"].iat[0]) if len(folds) else 0
+
+
+def layer_node(shape: TreeShape, model: LoadedModel, stack: str, layer: int) -> str:
+    """The tree node standing for ``layer`` (its fold, or the layer opened on its own)."""
+    inv = model.inventory
+    rows = np.flatnonzero(((inv["stack"] == stack) & (inv["layer"] == layer)).fillna(False).to_numpy())
+    if not len(rows):
+        return ROOT
+    leaf = str(shape.nodes["id"].iat[int(shape.row_node[rows[0]])])
+    m = re.search(r"^.*?\.\d+(-\d+)?(?=\.|$)", leaf)
+    node = m.group(0) if m else ROOT
+    ids = set(shape.nodes["id"])
+    while node not in ids and "." in node:  # a fold merged into its only child: the child stands for it
+        node = next((i for i in ids if i.startswith(node + ".") and i.count(".") == node.count(".") + 1), ROOT)
+    return node if node in ids else ROOT
+
+
+def reset_level() -> None:
+    """A new layer or stack: the tree opens at it again."""
+    st.session_state.pop(LEVEL, None)
 
 
 def layer_id(model: LoadedModel, stack: str, layer: int) -> str | None:

@@ -37,19 +37,23 @@ def controls(model) -> tuple[str, int, bool, str, str | None]:
     """The page's switches: stack and layer, open it in the tree, tree area, saved plan to compare."""
     stacks = td.stacks(model)
     cols = st.columns([2, 2, 3, 3] if len(stacks) > 1 else [2, 3, 3])
-    stack = cols.pop(0).selectbox("Stack", stacks, key="tree_stack", help="Which stack of layers to draw.") \
-        if len(stacks) > 1 else stacks[0]
+    stack = cols.pop(0).selectbox("Stack", stacks, key="tree_stack", help="Which stack of layers to draw.",
+                                  on_change=td.reset_level) if len(stacks) > 1 else stacks[0]
     cols.insert(0, None)
     lo, hi = td.layer_range(model, stack)
-    layer = int(cols[1].number_input("Layer", min_value=lo, max_value=hi, value=lo, key=f"tree_layer_{stack}",
-                                     help="The layer drawn below; tick 'open in the tree' to split it out of its fold."))
+    first = td.default_layer(st.session_state[state.MODEL], stack)
+    layer = int(cols[1].number_input("Layer", min_value=lo, max_value=hi, value=first, key=f"tree_layer_{stack}",
+                                     on_change=td.reset_level,
+                                     help="The layer drawn below; the tree opens at it. Tick 'open in the tree' "
+                                          "to split it out of its fold."))
     cols[2].radio("A click toggles", ["role", "module"], key=td.BY, horizontal=True,
                   format_func=lambda b: "its role, every layer" if b == "role" else "this module only",
                   help="Role: e.g. every v_proj (key v). Module: only the clicked module (its full name; "
                        "for a folded range, the name in those layers).")
     area = cols[3].radio("Tree area by", ["base", "lora"], key="tree_area", horizontal=True,
                          format_func=lambda a: "base parameters" if a == "base" else "LoRA parameters")
-    open_it = st.checkbox("Open this layer in the tree", key="tree_open", help="Show it on its own, out of its fold.")
+    open_it = st.checkbox("Open this layer in the tree", key="tree_open", on_change=td.reset_level,
+                          help="Show it on its own, out of its fold.")
     saved = state.saved_plans()
     compare = None
     if saved:
@@ -78,7 +82,7 @@ def children_table(nodes: pd.DataFrame, level: str) -> None:
                  key="tree_children")
 
 
-def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str) -> None:
+def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str, start: str) -> None:
     """The icicle, its navigation, the search and the children table."""
     ss = st.session_state
     ids = set(nodes["id"])
@@ -87,7 +91,7 @@ def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str) -> None
     if text.strip() and ss.get("tree_searched") != text:
         ss["tree_searched"] = text
         ss[td.LEVEL] = search_focus(td.tree_shape(ss[state.MODEL], opened), model.inventory, text)[0]
-    level = ss.get(td.LEVEL, ROOT)
+    level = ss.get(td.LEVEL) or start
     level = level if level in ids else ROOT
     if text.strip():
         hits = search_focus(td.tree_shape(ss[state.MODEL], opened), model.inventory, text)[1]
@@ -98,6 +102,13 @@ def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str) -> None
         ss[td.LEVEL] = level
     if nav[1].button("Whole model", key="tree_home", disabled=level == ROOT, width="stretch"):
         level = ss[td.LEVEL] = ROOT
+    labels = dict(zip(nodes["id"], nodes["label"]))
+    parents = dict(zip(nodes["id"], nodes["parent"]))
+    path, node = [], level
+    while node:
+        path.append(labels[node])
+        node = parents[node]
+    st.markdown(f"**Showing** {' › '.join(reversed(path))}", help="Where the tree is opened; the buttons go back up.")
     groups = np.where(nodes["leaf"], model.inventory["group"].to_numpy()[nodes["row"].clip(lower=0)], "")
     key = td.chart_key("tree_icicle")
     st.plotly_chart(tree_icicle(nodes, groups, level, area), key=key, config=CHART_CONFIG, on_select=partial(td.on_tree_click, key, opened),
@@ -148,7 +159,7 @@ def render() -> None:
     left, right = st.columns([6, 5], gap="large")
     with left:
         st.subheader("Module tree")
-        tree(model, nodes, opened, area)
+        tree(model, nodes, opened, area, td.layer_node(shape, model, stack, layer))
     with right:
         st.subheader("One layer, drawn")
         layer_diagram(model, stack, layer, ranks, lora, other)

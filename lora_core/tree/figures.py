@@ -50,14 +50,14 @@ def tree_icicle(nodes: pd.DataFrame, groups: np.ndarray, level: str, area: AreaB
         type="icicle", ids=nodes["id"].tolist(), parents=nodes["parent"].tolist(), labels=nodes["label"].tolist(),
         values=values.astype("int64").tolist(), branchvalues="total", level=level, maxdepth=maxdepth,
         text=text, texttemplate="<b>%{label}</b><br>%{text}", textfont=dict(size=12), customdata=custom,
-        tiling=dict(orientation="h"), sort=False, pathbar=dict(visible=True, textfont=dict(size=12)),
+        tiling=dict(orientation="h"), sort=False, pathbar=dict(visible=False),
         marker=dict(colors=colors, line=dict(width=[2.5 if (h and lf) else 0.6 for h, lf in zip(hit, leaf)],
                                              color=[_TARGET_LINE if (h and lf) else "#ffffff" for h, lf in zip(hit, leaf)])),
         hovertemplate=("<b>%{customdata[0]}</b><br>%{customdata[1]} %{customdata[2]}<br>base %{customdata[3]}"
                        "<br>LoRA %{customdata[4]}<br>targeted modules: %{customdata[5]}"
                        "<br>stands for %{customdata[6]} layer(s)<extra></extra>"),
     )
-    layout = dict(height=560, margin=dict(l=2, r=2, t=30, b=2), uniformtext=dict(minsize=11, mode="hide"),
+    layout = dict(height=560, margin=dict(l=2, r=2, t=4, b=2), uniformtext=dict(minsize=11, mode="hide"),
                   clickmode="event")
     return SpecFigure([trace], layout)
 
@@ -77,7 +77,7 @@ def diagram_figure(d: Diagram, ranks: np.ndarray, lora: np.ndarray,
     blocks it drops are outlined dashed red.
     """
     shapes, click_x, click_y, click_text, click_hover = [], [], [], [], []
-    flat_x, flat_y, flat_text, flat_hover = [], [], [], []
+    flat_x, flat_y, flat_text, flat_hover, click_color = [], [], [], [], []
     by_id = {b.id: b for b in d.boxes}
     for b in d.boxes:
         rows = np.asarray(b.rows, dtype=np.int64)
@@ -99,13 +99,14 @@ def diagram_figure(d: Diagram, ranks: np.ndarray, lora: np.ndarray,
             hover += f"<br>{'rank ' + str(rank) + ', ' + f'{lo:,}' + ' LoRA parameters' if rank else 'frozen'}"
             hover += "<br><i>click to toggle</i>"
             click_x.append(b.x), click_y.append(b.y), click_text.append(_box_text(b, rank, lo))
+            click_color.append("#ffffff" if rank and b.group in ("attention", "experts", "router") else "#111827")
             click_hover.append(hover)
         else:
             flat_x.append(b.x), flat_y.append(b.y), flat_text.append(_box_text(b, 0, 0)), flat_hover.append(hover)
     shapes.extend(_edges(d, by_id))
     data = [
         dict(type="scatter", mode="markers+text", x=click_x, y=click_y, text=click_text, hovertext=click_hover,
-             hoverinfo="text", textfont=dict(size=11, color="#111827"), name="blocks", showlegend=False,
+             hoverinfo="text", textfont=dict(size=11, color=click_color), name="blocks", showlegend=False,
              marker=dict(size=34, symbol="square", color="rgba(0,0,0,0)"),
              selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))),
         dict(type="scatter", mode="text", x=flat_x, y=flat_y, text=flat_text, hovertext=flat_hover,
