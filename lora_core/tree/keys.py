@@ -2,9 +2,9 @@
 
 A click on a module (a tree leaf, a diagram block) stands for some inventory rows: one module,
 or the same module in every layer of a fold. ``by="role"`` toggles its role in every layer (``v``,
-``gate_up``, ``router``) when that role names exactly these modules within their layers, else
-(a shared expert's ``down`` also names dense FFNs) the shortest name suffix that does
-(``shared_experts.down_proj``). ``by="module"`` toggles just these modules: the full name of
+``gate_up``, ``router``, ``embedding``) when that role names exactly these modules within
+their layers, else the shortest name suffix that does (T5's cross-attention ``q`` is
+``EncDecAttention.q``, as the role ``q`` also names self-attention). ``by="module"`` toggles just these modules: the full name of
 one module, or for a fold the shortest suffix naming them (``v_proj``).
 """
 
@@ -21,6 +21,7 @@ from ..summary import relative_name
 
 By = Literal["role", "module"]
 DEFAULT_RANK = 8
+_GROUPS = ("router", "experts", "embedding", "head")  # group keys that name one kind of module
 
 
 def _same_layers(index: PlanIndex, rows: np.ndarray) -> np.ndarray:
@@ -54,13 +55,17 @@ def key_for(index: PlanIndex, rows: np.ndarray, by: By = "role") -> str:
     rows = np.asarray(rows, dtype=np.int64)
     first = index.names[rows[0]]
     role = index.inventory["role"].iat[int(rows[0])]
-    if by == "role" and role in ROLE_KEYS and _names_exactly(index, role, rows):
-        return role
+    group = index.inventory["group"].iat[int(rows[0])]
+    if by == "role":
+        for key in (role, group):
+            if key in ROLE_KEYS + _GROUPS and _names_exactly(index, key, rows):
+                return key
     rel = relative_name(first)
     if len(rows) == 1 and (by == "module" or rel == first):
         return first
     parts = rel.split(".")
-    for i in range(len(parts) - 1, -1, -1):
+    shortest = len(parts) - (2 if index.inventory["param"].iat[int(rows[0])] else 1)  # not a bare 'weight'
+    for i in range(max(shortest, 0), -1, -1):
         key = ".".join(parts[i:])
         if _names_exactly(index, key, rows):
             return key
