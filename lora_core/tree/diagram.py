@@ -127,16 +127,8 @@ def _heads(config: Any, cross: bool) -> str:
     return f"{heads} heads" + (" · K, V from the encoder" if cross else "")
 
 
-def _attention(lay: _Layout, inv: pd.DataFrame, rows: list[int], sid: str, config: Any, norm: bool,
-               cross: bool) -> None:
-    by_role: dict[str, list[int]] = {}
-    for i in rows:
-        by_role.setdefault(inv["role"].iat[i], []).append(i)
-    if cross:
-        lay.row([(f"{sid}.enc", "encoder output", "K and V read it", "encoder", "other", ())], link=False)
-    if norm:
-        lay.row([(f"{sid}.norm", "norm", "", "norm", "other", ())], link=not cross)
-    item = lambda role: _box_item(inv, sid, by_role[role], role, "attention")  # noqa: E731
+def _projections(lay: _Layout, by_role: dict[str, list[int]], item) -> None:
+    """Q, K, V as three blocks, or one fused block holding them, or MLA's compress-then-expand pairs."""
     if "qkv" in by_role:
         lay.row([(*item("qkv")[:2], item("qkv")[2] + " · Q K V", *item("qkv")[3:])], widths=[3.6])
     elif {"q_a", "kv_a"} & by_role.keys() or "kv_b" in by_role:
@@ -144,6 +136,27 @@ def _attention(lay: _Layout, inv: pd.DataFrame, rows: list[int], sid: str, confi
         lay.row([item(r) for r in ("q_b", "kv_b") if r in by_role])
     else:
         lay.row([item(r) for r in ("q", "k", "v") if r in by_role])
+
+
+def _attention(lay: _Layout, inv: pd.DataFrame, rows: list[int], sid: str, config: Any, norm: bool,
+               cross: bool) -> None:
+    by_role: dict[str, list[int]] = {}
+    for i in rows:
+        by_role.setdefault(inv["role"].iat[i], []).append(i)
+    item = lambda role: _box_item(inv, sid, by_role[role], role, "attention")  # noqa: E731
+    if cross:  # Q from the decoder's stream, K and V from the encoder's output
+        before = lay.last
+        lay.row([(f"{sid}.norm", "norm" if norm else "decoder stream", "", "norm", "other", ()),
+                 (f"{sid}.enc", "encoder output", "", "encoder", "other", ())], xs=[3.0, 5.05], widths=[2.0, 1.7],
+                link=False)
+        lay.edges.extend((a.id, f"{sid}.norm", "flow") for a in before)
+        lay.row([item(r) for r in ("q", "k", "v") if r in by_role], link=False)
+        lay.edges.extend((f"{sid}.norm" if r == "q" else f"{sid}.enc", f"{sid}.{r}", "flow")
+                         for r in ("q", "k", "v") if r in by_role)
+    elif norm:
+        lay.row([(f"{sid}.norm", "norm", "", "norm", "other", ())])
+    if not cross:
+        _projections(lay, by_role, item)
     mla = "kv_b" in by_role and getattr(config, "kv_lora_rank", None)
     detail = _heads(config, cross) + (f" · latent {config.kv_lora_rank}" if mla else "")
     lay.row([(f"{sid}.scores", "cross-attention scores" if cross else "attention scores", detail,

@@ -40,16 +40,18 @@ def tree_icicle(nodes: pd.DataFrame, groups: np.ndarray, level: str, area: AreaB
     leaf = nodes["leaf"].to_numpy(bool)
     colors = [(_color(g, h) if lf else ("#bfdbfe" if h else "#f3f4f6")) for g, h, lf in zip(groups, hit, leaf)]
     rank = nodes["rank"].to_numpy()
-    text = [(f"r{r} · {human(lo)} LoRA" if lf and r else ("frozen" if lf else f"{human(lo)} LoRA" if lo else ""))
+    text = [(f"r{r}" if lf and r else ("frozen" if lf else f"{human(lo)} LoRA" if lo else ""))
             for lf, r, lo in zip(leaf, rank, nodes["lora_params"])]
     custom = np.column_stack([
         nodes["id"].str.removeprefix("root.").str.replace("root", "whole model"), nodes["kind"], nodes["shape"],
         [f"{b:,}" for b in nodes["base_params"]], [f"{x:,}" for x in nodes["lora_params"]],
         [f"{t} of {n}" for t, n in zip(nodes["targeted"], nodes["targetable"])], nodes["layers"]]).tolist()
     trace = dict(
-        type="icicle", ids=nodes["id"].tolist(), parents=nodes["parent"].tolist(), labels=nodes["label"].tolist(),
+        type="icicle", ids=nodes["id"].tolist(), parents=nodes["parent"].tolist(),
+        labels=[lab.replace(" × ", "<br>× ").replace(" · ", "<br>") for lab in nodes["label"]],
         values=values.astype("int64").tolist(), branchvalues="total", level=level, maxdepth=maxdepth,
-        text=text, texttemplate="<b>%{label}</b><br>%{text}", textfont=dict(size=12), customdata=custom,
+        text=text, texttemplate=["<b>%{label}</b> · %{text}" if lf else "<b>%{label}</b><br>%{text}" for lf in leaf],
+        textfont=dict(size=12), customdata=custom,
         tiling=dict(orientation="h"), sort=False, pathbar=dict(visible=False),
         marker=dict(colors=colors, line=dict(width=[2.5 if (h and lf) else 0.6 for h, lf in zip(hit, leaf)],
                                              color=[_TARGET_LINE if (h and lf) else "#ffffff" for h, lf in zip(hit, leaf)])),
@@ -103,7 +105,7 @@ def diagram_figure(d: Diagram, ranks: np.ndarray, lora: np.ndarray,
             click_hover.append(hover)
         else:
             flat_x.append(b.x), flat_y.append(b.y), flat_text.append(_box_text(b, 0, 0)), flat_hover.append(hover)
-    shapes.extend(_edges(d, by_id))
+    shapes = _edges(d, by_id) + shapes
     data = [
         dict(type="scatter", mode="markers+text", x=click_x, y=click_y, text=click_text, hovertext=click_hover,
              hoverinfo="text", textfont=dict(size=11, color=click_color), name="blocks", showlegend=False,
@@ -141,11 +143,10 @@ def _edges(d: Diagram, by_id: dict[str, Box]) -> list[dict]:
         a, b = by_id[a_id], by_id[b_id]
         ha = (_BOX_H if a.clickable else _THIN_H) / 2
         hb = (_BOX_H if b.clickable else _THIN_H) / 2
-        if kind == "skip":
-            xr = WIDTH - 0.06
-            out.append(dict(type="path", path=f"M {a.x + a.w / 2},{a.y - ha / 2} L {xr},{a.y - ha / 2} "
-                            f"L {xr},{b.y} L {b.x + b.w / 2},{b.y}", line=dict(color=_EDGE, width=1, dash="dot"),
-                            layer="below"))
+        if kind == "skip":  # from the stream above the section's first row, down the right side
+            xr, top = WIDTH - 0.06, a.y - 0.5
+            out.append(dict(type="path", path=f"M {WIDTH / 2},{top} L {xr},{top} L {xr},{b.y} L {b.x + b.w / 2},{b.y}",
+                            line=dict(color=_EDGE, width=1, dash="dot"), layer="below"))
             continue
         out.append(dict(type="line", x0=a.x, y0=a.y + ha, x1=b.x, y1=b.y - hb, line=dict(color=_EDGE, width=1.2),
                         layer="below"))
