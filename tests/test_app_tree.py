@@ -77,4 +77,9 @@ def test_saved_plan_marks_what_the_current_plan_adds_and_drops():
     lines = [s["line"] for s in charts(at)["tree_diagram"]["layout"]["shapes"] if s["type"] == "rect"]
     assert sum(ln.get("color") == "#16a34a" for ln in lines) == 1  # q: added
     assert sum(ln.get("dash") == "dash" for ln in lines) == 1  # k: dropped
+    icicle = charts(at)["tree_icicle"]["data"][0]
+    marks = dict(zip(icicle["ids"], icicle["marker"]["line"]["color"]))
+    assert marks["root.model.layers.0-31.self_attn.q_proj"] == "#16a34a"
+    assert marks["root.model.layers.0-31.self_attn.k_proj"] == "#dc2626"
+    assert marks["root.model.layers.0-31.self_attn.v_proj"] == "#111827"  # in both
     assert metric(at, "vs “k-only”").value == human(count(Plan((Target("k", 8), Target("v", 8))), index_of(at)).trainable)

@@ -52,6 +52,15 @@ def test_llama_folds_into_one_range_and_opens_any_layer():
     assert [lab for lab in opened["label"] if lab.startswith("layer") and lab != "layers"] == ["layers 0–6 × 7", "layer 7", "layers 8–31 × 24"]
 
 
+@pytest.mark.parametrize("model_id", [LLAMA, GPT2, DEEPSEEK, T5, LLAVA])
+def test_every_parent_holds_exactly_its_children(model_id):
+    _, _, nodes = _nodes(model_id, QV_FFN if model_id != DEEPSEEK else Plan((Target("q_a_proj", 8),)))
+    kids = nodes[nodes["depth"] > 0].groupby("parent")[["base_params", "lora_params", "targeted"]].sum()
+    parents = nodes.set_index("id").loc[kids.index, ["base_params", "lora_params", "targeted"]]
+    assert (kids == parents).all().all()
+    assert set(nodes["parent"]) - {""} <= set(nodes["id"]) and nodes["id"].is_unique
+
+
 def test_deepseek_dense_and_moe_layers_fold_apart():
     _, shape, _ = _nodes(DEEPSEEK, Plan((Target("q_a_proj", 8),)))
     assert [lab for lab in shape.nodes["label"] if lab.startswith("layers ")] == ["layers 0–2 × 3", "layers 3–60 × 58"]

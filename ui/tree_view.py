@@ -82,7 +82,8 @@ def children_table(nodes: pd.DataFrame, level: str) -> None:
                  key="tree_children")
 
 
-def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str, start: str) -> None:
+def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str, start: str,
+         was: np.ndarray | None = None) -> None:
     """The icicle, its navigation, the search and the children table."""
     ss = st.session_state
     ids = set(nodes["id"])
@@ -111,7 +112,7 @@ def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str, start: 
     st.markdown(f"**Showing** {' › '.join(reversed(path))}", help="Where the tree is opened; the buttons go back up.")
     groups = np.where(nodes["leaf"], model.inventory["group"].to_numpy()[nodes["row"].clip(lower=0)], "")
     key = td.chart_key("tree_icicle")
-    st.plotly_chart(tree_icicle(nodes, groups, level, area), key=key, config=CHART_CONFIG, on_select=partial(td.on_tree_click, key, opened),
+    st.plotly_chart(tree_icicle(nodes, groups, level, area, was=was), key=key, config=CHART_CONFIG, on_select=partial(td.on_tree_click, key, opened),
                     selection_mode="points")
     st.caption("The model's own nesting, identical layers folded (“layers 0–31 × 32”). Click a box to open it; "
                "click a module to switch it on or off in the plan. Dark outline: targeted.")
@@ -159,7 +160,8 @@ def render() -> None:
     left, right = st.columns([6, 5], gap="large")
     with left:
         st.subheader("Module tree")
-        tree(model, nodes, opened, area, td.layer_node(shape, model, stack, layer))
+        was = shape.sums((other > 0).astype(float)) if other is not None else None
+        tree(model, nodes, opened, area, td.layer_node(shape, model, stack, layer), was)
     with right:
         st.subheader("One layer, drawn")
         layer_diagram(model, stack, layer, ranks, lora, other)

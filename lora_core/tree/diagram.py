@@ -77,7 +77,8 @@ def _short(name: str) -> str:
 def _shape(inv: pd.DataFrame, i: int) -> str:
     r = inv.iloc[i]
     experts = f" × {r['num_experts']}" if r["num_experts"] > 1 else ""
-    return f"{r['in_features']} → {r['out_features']}{experts}"
+    conv = "Conv1D " if r["kind"] == "conv1d" else ""  # GPT-2's transposed linear, which LoRA wraps as such
+    return f"{conv}{r['in_features']} → {r['out_features']}{experts}"
 
 
 class _Layout:
@@ -202,6 +203,11 @@ def _dense(lay: _Layout, inv: pd.DataFrame, sid: str, rows: list[int], act: str)
         lay.row([_box_item(inv, sid, roles["down"], "down", "ffn")])
 
 
+def _shared_label(name: str) -> str:
+    """``...shared_experts.gate_proj -> 'shared gate'``: the shared expert's block, named as such."""
+    return "shared " + name.rpartition(".")[2].removesuffix("_proj")
+
+
 def _moe(lay: _Layout, inv: pd.DataFrame, sid: str, routed: list[int], router: list[int],
          shared: list[int], config: Any) -> None:
     if router:
@@ -220,7 +226,7 @@ def _moe(lay: _Layout, inv: pd.DataFrame, sid: str, routed: list[int], router: l
         widths.append(2.8 / max(1, len(up_roles)))
     sh_up = [r for r in ("gate", "up", "gate_up") if r in sh]
     for j, r in enumerate(sh_up):
-        items.append((f"{sid}.shared.{r}", _short(inv["name"].iat[sh[r][0]]).split(".")[-1],
+        items.append((f"{sid}.shared.{r}", _shared_label(inv["name"].iat[sh[r][0]]),
                       _shape(inv, sh[r][0]), "shared", "ffn", tuple(sh[r])))
         xs.append(xs_shared + (j - (len(sh_up) - 1) / 2) * 1.4)
         widths.append(1.3)
@@ -231,7 +237,8 @@ def _moe(lay: _Layout, inv: pd.DataFrame, sid: str, routed: list[int], router: l
         down.append(((f"{sid}.experts.down",) + _box_item(inv, sid, experts["down"], "experts", "experts")[1:],
                      xs_routed, 2.8))
     if "down" in sh:
-        down.append(((f"{sid}.shared.down", "down_proj", _shape(inv, sh["down"][0]), "shared", "ffn",
+        down.append(((f"{sid}.shared.down", _shared_label(inv["name"].iat[sh["down"][0]]), _shape(inv, sh["down"][0]),
+                      "shared", "ffn",
                       tuple(sh["down"])), xs_shared, 2.7))
     if down:
         lay.row([d[0] for d in down], xs=[d[1] for d in down], widths=[d[2] for d in down])

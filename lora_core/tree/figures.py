@@ -29,17 +29,23 @@ def _color(group: str, targeted: bool) -> str:
 
 
 def tree_icicle(nodes: pd.DataFrame, groups: np.ndarray, level: str, area: AreaBy = "base",
-                maxdepth: int = 4) -> SpecFigure:
+                maxdepth: int = 4, was: np.ndarray | None = None) -> SpecFigure:
     """The hierarchy as an icicle rooted at node ``level``; area by base or LoRA parameters.
 
     ``nodes`` is :func:`~lora_core.tree.hierarchy.node_table`; ``groups`` the inventory group of
-    each node's first row ('' for containers).
+    each node's first row ('' for containers). With ``was`` (per node, modules a saved plan
+    targets), leaves the current plan adds are outlined green, leaves it drops red.
     """
     values = nodes["base_params" if area == "base" else "lora_params"].to_numpy()
     hit = nodes["targeted"].to_numpy() > 0
     leaf = nodes["leaf"].to_numpy(bool)
     colors = [(_color(g, h) if lf else ("#bfdbfe" if h else "#f3f4f6")) for g, h, lf in zip(groups, hit, leaf)]
     rank = nodes["rank"].to_numpy()
+    line_w = [2.5 if (h and lf) else 0.6 for h, lf in zip(hit, leaf)]
+    line_c = [_TARGET_LINE if (h and lf) else "#ffffff" for h, lf in zip(hit, leaf)]
+    if was is not None:
+        for i in np.flatnonzero(leaf & (hit != (was > 0))):
+            line_w[i], line_c[i] = 4.0, _ADDED if hit[i] else _DROPPED
     text = [(f"r{r}" if lf and r else ("frozen" if lf else f"{human(lo)} LoRA" if lo else ""))
             for lf, r, lo in zip(leaf, rank, nodes["lora_params"])]
     custom = np.column_stack([
@@ -53,8 +59,7 @@ def tree_icicle(nodes: pd.DataFrame, groups: np.ndarray, level: str, area: AreaB
         text=text, texttemplate=["<b>%{label}</b> · %{text}" if lf else "<b>%{label}</b><br>%{text}" for lf in leaf],
         textfont=dict(size=12), customdata=custom,
         tiling=dict(orientation="h"), sort=False, pathbar=dict(visible=False),
-        marker=dict(colors=colors, line=dict(width=[2.5 if (h and lf) else 0.6 for h, lf in zip(hit, leaf)],
-                                             color=[_TARGET_LINE if (h and lf) else "#ffffff" for h, lf in zip(hit, leaf)])),
+        marker=dict(colors=colors, line=dict(width=line_w, color=line_c)),
         hovertemplate=("<b>%{customdata[0]}</b><br>%{customdata[1]} %{customdata[2]}<br>base %{customdata[3]}"
                        "<br>LoRA %{customdata[4]}<br>targeted modules: %{customdata[5]}"
                        "<br>stands for %{customdata[6]} layer(s)<extra></extra>"),

@@ -122,7 +122,7 @@ def build_shape(inventory: pd.DataFrame, opened: frozenset[str] = frozenset()) -
 
     def add(node: str, leaf: bool, row: int) -> int:
         if node not in order:
-            parent = node.rpartition(".")[0] if node != ROOT else ""
+            parent = node.removesuffix(_OWN) if node.endswith(_OWN) else node.rpartition(".")[0] if node != ROOT else ""
             seg = node.rpartition(".")[2] if node != ROOT else ROOT_LABEL
             order[node] = len(records)
             span = re.search(r"\.(\d+)-(\d+)(\.|$)", node)
