@@ -20,6 +20,7 @@ from lora_core.export import to_lora_config
 from lora_core.plan import Plan, PlanIndex, Target, count, per_row, validate_plan
 from lora_core.tree import keys
 from lora_core.tree.diagram import layer_diagram
+from lora_core.tree.figures import diagram_figure, tree_icicle
 from lora_core.tree.hierarchy import ROOT, build_shape, node_table, rows_of, search_focus
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 
@@ -224,3 +225,22 @@ def test_boxes_never_overlap():
                 if abs(a.y - b.y) < 0.5:
                     assert abs(a.x - b.x) >= (a.w + b.w) / 2, (model_id, a.id, b.id)
             assert 0 <= a.x - a.w / 2 and a.x + a.w / 2 <= 6.0, (model_id, a.id)
+
+
+@pytest.mark.parametrize("model_id,stack,layer", [(d[1], d[2], d[3]) for d in DIAGRAMS], ids=[d[0] for d in DIAGRAMS])
+def test_figures_are_valid_plotly_and_light_what_the_plan_targets(model_id, stack, layer):
+    inv, d = _diagram(model_id, stack, layer)
+    plan = Plan((Target("all-linear", 8),)) if model_id != DEEPSEEK else Plan((Target("q_a_proj", 4),))
+    ranks, lora = per_row(plan, PlanIndex(inv))
+    fig = diagram_figure(d, ranks, lora, other_ranks=np.zeros_like(ranks))
+    fig.validated()  # Plotly accepts every property
+    clickable = [b for b in d.boxes if b.clickable]
+    texts = fig.spec["data"][0]["text"]
+    assert len(texts) == len(clickable)
+    for b, text in zip(clickable, texts):
+        rank = int(ranks[list(b.rows)].max())
+        assert (f"r{rank} · " in text) == bool(rank), (b.id, text)
+    shape = build_shape(inv)
+    nodes = node_table(shape, inv, ranks, lora)
+    groups = np.where(nodes["leaf"], inv["group"].to_numpy()[nodes["row"].clip(lower=0)], "")
+    tree_icicle(nodes, groups, ROOT, "lora", was=np.zeros(len(nodes))).validated()
