@@ -24,7 +24,7 @@ from lora_core.tree.hierarchy import ROOT, TreeShape, build_shape, rows_of
 from . import state
 from .models import LoadedModel, ModelRef
 
-LEVEL, CLICKS, MESSAGE, BY = "tree_level", "tree_clicks", "tree_message", "tree_by"
+LEVEL, SHOWN, CLICKS, MESSAGE, BY = "tree_level", "tree_shown", "tree_clicks", "tree_message", "tree_by"
 STACK_ORDER = ("decoder", "language", "encoder", "vision")
 
 
@@ -141,6 +141,8 @@ def on_tree_click(key: str, opened: tuple[str, ...]) -> None:
     if bool(match["leaf"].iat[0]):
         st.session_state[LEVEL] = match["parent"].iat[0] or ROOT
         _apply(rows_of(shape, node_id))
+    elif node_id == st.session_state.get(SHOWN):  # the tree's current root: back up, as Plotly does
+        st.session_state[LEVEL] = match["parent"].iat[0] or ROOT
     else:
         st.session_state[LEVEL] = node_id
 

@@ -103,6 +103,7 @@ def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str, start: 
         ss[td.LEVEL] = level
     if nav[1].button("Whole model", key="tree_home", disabled=level == ROOT, width="stretch"):
         level = ss[td.LEVEL] = ROOT
+    ss[td.SHOWN] = level
     labels = dict(zip(nodes["id"], nodes["label"]))
     parents = dict(zip(nodes["id"], nodes["parent"]))
     path, node = [], level

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..charts import human
 from .sentences import SENTENCES
 
 WIDTH = 6.0
@@ -273,10 +274,10 @@ def _vision(lay: _Layout, inventory: pd.DataFrame) -> None:
     proj = inventory[inventory["stack"] == "projector"]
     layers = vis["layer"].dropna()
     n = int(layers.max()) + 1 if len(layers) else 0
-    items = [("vision", "vision tower", f"{n} layers · {int(vis['base_params'].sum()):,} params", "vision",
+    items = [("vision", "vision tower", f"{n} layers · {human(int(vis['base_params'].sum()))} params", "vision",
               "other", ())]
     if len(proj):
-        items.append(("projector", "projector", f"{int(proj['base_params'].sum()):,} params", "projector",
+        items.append(("projector", "projector", f"{human(int(proj['base_params'].sum()))} params", "projector",
                       "other", ()))
     lay.row(items, link=False)
 
