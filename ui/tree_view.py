@@ -54,7 +54,8 @@ def controls(model) -> tuple[str, int, bool, str, str | None]:
                          format_func=lambda a: "base parameters" if a == "base" else "LoRA parameters")
     open_it = st.checkbox("Open this layer in the tree", key="tree_open", on_change=td.reset_level,
                           help="Show it on its own, out of its fold.")
-    saved = state.saved_plans()
+    here = st.session_state[state.MODEL]
+    saved = [name for name, p in state.saved_plans().items() if p.model == here]  # plans made for this model
     compare = None
     if saved:
         compare = st.selectbox("Compare with a saved plan", ["(none)", *saved], key="tree_compare",
@@ -154,7 +155,7 @@ def render() -> None:
     other = None
     if compare:
         saved = state.saved_plans()[compare]
-        other = per_row(saved.plan, model.index)[0] if saved.model == st.session_state[state.MODEL] else None
+        other = per_row(saved.plan, model.index)[0]
         oc = count(saved.plan, model.index)
         m[2].metric(f"vs “{compare}”", human(oc.trainable), delta=human(c.trainable - oc.trainable))
     nodes = node_table(shape, model.inventory, ranks, lora)
