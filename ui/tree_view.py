@@ -94,7 +94,7 @@ def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str, start: 
         ss["tree_searched"] = text
         ss[td.LEVEL] = search_focus(td.tree_shape(ss[state.MODEL], opened), model.inventory, text)[0]
     level = ss.get(td.LEVEL) or start
-    level = level if level in ids else ROOT
+    level = level if level in ids else start if start in ids else ROOT
     if text.strip():
         hits = search_focus(td.tree_shape(ss[state.MODEL], opened), model.inventory, text)[1]
         st.caption(f"{len(hits):,} modules match “{text.strip()}”; the tree opens where they all are.")
