@@ -243,4 +243,9 @@ def test_figures_are_valid_plotly_and_light_what_the_plan_targets(model_id, stac
     shape = build_shape(inv)
     nodes = node_table(shape, inv, ranks, lora)
     groups = np.where(nodes["leaf"], inv["group"].to_numpy()[nodes["row"].clip(lower=0)], "")
-    tree_icicle(nodes, groups, ROOT, "lora", was=np.zeros(len(nodes))).validated()
+    roles = np.where(nodes["leaf"], inv["role"].to_numpy()[nodes["row"].clip(lower=0)], "")
+    icicle = tree_icicle(nodes, groups, ROOT, "lora", was=np.zeros(len(nodes)), roles=roles)
+    icicle.validated()
+    hover = dict(zip(icicle.spec["data"][0]["ids"], (c[7] for c in icicle.spec["data"][0]["customdata"])))
+    named = nodes["leaf"] & (groups != "other") & nodes["kind"].isin(["linear", "conv1d", "embedding"])
+    assert all(hover[i] for i in nodes.loc[named, "id"])  # every attention, FFN, head, embedding module says why

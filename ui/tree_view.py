@@ -112,9 +112,12 @@ def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str, start: 
         path.append(labels[node])
         node = parents[node]
     st.markdown(f"**Showing** {' › '.join(reversed(path))}", help="Where the tree is opened; the buttons go back up.")
-    groups = np.where(nodes["leaf"], model.inventory["group"].to_numpy()[nodes["row"].clip(lower=0)], "")
+    first = nodes["row"].clip(lower=0).to_numpy()
+    groups = np.where(nodes["leaf"], model.inventory["group"].to_numpy()[first], "")
+    roles = np.where(nodes["leaf"], model.inventory["role"].to_numpy()[first], "")
     key = td.chart_key("tree_icicle")
-    st.plotly_chart(tree_icicle(nodes, groups, level, area, was=was), key=key, config=CHART_CONFIG, on_select=partial(td.on_tree_click, key, opened),
+    st.plotly_chart(tree_icicle(nodes, groups, level, area, was=was, roles=roles),
+                    key=key, config=CHART_CONFIG, on_select=partial(td.on_tree_click, key, opened),
                     selection_mode="points")
     st.caption("The model's own nesting, identical layers folded (“layers 0–31 × 32”). Click a box to open it; "
                "click a module to switch it on or off in the plan. Dark outline: targeted.")
@@ -126,8 +129,8 @@ def layer_diagram(model, stack: str, layer: int, ranks: np.ndarray, lora: np.nda
     """The one-layer block diagram and what adapting each block changes."""
     d = td.diagram(st.session_state[state.MODEL], stack, layer)
     key = td.chart_key("tree_diagram")
-    st.plotly_chart(diagram_figure(d, ranks, lora, other), key=key, config=CHART_CONFIG, on_select=partial(td.on_diagram_click, key, stack, layer),
-                    selection_mode="points")
+    st.plotly_chart(diagram_figure(d, ranks, lora, other), key=key, config=CHART_CONFIG,
+                    on_select=partial(td.on_diagram_click, key, stack, layer), selection_mode="points")
     st.caption(f"{model.ref.label}, {d.title}, as data flows through it. Lit blocks are targeted (rank · LoRA "
                "parameters); click a block to switch it. Dotted lines: the residual path.")
     with st.expander("What adapting each block changes", expanded=False):

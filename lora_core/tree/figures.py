@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..charts import GROUP_COLORS, SpecFigure, _tint, human
 from .diagram import WIDTH, Box, Diagram
+from .sentences import SENTENCES
 
 AreaBy = Literal["base", "lora"]
 PX_PER_ROW = 62
@@ -29,7 +30,7 @@ def _color(group: str, targeted: bool) -> str:
 
 
 def tree_icicle(nodes: pd.DataFrame, groups: np.ndarray, level: str, area: AreaBy = "base",
-                maxdepth: int = 4, was: np.ndarray | None = None) -> SpecFigure:
+                maxdepth: int = 4, was: np.ndarray | None = None, roles: np.ndarray | None = None) -> SpecFigure:
     """The hierarchy as an icicle rooted at node ``level``; area by base or LoRA parameters.
 
     ``nodes`` is :func:`~lora_core.tree.hierarchy.node_table`; ``groups`` the inventory group of
@@ -51,7 +52,9 @@ def tree_icicle(nodes: pd.DataFrame, groups: np.ndarray, level: str, area: AreaB
     custom = np.column_stack([
         nodes["id"].str.removeprefix("root.").str.replace("root", "whole model"), nodes["kind"], nodes["shape"],
         [f"{b:,}" for b in nodes["base_params"]], [f"{x:,}" for x in nodes["lora_params"]],
-        [f"{t} of {n}" for t, n in zip(nodes["targeted"], nodes["targetable"])], nodes["layers"]]).tolist()
+        [f"{t} of {n}" for t, n in zip(nodes["targeted"], nodes["targetable"])], nodes["layers"],
+        [_wrap(SENTENCES.get(r, "")) if lf and roles is not None else "" for r, lf in
+         zip(roles if roles is not None else leaf, leaf)]]).tolist()
     trace = dict(
         type="icicle", ids=nodes["id"].tolist(), parents=nodes["parent"].tolist(),
         labels=[lab.replace(" × ", "<br>× ").replace(" · ", "<br>") for lab in nodes["label"]],
@@ -62,7 +65,7 @@ def tree_icicle(nodes: pd.DataFrame, groups: np.ndarray, level: str, area: AreaB
         marker=dict(colors=colors, line=dict(width=line_w, color=line_c)),
         hovertemplate=("<b>%{customdata[0]}</b><br>%{customdata[1]} %{customdata[2]}<br>base %{customdata[3]}"
                        "<br>LoRA %{customdata[4]}<br>targeted modules: %{customdata[5]}"
-                       "<br>stands for %{customdata[6]} layer(s)<extra></extra>"),
+                       "<br>stands for %{customdata[6]} layer(s)<br>%{customdata[7]}<extra></extra>"),
     )
     layout = dict(height=560, margin=dict(l=2, r=2, t=4, b=2), uniformtext=dict(minsize=11, mode="hide"),
                   clickmode="event")

@@ -46,6 +46,10 @@ SENTENCES: dict[str, str] = {
     "activation": "The activation has no weights: nothing to adapt here.",
     "norm": "Norms hold a few scale weights that LoRA does not adapt.",
     "residual": "The residual add keeps the layer's input: an adapter only nudges the stream.",
+    "embedding": "The embedding maps tokens to vectors; adapting it (a LoRA on the lookup table) helps "
+                 "new tokens or a new script more than a new task.",
+    "head": "The output head maps the stream back to tokens; PEFT's all-linear leaves it out, and "
+            "adapting it changes every next-token score directly.",
     "vision": "The vision tower turns image patches into tokens; plans adapt the language model "
               "only unless their scope includes vision.",
     "projector": "The projector maps image features into the language model's space.",
