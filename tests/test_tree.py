@@ -22,7 +22,7 @@ from lora_core.tree import keys
 from lora_core.tree.diagram import layer_diagram
 from lora_core.tree.figures import diagram_figure, tree_icicle
 from lora_core.tree.hierarchy import ROOT, build_shape, node_table, rows_of, search_focus
-from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
+from tests.helpers import PRESETS, cached_inventory, cached_skeleton, fresh_skeleton
 
 LLAMA, GPT2, T5 = "meta-llama/Meta-Llama-3.1-8B", "openai-community/gpt2", "google/flan-t5-base"
 DEEPSEEK, LLAVA = "deepseek-ai/DeepSeek-V3", "llava-hf/llava-1.5-7b-hf"
@@ -249,3 +249,20 @@ def test_figures_are_valid_plotly_and_light_what_the_plan_targets(model_id, stac
     hover = dict(zip(icicle.spec["data"][0]["ids"], (c[7] for c in icicle.spec["data"][0]["customdata"])))
     named = nodes["leaf"] & (groups != "other") & nodes["kind"].isin(["linear", "conv1d", "embedding"])
     assert all(hover[i] for i in nodes.loc[named, "id"])  # every attention, FFN, head, embedding module says why
+
+
+@pytest.mark.parametrize("model_id", PRESETS)
+def test_every_preset_draws_each_layer_kind_with_every_module_once(model_id):
+    inv = cached_inventory(model_id)
+    config = cached_skeleton(model_id).config
+    layered = inv[inv["layer"].notna()]
+    for (stack, layer), rows in layered.groupby(["stack", "layer"], sort=False):
+        if layer not in (layered.loc[layered["stack"] == stack, "layer"].min(),
+                         layered.loc[layered["stack"] == stack, "layer"].max()):
+            continue  # the first and last layer of each stack: dense and MoE variants included
+        cfg = config.vision_config if stack == "vision" and hasattr(config, "vision_config") else config.get_text_config()
+        d = layer_diagram(inv, stack, int(layer), cfg)
+        drawn = sorted(r for b in d.boxes for r in b.rows)
+        want = rows.index[rows["targetable"] & rows["group"].isin(["attention", "ffn", "experts", "router"])].tolist()
+        assert drawn == want, (stack, layer)
+        diagram_figure(d, np.zeros(len(inv), np.int64), np.zeros(len(inv), np.int64))

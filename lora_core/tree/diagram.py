@@ -91,11 +91,19 @@ class _Layout:
         self.titles: list[tuple[float, str]] = []
         self.y = 0.0
         self.last: list[Box] = []
+        self.post_norm = False
+
+    def residual(self, sid: str) -> None:
+        """The residual add closing a section (with its norm after it in a post-norm model)."""
+        self.row([(f"{sid}.res", "⊕ residual, then norm" if self.post_norm else "⊕ residual", "", "residual",
+                   "other", ())])
 
     def row(self, items: list[tuple[str, str, str, str, str, tuple[int, ...]]],
             xs: list[float] | None = None, widths: list[float] | None = None, link: bool = True) -> list[Box]:
         """Place ``(id, label, detail, kind, group, rows)`` items side by side at the next y."""
         n = len(items)
+        if not n:
+            return []
         w = widths or [min(2.6, (WIDTH - 0.4) / n - 0.15)] * n
         xs = xs or [WIDTH * (i + 0.5) / n for i in range(n)]
         placed = [Box(i, lab, det, kind, grp, x, self.y + 0.5, wi, rows)
@@ -165,7 +173,7 @@ def _attention(lay: _Layout, inv: pd.DataFrame, rows: list[int], sid: str, confi
               "scores", "other", ())], widths=[4.6])
     if "o" in by_role:
         lay.row([item("o")])
-    lay.row([(f"{sid}.res", "⊕ residual", "", "residual", "other", ())])
+    lay.residual(sid)
 
 
 def _ffn(lay: _Layout, inv: pd.DataFrame, rows: list[int], sid: str, config: Any, norm: bool) -> None:
@@ -182,7 +190,7 @@ def _ffn(lay: _Layout, inv: pd.DataFrame, rows: list[int], sid: str, config: Any
         _moe(lay, inv, sid, routed, router, [i for i in dense if "shared" in names[i]], config)
     else:
         _dense(lay, inv, sid, dense, act)
-    lay.row([(f"{sid}.res", "⊕ residual", "", "residual", "other", ())])
+    lay.residual(sid)
 
 
 def _by_role(inv: pd.DataFrame, rows: list[int]) -> dict[str, list[int]]:
@@ -218,7 +226,7 @@ def _moe(lay: _Layout, inv: pd.DataFrame, sid: str, routed: list[int], router: l
     experts = _by_role(inv, routed)
     sh = _by_role(inv, shared)
     up_roles = [r for r in ("gate_up", "gate", "up") if r in experts]
-    xs_routed, xs_shared = 1.55, 4.5
+    xs_routed, xs_shared = (1.55, 4.5) if shared else (WIDTH / 2, 0.0)
     items, xs, widths = [], [], []
     for j, r in enumerate(up_roles):
         items.append(_box_item(inv, sid + ".experts", experts[r], "experts", "experts"))
@@ -261,7 +269,14 @@ def _sections(inv: pd.DataFrame, rows: list[int]) -> list[tuple[str, list[int]]]
             out.setdefault("attn:" + modules[i].rpartition(".")[0], []).append(i)
         elif groups[i] in ("ffn", "experts", "router"):
             out.setdefault("ffn", []).append(i)
-    return [(k, v) for k, v in out.items()]
+    roles = inv["role"].to_numpy()
+    merged: list[tuple[str, list[int]]] = []
+    for k, v in out.items():  # BERT: attention.output.dense (O) joins attention.self (Q, K, V)
+        if k.startswith("attn:") and set(roles[v]) <= {"o"} and merged and merged[-1][0].startswith("attn:"):
+            merged[-1][1].extend(v)
+        else:
+            merged.append((k, v))
+    return merged
 
 
 def _is_norm(name: str) -> bool:
@@ -295,6 +310,7 @@ def layer_diagram(inventory: pd.DataFrame, stack: str, layer: int, config: Any) 
     norms = [i for i in rows if inventory["kind"].iat[i] == "other" and _is_norm(names[i])]
     outer = [i for i in norms if inventory["group"].iat[i] == "other" or "layer_norm" in names[i]]
     has_norm = len(outer) >= len(sections)
+    lay.post_norm = bool(norms) and not has_norm  # BERT: LayerNorm(x + sublayer), after the add
     for j, (key, sec_rows) in enumerate(sections):
         sid = f"s{j}"
         start = len(lay.boxes)

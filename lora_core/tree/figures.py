@@ -122,8 +122,9 @@ def diagram_figure(d: Diagram, ranks: np.ndarray, lora: np.ndarray,
         dict(type="scatter", mode="text", x=flat_x, y=flat_y, text=flat_text, hovertext=flat_hover,
              hoverinfo="text", textfont=dict(size=11, color="#374151"), showlegend=False),
     ]
-    annotations = [dict(x=0.0, y=y + 0.5, xref="x", yref="y", text=f"<i>{t}</i>", showarrow=False,
-                        xanchor="left", font=dict(size=11, color="#6b7280")) for y, t in d.titles]
+    annotations = [dict(x=0.0, y=y + 0.12, xref="x", yref="y", text=f"<i>{t}</i>", showarrow=False,  # in the gap
+                        xanchor="left", yanchor="bottom", bgcolor="#ffffff", borderpad=0,
+                        font=dict(size=11, color="#6b7280")) for y, t in d.titles]
     axis = dict(visible=False, fixedrange=True)
     layout = dict(
         height=int(d.height * PX_PER_ROW) + 16, margin=dict(l=4, r=4, t=8, b=8), shapes=shapes,
