@@ -37,20 +37,22 @@ def controls(model) -> tuple[str, int, bool, str, str | None]:
     """The page's switches: stack and layer, open it in the tree, tree area, saved plan to compare."""
     stacks = td.stacks(model)
     cols = st.columns([2, 2, 3, 3] if len(stacks) > 1 else [2, 3, 3])
-    stack = cols.pop(0).selectbox("Stack", stacks, key="tree_stack", help="Which stack of layers to draw.",
-                                  on_change=td.reset_level) if len(stacks) > 1 else stacks[0]
-    cols.insert(0, None)
+    stack = stacks[0]
+    if len(stacks) > 1:
+        stack = cols[0].selectbox("Stack", stacks, key="tree_stack", help="Which stack of layers to draw.",
+                                  on_change=td.reset_level)
+    layer_col, by_col, area_col = cols[-3:]
     lo, hi = td.layer_range(model, stack)
     first = td.default_layer(st.session_state[state.MODEL], stack)
-    layer = int(cols[1].number_input("Layer", min_value=lo, max_value=hi, value=first, key=f"tree_layer_{stack}",
+    layer = int(layer_col.number_input("Layer", min_value=lo, max_value=hi, value=first, key=f"tree_layer_{stack}",
                                      on_change=td.reset_level,
                                      help="The layer drawn below; the tree opens at it. Tick 'open in the tree' "
                                           "to split it out of its fold."))
-    cols[2].radio("A click toggles", ["role", "module"], key=td.BY, horizontal=True,
+    by_col.radio("A click toggles", ["role", "module"], key=td.BY, horizontal=True,
                   format_func=lambda b: "its role, every layer" if b == "role" else "this module only",
                   help="Role: e.g. every v_proj (key v). Module: only the clicked module (its full name; "
                        "for a folded range, the name in those layers).")
-    area = cols[3].radio("Tree area by", ["base", "lora"], key="tree_area", horizontal=True,
+    area = area_col.radio("Tree area by", ["base", "lora"], key="tree_area", horizontal=True,
                          format_func=lambda a: "base parameters" if a == "base" else "LoRA parameters")
     open_it = st.checkbox("Open this layer in the tree", key="tree_open", on_change=td.reset_level,
                           help="Show it on its own, out of its fold.")
@@ -59,7 +61,7 @@ def controls(model) -> tuple[str, int, bool, str, str | None]:
     compare = None
     if saved:
         compare = st.selectbox("Compare with a saved plan", ["(none)", *saved], key="tree_compare",
-                               help="Green: blocks the current plan adds; dashed red: blocks it drops.")
+                               help="Green outline: what the current plan adds; red: what it drops.")
         compare = None if compare == "(none)" else compare
     return stack, layer, open_it, area, compare
 
