@@ -220,57 +220,10 @@ def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
                                  yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
 
 
-def treemap_frame(inventory: pd.DataFrame, targeted: set[str]) -> pd.DataFrame:
-    """Rows for the model treemap: model -> stack -> group -> layer -> module.
-
-    A node is ``targeted`` when the plan wraps it or anything under it.
-    Columns: ``id``, ``parent``, ``label``, ``value`` (leaves only), ``group``, ``targeted``, ``depth``.
-    """
-    inv = inventory[inventory["base_params"] > 0]
-    nodes: dict[str, dict] = {"model": {"id": "model", "parent": "", "label": "model", "group": "",
-                                        "targeted": False, "depth": 0}}
-    leaves: list[dict] = []
-    for name, stack, group, layer, params in zip(inv["name"], inv["stack"], inv["group"], inv["layer"],
-                                                 inv["base_params"]):
-        band = "no layer" if pd.isna(layer) else f"layer {int(layer)}"
-        hit = name in targeted
-        parent = "model"
-        for depth, (node, label) in enumerate(((f"model/{stack}", stack), (f"model/{stack}/{group}", group),
-                                               (f"model/{stack}/{group}/{band}", band)), start=1):
-            rec = nodes.setdefault(node, {"id": node, "parent": parent, "label": label,
-                                          "group": group if depth > 1 else "", "targeted": False, "depth": depth})
-            rec["targeted"] = rec["targeted"] or hit
-            parent = node
-        leaves.append({"id": f"{parent}/{name}", "parent": parent, "label": name.rpartition(".")[2],
-                       "value": int(params), "group": group, "targeted": hit, "depth": 4})
-    nodes["model"]["targeted"] = bool(targeted)
-    return pd.DataFrame([*nodes.values(), *leaves])
-
-
 def _tint(hex_color: str, amount: float = 0.65) -> str:
     """``hex_color`` mixed with white: ``('#3b82f6', 0.65) -> '#c4dafc'`` (roughly)."""
     rgb = [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
     return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in rgb)
-
-
-def model_treemap(frame: pd.DataFrame) -> go.Figure:
-    """A treemap of the model by parameters, coloured by group; parts the plan targets in full
-    colour, the rest tinted, targeted modules outlined."""
-    colors = ["#e5e7eb" if not g else GROUP_COLORS.get(g, GROUP_COLORS["other"]) if t
-              else _tint(GROUP_COLORS.get(g, GROUP_COLORS["other"])) for g, t in zip(frame["group"], frame["targeted"])]
-    leaf_hit = frame["targeted"] & (frame["depth"] == 4)
-    text = ["targeted by the plan" if t else "" for t in frame["targeted"]]
-    data = [dict(
-        type="treemap", ids=frame["id"].tolist(), parents=frame["parent"].tolist(),
-        labels=frame["label"].tolist(), values=frame["value"].fillna(0).astype("int64").tolist(),
-        branchvalues="remainder", maxdepth=4, text=text, textinfo="label",
-        marker=dict(colors=colors, line=dict(width=[2 if h else 0.5 for h in leaf_hit],
-                                             color=["#111827" if h else "#ffffff" for h in leaf_hit])),
-        hovertemplate="%{label}<br>%{value:,} parameters (%{percentRoot:.2%} of the model)<br>%{text}<extra></extra>",
-    )]
-    layout = dict(height=520, margin=dict(l=4, r=4, t=40, b=4),
-                  title=dict(text="Model by parameters (area), coloured by group", x=0))
-    return _figure(data, layout)
 
 
 COMPONENT_COLORS: dict[str, str] = {

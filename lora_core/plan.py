@@ -252,6 +252,12 @@ def count(plan: Plan, index: PlanIndex) -> PlanCount:
                      int((ranks > 0).sum()))
 
 
+def per_row(plan: Plan, index: PlanIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Per inventory row: the rank ``plan`` gives it (0 = untouched) and its LoRA parameters."""
+    ranks, _, _ = _assign(plan, index)
+    return ranks, lora_params(plan, index, ranks)
+
+
 def resolve_plan(plan: Plan, index: PlanIndex | pd.DataFrame) -> pd.DataFrame:
     """The rows ``plan`` wraps: inventory columns plus ``key``, ``rank``, ``alpha``, ``lora_params``."""
     index = index if isinstance(index, PlanIndex) else PlanIndex(index)

@@ -64,7 +64,7 @@ def test_chart_data_sums_to_the_plan_count(model):
     assert per_layer["lora_params"].sum() == rows.loc[rows["layer"].notna(), "lora_params"].sum()
     assert charts.by_role(rows)["lora_params"].sum() == count(plan, index).lora
     for fig in (charts.layer_bars(per_layer, index.num_layers), charts.role_share(charts.by_role(rows)),
-                charts.trainable_vs_frozen(1, 2), charts.model_treemap(charts.treemap_frame(index.inventory, set(rows["name"])))):
+                charts.trainable_vs_frozen(1, 2)):
         fig.validated()  # Plotly accepts every property
 
 
