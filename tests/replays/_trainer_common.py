@@ -38,6 +38,19 @@ def fresh_model(model_id: str) -> nn.Module:
     return skeleton.build_skeleton(sources.from_preset(model_id).config).model
 
 
+def adapters_on_meta(module) -> None:
+    """Make ``module.get_peft_model`` (a tool's own import of PEFT's) pass ``low_cpu_mem_usage=True``.
+
+    The one change the trainer replays make: the adapters stay on the meta device like the base model.
+    """
+    real = module.get_peft_model
+
+    def on_meta(model, config, *args, **kwargs):
+        return real(model, config, *args, low_cpu_mem_usage=True, **kwargs)
+
+    module.get_peft_model = on_meta
+
+
 def peft_result(model: nn.Module) -> dict:
     """What PEFT wrapped (unit -> [rank, alpha], a linear wrapped through ``.weight`` named by its module)
     and ``get_nb_trainable_parameters()[0]``."""

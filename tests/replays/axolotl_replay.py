@@ -21,16 +21,9 @@ import axolotl  # noqa: E402
 from axolotl.cli.config import load_cfg  # noqa: E402
 from axolotl.loaders import adapter as ax_adapter  # noqa: E402
 
-from _trainer_common import fresh_model, model_dir, peft_result, run_cases, write  # noqa: E402
+from _trainer_common import adapters_on_meta, fresh_model, model_dir, peft_result, run_cases, write  # noqa: E402
 
-_real_get_peft_model = ax_adapter.get_peft_model
-
-
-def _on_meta(model, config, *args, **kwargs):
-    return _real_get_peft_model(model, config, *args, low_cpu_mem_usage=True, **kwargs)
-
-
-ax_adapter.get_peft_model = _on_meta
+adapters_on_meta(ax_adapter)
 
 
 def replay_one(case: dict) -> dict:

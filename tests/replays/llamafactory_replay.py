@@ -22,16 +22,9 @@ import llamafactory  # noqa: E402
 from llamafactory.hparams import get_train_args  # noqa: E402
 from llamafactory.model import adapter as lf_adapter  # noqa: E402
 
-from _trainer_common import fresh_model, model_dir, peft_result, run_cases, write  # noqa: E402
+from _trainer_common import adapters_on_meta, fresh_model, model_dir, peft_result, run_cases, write  # noqa: E402
 
-_real_get_peft_model = lf_adapter.get_peft_model
-
-
-def _on_meta(model, config, *args, **kwargs):
-    return _real_get_peft_model(model, config, *args, low_cpu_mem_usage=True, **kwargs)
-
-
-lf_adapter.get_peft_model = _on_meta
+adapters_on_meta(lf_adapter)
 
 
 def replay_one(case: dict) -> dict:
