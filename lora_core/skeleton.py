@@ -16,6 +16,7 @@ from transformers import (
     AutoModelForImageTextToText,
     AutoModelForMaskedLM,
     AutoModelForSeq2SeqLM,
+    AutoModelForSpeechSeq2Seq,
     PretrainedConfig,
 )
 from transformers.models.auto import modeling_auto as ma
@@ -27,6 +28,7 @@ AUTO_CLASSES: tuple[tuple[type, dict[str, str], str | None], ...] = (
     (AutoModelForImageTextToText, ma.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES, "CAUSAL_LM"),
     (AutoModelForSeq2SeqLM, ma.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES, "SEQ_2_SEQ_LM"),
     (AutoModelForCausalLM, ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, "CAUSAL_LM"),
+    (AutoModelForSpeechSeq2Seq, ma.MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES, "SEQ_2_SEQ_LM"),
     (AutoModelForMaskedLM, ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES, None),
     (AutoModel, ma.MODEL_MAPPING_NAMES, "FEATURE_EXTRACTION"),
 )
@@ -79,7 +81,33 @@ def build_skeleton(config: PretrainedConfig, trust_remote_code: bool = False) ->
     try:
         with torch.device("meta"):
             model = auto_cls.from_config(config, trust_remote_code=trust_remote_code)
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RuntimeError) as e:
+    except ImportError as e:  # a part of the model needs a package that is not installed
+        raise InputError("config", f"transformers could not build a {config.model_type} model: "
+                         f"{_missing_package(e)}") from None
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RuntimeError, ArithmeticError) as e:
         raise InputError("config", f"transformers could not build a {config.model_type} model "
                          f"from this config: {e}") from None
-    return Skeleton(model, auto_cls.__name__, task)
+    return Skeleton(model, auto_cls.__name__, peft_task_type(model, task))
+
+
+def peft_task_type(model: nn.Module, task: str | None) -> str | None:
+    """``task``, unless PEFT's generation wrapper cannot hold ``model``.
+
+    ``PeftModelForCausalLM`` and ``PeftModelForSeq2SeqLM`` read the model's
+    ``prepare_inputs_for_generation``; a model registered for image-text-to-text that does not
+    generate (PI0, an action model) has none, so it gets no task type (a plain ``PeftModel``).
+    """
+    if task in ("CAUSAL_LM", "SEQ_2_SEQ_LM") and not hasattr(model, "prepare_inputs_for_generation"):
+        return None
+    return task
+
+
+def _missing_package(e: ImportError) -> str:
+    """What an ImportError from building a model asks for, in one sentence."""
+    text = " ".join(str(e).split())
+    if "timm" in text:
+        return ("its vision tower is a timm model (TimmWrapperModel), which needs the packages timm "
+                "and torchvision; this install has neither (timm imports torchvision, and PyPI's "
+                "torchvision does not load beside this CPU torch)")
+    name = getattr(e, "name", None)
+    return f"it needs the Python package {name!r}, which is not installed" if name else text[:200]

@@ -96,7 +96,7 @@ def config_from_dict(d: dict[str, Any], where: str, trust_remote_code: bool = Fa
     clean = copy.deepcopy({k: v for k, v in d.items() if k != "auto_map"})  # transformers edits nested dicts
     try:
         return CONFIG_MAPPING[model_type].from_dict(clean)
-    except (TypeError, ValueError, KeyError, AttributeError) as e:
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError) as e:
         raise InputError(where, f"transformers rejects this {model_type} config: {e}") from None
 
 
