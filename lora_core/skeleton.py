@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+import transformers
 from torch import nn
 from transformers import (
     AutoModel,
@@ -80,7 +81,7 @@ def build_skeleton(config: PretrainedConfig, trust_remote_code: bool = False) ->
     auto_cls, task = pick_auto_class(config)
     try:
         with torch.device("meta"):
-            model = auto_cls.from_config(config, trust_remote_code=trust_remote_code)
+            model = _from_config(auto_cls, config, trust_remote_code)
     except ImportError as e:  # a part of the model needs a package that is not installed
         raise InputError("config", f"transformers could not build a {config.model_type} model: "
                          f"{_missing_package(e)}") from None
@@ -88,6 +89,19 @@ def build_skeleton(config: PretrainedConfig, trust_remote_code: bool = False) ->
         raise InputError("config", f"transformers could not build a {config.model_type} model "
                          f"from this config: {e}") from None
     return Skeleton(model, auto_cls.__name__, peft_task_type(model, task))
+
+
+def _from_config(auto_cls: type, config: PretrainedConfig, trust_remote_code: bool) -> nn.Module:
+    """``auto_cls.from_config``, or the class its mapping names when the auto class refuses the
+    config although the mapping lists the type (Evolla's ``EvollaForProteinText2Text``)."""
+    try:
+        return auto_cls.from_config(config, trust_remote_code=trust_remote_code)
+    except ValueError as e:
+        mapping = next(m for cls, m, _ in AUTO_CLASSES if cls is auto_cls)
+        named = [getattr(transformers, n, None) for n in _names(mapping, config.model_type)]
+        if "Unrecognized configuration class" not in str(e) or not any(named):
+            raise
+        return next(c for c in named if c is not None)._from_config(config)
 
 
 def peft_task_type(model: nn.Module, task: str | None) -> str | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Group = Literal["attention", "ffn", "experts", "router", "embedding", "head", "other"]
+Group = Literal["attention", "linear-attention", "ssm", "ffn", "experts", "router", "embedding", "head",
+                "other"]
 Role = Literal["q", "k", "v", "o", "qkv", "q_a", "q_b", "kv_a", "kv_b",
                "gate", "up", "gate_up", "down", "router", "embedding", "head", "other"]
 
@@ -48,9 +49,16 @@ FUSED_ROLES = frozenset(r for r, held in CONTAINS.items() if len(held) > 1)
 
 _ATTENTION_HINT = re.compile(r"att(e)?n", re.IGNORECASE)
 _EXPERTS_HINT = re.compile(r"^experts?$", re.IGNORECASE)
-# Token mixers that are neither attention nor FFN: Mamba/SSM mixers, short convolutions,
-# recurrent blocks (``JambaMambaMixer``, ``Lfm2ShortConv``, ``RecurrentGemmaRecurrentBlock``).
-_MIXER_CLASS_HINT = re.compile(r"(Mixer|MambaLayer|ShortConv|RecurrentBlock|LSTMLayer)$")
+# Token mixers that are neither softmax attention nor FFN, by class name, each its own group:
+# linear attention (``Qwen3NextGatedDeltaNet``, ``KimiLinearDeltaAttention``,
+# ``MiniMaxLightningAttention``, ``Glm5NextTextLinearAttention``; not ``KimiLinearAttention``, which
+# is Kimi-Linear's full MLA attention), and state-space / recurrent mixers (``JambaMambaMixer``,
+# ``GraniteMoeHybridMambaLayer``, ``Lfm2ShortConv``, ``RecurrentGemmaRecurrentBlock``, xLSTM).
+_MIXER_CLASS_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("linear-attention", re.compile(r"(DeltaNet|DeltaAttention|LightningAttention|TextLinearAttention)$")),
+    ("ssm", re.compile(r"(Mixer|MambaLayer|ShortConv|RecurrentBlock|LSTMLayer)$")),
+)
+MIXER_GROUPS: tuple[str, ...] = tuple(g for g, _ in _MIXER_CLASS_HINTS)
 
 
 def _lookup(table: dict[str, tuple[str, ...]], leaf: str) -> str | None:
@@ -68,9 +76,13 @@ def is_experts_scope(attr_name: str, class_name: str) -> bool:
     return bool(_EXPERTS_HINT.match(attr_name) or class_name.endswith("Experts"))
 
 
-def is_mixer_scope(class_name: str) -> bool:
-    """True for a recurrent or state-space token mixer (its projections are not FFN)."""
-    return bool(_MIXER_CLASS_HINT.search(class_name))
+def mixer_group(class_name: str) -> str | None:
+    """``'linear-attention'`` or ``'ssm'`` for a token mixer that is not softmax attention, else ``None``.
+
+    >>> mixer_group("Qwen3NextGatedDeltaNet"), mixer_group("FalconH1Mixer"), mixer_group("LlamaAttention")
+    ('linear-attention', 'ssm', None)
+    """
+    return next((g for g, hint in _MIXER_CLASS_HINTS if hint.search(class_name)), None)
 
 
 def attention_role(leaf: str) -> str:
