@@ -65,6 +65,11 @@ class _Scope:
     mixer: str | None = None  # ``linear-attention`` or ``ssm`` (taxonomy.mixer_group)
 
 
+def _join(module: str, param: str) -> str:
+    """``module.param``, or ``param`` alone for a parameter of the root (BLIP-2's ``query_tokens``)."""
+    return f"{module}.{param}" if module else param
+
+
 def layer_index(module_name: str) -> int | None:
     """The layer index PEFT reads from a module name: ``model.layers.7.mlp -> 7``."""
     match = _LAYER_RE.match(module_name + ".")
@@ -172,7 +177,7 @@ class _Walker:
         tied: str | None = None
         for pname, p in params.items():
             first = self.owner[id(p)]
-            if first == f"{name}.{pname}":
+            if first == _join(name, pname):
                 owned += p.numel()
                 bias += p.numel() if "bias" in first else 0
             elif tied is None or pname == "weight":
@@ -242,7 +247,7 @@ class _Walker:
         """Rows for a custom module: fused expert tensors, router weights, and the rest."""
         rows, rest = [], {}
         for pname, p in params.items():
-            full = f"{name}.{pname}"
+            full = _join(name, pname)
             if self.owner[id(p)] != full:
                 continue
             if p.ndim == 3 and self.scopes[name].experts:  # not a torch Conv1d kernel

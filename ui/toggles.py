@@ -19,9 +19,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("attention", "Attention"), ("ffn", "FFN"), ("experts", "MoE experts"), ("router", "Router"),
     ("embedding", "Embeddings"), ("head", "Output head"), ("other", "Other linears"),
 )
-ROLE_ORDER = ("q", "k", "v", "qkv", "o", "q_a", "q_b", "kv_a", "kv_b", "gate", "up", "gate_up", "down")
+ROLE_ORDER = ("q", "k", "v", "qkv", "kv", "o", "q_a", "q_b", "kv_a", "kv_b", "gate", "up", "gate_up", "down")
 ROLE_TITLES: dict[str, str] = {
-    "q": "Q", "k": "K", "v": "V", "o": "O", "qkv": "QKV", "kv_a": "KV-A", "kv_b": "KV-B",
+    "q": "Q", "k": "K", "v": "V", "o": "O", "qkv": "QKV", "kv": "KV", "kv_a": "KV-A", "kv_b": "KV-B",
     "gate": "Gate", "up": "Up", "gate_up": "Gate+Up", "down": "Down",
 }
 ROLE_HELP: dict[str, str] = {
@@ -30,6 +30,7 @@ ROLE_HELP: dict[str, str] = {
     "v": "Value projection: what is passed along once a token is attended to.",
     "o": "Output projection: mixes the heads back into the residual stream.",
     "qkv": "Fused query-key-value projection: one module, so LoRA adapts Q, K and V together.",
+    "kv": "Fused key-value projection (K and V from one linear, as in JetMoE and DeepSeek-V4).",
     "q_a": "MLA query down-projection (compresses the hidden state before the query heads).",
     "q_b": "MLA query up-projection (expands the compressed query to all heads).",
     "kv_a": "MLA key-value down-projection, shared by K and V.",
@@ -47,6 +48,7 @@ FUSED_NOTE: dict[str, str] = {
     "qkv": "Q, K and V are one fused linear in this model. LoRA wraps whole modules, so Q alone "
            "cannot be targeted: this toggle (and a Q or V target) adapts all three.",
     "gate_up": "Gate and up are one fused linear in this model: this toggle adapts both.",
+    "kv": "K and V are one fused linear in this model: this toggle (and a K or V target) adapts both.",
     "kv_a": "K and V share one compressed projection (MLA): they are adapted together.",
     "kv_b": "K and V come out of one projection (MLA): they are adapted together.",
 }
