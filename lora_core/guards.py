@@ -90,11 +90,11 @@ def _check_size(path: str, value: Any, limit: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(path, f"must be an integer, got {value!r}; fix the config.json "
                          "(a per-layer size is a list of integers)")
+    if value < 0:
+        raise InputError(path, f"must not be negative, got {value}; fix the config.json")
     if value < 1 and path.rpartition(".")[2].split("[")[0] in DIVISOR_FIELDS:
         raise InputError(path, f"must be at least 1, got {value}: head counts and widths divide other "
                          "sizes (head_dim = hidden_size / num_attention_heads); fix the config.json")
-    if value < 0:
-        raise InputError(path, f"must not be negative, got {value}; fix the config.json")
     if value > limit:
         raise InputError(
             path,

@@ -24,12 +24,12 @@ def peft_refusal(model: nn.Module, leaf: str) -> str | None:
     """Why PEFT's LoRA refuses a module with leaf name ``leaf`` on ``model``, or ``None``.
 
     >>> peft_refusal(falcon_h1_model, "out_proj")  # doctest: +SKIP
-    "PEFT refuses 'out_proj' on falcon_h1 models (Mamba-based): ..."
+    "PEFT refuses 'out_proj' on falcon_h1 models (get_peft_model raises: Module 'out_proj' is ..."
     """
     try:
         _check_lora_target_modules_mamba(_probe_config(), model, leaf)
     except ValueError as e:
         model_type = getattr(getattr(model, "config", None), "model_type", "?")
-        return (f"PEFT refuses '{leaf}' on {model_type} models, which it treats as Mamba-based "
-                f"(its own check says: {str(e).split('] ', 1)[-1].split(' Please')[0]})")
+        said = str(e).split("] ", 1)[-1].split(". ")[0]
+        return f"PEFT refuses '{leaf}' on {model_type} models (get_peft_model raises: {said})"
     return None

@@ -16,7 +16,9 @@ import pandas as pd
 from lora_core.plan import ROLE_KEYS, PlanIndex
 
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("attention", "Attention"), ("ffn", "FFN"), ("experts", "MoE experts"), ("router", "Router"),
+    ("attention", "Attention"), ("linear-attention", "Linear attention (Gated DeltaNet, Lightning)"),
+    ("ssm", "State-space and recurrent mixers (Mamba)"), ("ffn", "FFN"), ("experts", "MoE experts"),
+    ("router", "Router"),
     ("embedding", "Embeddings"), ("head", "Output head"), ("other", "Other linears"),
 )
 ROLE_ORDER = ("q", "k", "v", "qkv", "kv", "o", "q_a", "q_b", "kv_a", "kv_b", "gate", "up", "gate_up", "down")
@@ -39,6 +41,10 @@ ROLE_HELP: dict[str, str] = {
     "up": "FFN up projection: widens the hidden state into the FFN's feature space.",
     "gate_up": "Fused FFN gate and up projection: one module, so both are adapted together.",
     "down": "FFN down projection: writes the FFN's features back into the residual stream.",
+    "linear-attention": "Linear-attention token mixers (Gated DeltaNet, Lightning attention): their "
+                        "projections, adapted like attention's.",
+    "ssm": "State-space / recurrent token mixers (Mamba, short convolutions): their input and output "
+           "projections, where PEFT allows them.",
     "experts": "Routed experts' fused weight tensors, adapted through PEFT's target_parameters.",
     "router": "The router that scores experts per token; small, but steers which experts run.",
     "embedding": "Input embeddings: adapting them changes how tokens are represented (rarely needed).",
@@ -123,6 +129,19 @@ def toggles_for(inventory: pd.DataFrame) -> list[Toggle]:
             label = ", ".join(_leaves(part))
             out.append(Toggle(section, label, section, len(part), f"{ROLE_HELP[section]} ({len(part)} units)"))
     return out
+
+
+def not_offered_notes(inventory: pd.DataFrame) -> list[str]:
+    """Why units of a wrappable kind have no toggle: PEFT's own refusal, one line per leaf name.
+
+    E.g. ``"out_proj (2 modules) is not offered: PEFT refuses 'out_proj' on falcon_h1 models ..."``.
+    """
+    refused = inventory[inventory["not_offered"].notna()]
+    if refused.empty:
+        return []
+    leaves = refused["name"].str.rpartition(".")[2]
+    return [f"{leaf} ({int((leaves == leaf).sum())} modules) is not offered: "
+            f"{refused.loc[leaves == leaf, 'not_offered'].iloc[0]}." for leaf in sorted(set(leaves))]
 
 
 def toggle_states(toggles: list[Toggle], index: PlanIndex, resolved: pd.DataFrame) -> dict[str, ToggleState]:

@@ -20,10 +20,13 @@ TABLE_COLUMNS = {
     "kind": st.column_config.TextColumn("kind", help="linear, conv1d, embedding or expert-parameter."),
     "shape": st.column_config.TextColumn("shape", help="in → out features (× experts for fused experts)."),
     "base_params": st.column_config.NumberColumn("parameters", help="Parameters this unit owns.", format="localized"),
-    "group": st.column_config.TextColumn("group"),
+    "group": st.column_config.TextColumn("group", help="attention, linear-attention (Gated DeltaNet), ssm "
+                                         "(Mamba and other recurrent mixers), ffn, experts, router, "
+                                         "embedding, head or other."),
     "role": st.column_config.TextColumn("role", help="Fused units show what they hold, e.g. qkv (q+k+v)."),
     "targeted": st.column_config.CheckboxColumn("targeted", help="Whether the current plan wraps it."),
     "rank": st.column_config.NumberColumn("rank", help="LoRA rank the plan gives it."),
+    "not_offered": st.column_config.TextColumn("not offered", help="Why PEFT refuses to wrap it, if it does."),
 }
 
 
@@ -39,6 +42,7 @@ def module_table(rows: pd.DataFrame, resolved: pd.DataFrame, full_names: bool = 
         "kind": rows["kind"], "shape": shape, "base_params": rows["base_params"], "group": rows["group"],
         "role": role, "targeted": rows["name"].isin(ranks.keys()),
         "rank": [ranks.get(n) for n in rows["name"]],
+        "not_offered": rows["not_offered"],
     })
 
 
