@@ -22,7 +22,7 @@ from lora_core.errors import InputError
 from lora_core.export import to_lora_config
 from lora_core.plan import Plan, PlanIndex, Target, resolve_plan, validate_plan
 from lora_core.verify import verify
-from tests.app_support import errors, open_app, plan_of
+from tests.app_support import errors, open_app, shown_trainable
 
 LLAMA_ZERO_HEADS = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
                     "num_attention_heads": 0, "num_key_value_heads": 0, "vocab_size": 100}
@@ -175,19 +175,20 @@ def test_a_role_missing_everywhere_names_the_experts_key() -> None:
         validate_plan(Plan((Target("o_a_proj", 4),)), PlanIndex(inv))
 
 
-def test_targets_page_keeps_a_down_plan_on_olmoe() -> None:
+def test_targets_page_shows_peft_count_for_down_on_olmoe() -> None:
+    """A ``down`` plan on OLMoE (as a shared link or the CLI gives it): the page shows PEFT's count."""
     at = open_app("pages/model.py")
     upload(at, config_bytes("olmoe"))
     assert not errors(at), errors(at)
     at.switch_page("pages/targets.py").run()
-    from ui import state  # the page's own setter: the same core validation as the CLI
-
     plan = Plan((Target("down", 4),))
     at.session_state["plan"] = plan
     at.run()
     assert not at.exception and not errors(at), errors(at)
-    assert plan_of(at) == plan and at.toggle(key="tg_on_experts").value
-    assert state.DEFAULT_PLAN_NAME
+    _, inv, src = opened("olmoe")
+    v = verify(plan, inv, lambda: skeleton.build_skeleton(src.config))
+    assert v.ok and shown_trainable(at) == v.peft_trainable
+    assert at.toggle(key="tg_on_experts").value  # the experts toggle shows the experts are adapted
 
 
 # ---------------------------------------------------------------- 5. a zero head count
