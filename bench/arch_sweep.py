@@ -117,12 +117,16 @@ def transformers_builds_default(model_type: str) -> bool:
 
 
 def sweep_types() -> dict[str, str]:
-    """Every model type with a class in one of :data:`TASK_MAPPINGS`: type -> task class."""
-    out: dict[str, str] = {}
+    """Every model type with a class in one of :data:`TASK_MAPPINGS`: type -> task class, the
+    class the skeleton is built with (``skeleton.AUTO_CLASSES``' preference: BART is seq2seq)."""
+    registered: dict[str, list[str]] = {}
     for task, attr in TASK_MAPPINGS.items():
         for model_type in getattr(ma, attr, {}):
-            out.setdefault(model_type, task)
-    return dict(sorted(out.items()))
+            registered.setdefault(model_type, []).append(task)
+    by_mapping = {id(mapping): task for task, attr in TASK_MAPPINGS.items()
+                  if (mapping := getattr(ma, attr, None)) is not None}
+    built = [by_mapping.get(id(mapping)) for _, mapping, _ in skeleton.AUTO_CLASSES]
+    return {t: next((b for b in built if b in tasks), tasks[0]) for t, tasks in sorted(registered.items())}
 
 
 def _complete(d: dict) -> dict:
@@ -334,8 +338,8 @@ def docs_markdown(results: dict[str, TypeResult]) -> str:
         "| task class | types | passed | rate | buildable defaults | rate over buildable |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {task} | {r.types} | {r.passed} | {r.rate:.1%} | {r.buildable} | {r.rate_buildable:.1%} |"
-              for task, r in rates.iterrows()]
+    lines += [f"| {r.Index} | {r.types} | {r.passed} | {r.rate:.1%} | {r.buildable} | {r.rate_buildable:.1%} |"
+              for r in rates.itertuples()]
     lines += ["", "| model type | task class | result | " + " | ".join(PLANS) + " | notes |",
               "|---|---|---|" + "---|" * len(PLANS) + "---|"]
     for t, r in results.items():

@@ -28,8 +28,8 @@ from .errors import InputError
 AUTO_CLASSES: tuple[tuple[type, dict[str, str], str | None], ...] = (
     (AutoModelForImageTextToText, ma.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES, "CAUSAL_LM"),
     (AutoModelForSeq2SeqLM, ma.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES, "SEQ_2_SEQ_LM"),
-    (AutoModelForCausalLM, ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, "CAUSAL_LM"),
     (AutoModelForSpeechSeq2Seq, ma.MODEL_FOR_SPEECH_SEQ_2_SEQ_MAPPING_NAMES, "SEQ_2_SEQ_LM"),
+    (AutoModelForCausalLM, ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, "CAUSAL_LM"),
     (AutoModelForMaskedLM, ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES, None),
     (AutoModel, ma.MODEL_MAPPING_NAMES, "FEATURE_EXTRACTION"),
 )
