@@ -85,7 +85,8 @@ def build_skeleton(config: PretrainedConfig, trust_remote_code: bool = False) ->
     except ImportError as e:  # a part of the model needs a package that is not installed
         raise InputError("config", f"transformers could not build a {config.model_type} model: "
                          f"{_missing_package(e)}") from None
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RuntimeError, ArithmeticError) as e:
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RuntimeError, ArithmeticError,
+            AssertionError) as e:  # torch checks some sizes with assert (nn.Embedding's padding_idx)
         raise InputError("config", f"transformers could not build a {config.model_type} model "
                          f"from this config: {e}") from None
     return Skeleton(model, auto_cls.__name__, peft_task_type(model, task))

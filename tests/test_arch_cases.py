@@ -203,6 +203,15 @@ def test_zero_heads_is_a_field_message(tmp_path: Path, capsys: pytest.CaptureFix
         assert code == 2 and re.match("error: " + ZERO, err) and "Traceback" not in err, err
 
 
+def test_zero_vocabulary_is_a_field_message(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "config.json"  # torch checks nn.Embedding's padding_idx with an assert
+    path.write_text(json.dumps({**LLAMA_ZERO_HEADS, "num_attention_heads": 4, "num_key_value_heads": 2,
+                                "vocab_size": 0, "pad_token_id": 5}))
+    code, _, err = run_cli(["inspect", str(path)], capsys)
+    assert code == 2 and err.startswith("error: config: transformers could not build a llama model") \
+        and "Traceback" not in err, err
+
+
 def test_zero_heads_in_the_app() -> None:
     at = open_app("pages/model.py")
     upload(at, json.dumps(LLAMA_ZERO_HEADS).encode())
