@@ -207,8 +207,8 @@ class _Walker:
             role = tx.attention_role(leaf)
             return tx.attention_role(parent) if role == "other" and parent else role
         if group in ("ffn", "experts"):
-            return tx.ffn_role(leaf if tx.ffn_role(parent, 0, 0) == "other" or tx.ffn_role(leaf, 0, 0) != "other"
-                               else parent, fin, fout)
+            by_parent = tx.ffn_role(leaf, 0, 0) == "other" and tx.ffn_role(parent, 0, 0) != "other"
+            return tx.ffn_role(parent if by_parent else leaf, fin, fout)  # (0, 0): by name only
         return group if group in ("router", "embedding", "head") else "other"
 
     def _row(self, name: str, module: nn.Module, kind: str, fin: int, fout: int, params: int,

@@ -84,6 +84,15 @@ def test_cli_plans_a_per_layer_size_model(tmp_path: Path, capsys: pytest.Capture
     assert json.loads(out)["trainable_params"] > 0
 
 
+def test_app_opens_a_per_layer_size_model() -> None:
+    at = open_app("pages/model.py")
+    upload(at, config_bytes("gemma3n_text"))
+    assert not at.exception and not errors(at), errors(at)
+    assert at.session_state["model_ref"].kind == "upload"
+    at.switch_page("pages/targets.py").run()
+    assert not at.exception and shown_trainable(at) > 0
+
+
 # ---------------------------------------------------------------- 2. a vision tower that needs timm
 TIMM = r"config: transformers could not build a gemma3n model: its vision tower is a timm model"
 
