@@ -15,17 +15,18 @@ import pandas as pd
 import plotly.graph_objects as go
 
 GROUP_COLORS: dict[str, str] = {
-    "attention": "#3b82f6", "ffn": "#f59e0b", "experts": "#ef4444", "router": "#a855f7",
-    "embedding": "#10b981", "head": "#14b8a6", "other": "#9ca3af",
+    "attention": "#3b82f6", "linear-attention": "#6366f1", "ssm": "#ec4899", "ffn": "#f59e0b",
+    "experts": "#ef4444", "router": "#a855f7", "embedding": "#10b981", "head": "#14b8a6", "other": "#9ca3af",
 }
 ROLE_COLORS: dict[str, str] = {
     "q": "#1d4ed8", "k": "#3b82f6", "v": "#60a5fa", "o": "#93c5fd", "qkv": "#2563eb",
-    "q_a": "#1e40af", "q_b": "#1d4ed8", "kv_a": "#3b82f6", "kv_b": "#60a5fa",
-    "gate": "#b45309", "up": "#f59e0b", "gate_up": "#d97706", "down": "#fcd34d",
+    "kv": "#3b82f6", "q_a": "#1e40af", "q_b": "#1d4ed8", "kv_a": "#3b82f6", "kv_b": "#60a5fa",
+    "linear-attention": "#6366f1", "ssm": "#ec4899", "gate": "#b45309", "up": "#f59e0b", "gate_up": "#d97706", "down": "#fcd34d",
     "experts": "#ef4444", "router": "#a855f7", "embedding": "#10b981", "head": "#14b8a6",
     "other": "#9ca3af",
 }
 ROLE_ORDER: tuple[str, ...] = tuple(ROLE_COLORS)
+_BY_GROUP = ("experts", "router", "embedding", "head", "linear-attention", "ssm")
 FROZEN_COLOR = "#d1d5db"
 TRAINABLE_COLOR = "#2563eb"
 _UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
@@ -58,8 +59,9 @@ def human_pct(share: float) -> str:
 
 
 def role_of_row(group: str, role: str) -> str:
-    """The legend entry of a row: experts, router, embedding and head by group, else the role."""
-    return group if group in ("experts", "router", "embedding", "head") else role
+    """The legend entry of a row: experts, router, embedding, head and the token-mixer groups
+    (linear attention, SSM) by group, else the role."""
+    return group if group in _BY_GROUP else role
 
 
 def _layout(title: str, height: int = 380, **extra) -> dict:

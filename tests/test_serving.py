@@ -111,3 +111,17 @@ def test_make_it_servable_gives_a_plan_the_engine_serves(case: str) -> None:
 def test_the_regex_row_is_a_regex_export() -> None:
     cfg = exported("regex-llava-language").config
     assert isinstance(cfg["target_modules"], str) and re.search(r"\\d\+", cfg["target_modules"])
+
+
+def test_a_plan_without_linear_units_is_judged() -> None:
+    """Experts only on Mixtral wraps no linear module: every engine still answers (SGLang's target
+    names are then empty, not a crash of the badge on the Targets page)."""
+    from lora_core.plan import Plan, Target
+    from lora_core.serving import sglang
+
+    model = "mistralai/Mixtral-8x7B-v0.1"
+    inv, skel = cached_inventory(model), cached_skeleton(model)
+    adapter = describe(Plan((Target("experts", 4),)), PlanIndex(inv), skel.config)
+    assert sglang.configured_names(adapter) == set()
+    verdicts = judge_all(adapter)
+    assert set(verdicts) == set(ENGINES) and all(v.verdict for v in verdicts.values())

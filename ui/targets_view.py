@@ -17,7 +17,7 @@ from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, count, par
 
 from . import memory_view, page, serving_view, state, widgets
 from .surprises import surprises
-from .toggles import SECTIONS, Toggle, toggle_states
+from .toggles import SECTIONS, Toggle, not_offered_notes, toggle_states
 from .urlstate import encode_layers
 
 ERROR, MEMORY = "tg_error", "tg_memory"
@@ -195,6 +195,8 @@ def render() -> None:
     left, right = st.columns([5, 6], gap="large")
     with left:
         controls(toggles, model.index.num_layers, model.index.has_vision)
+        for note in not_offered_notes(model.inventory):  # issue 11: what PEFT refuses, and why
+            st.caption(f"🚫 {note}")
         with st.expander("Why Q and V? When FFN?"):
             st.markdown(EXPLAINER)
     with right:

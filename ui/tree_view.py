@@ -30,6 +30,7 @@ CHILD_COLUMNS = {
     "lora_params": st.column_config.NumberColumn("LoRA parameters", format="localized"),
     "targeted": st.column_config.TextColumn("targeted", help="Modules the plan wraps, of those LoRA can wrap."),
     "rank": st.column_config.NumberColumn("rank"),
+    "not_offered": st.column_config.TextColumn("not offered", help="Why PEFT refuses to wrap it, if it does."),
 }
 
 
@@ -74,13 +75,15 @@ def show_message() -> None:
         (st.success if kind == "success" else st.info)(text)
 
 
-def children_table(nodes: pd.DataFrame, level: str) -> None:
+def children_table(nodes: pd.DataFrame, level: str, inventory: pd.DataFrame) -> None:
     """The nodes one level under the tree's current root, with their details."""
     kids = nodes[nodes["parent"] == level]
     if not len(kids):
         return
+    refused = inventory["not_offered"].to_numpy()[kids["row"].clip(lower=0).to_numpy()]
     view = kids.assign(targeted=[f"{t} of {n}" for t, n in zip(kids["targeted"], kids["targetable"])],
-                       rank=kids["rank"].where(kids["rank"] > 0))
+                       rank=kids["rank"].where(kids["rank"] > 0),
+                       not_offered=[r if leaf else "" for r, leaf in zip(refused, kids["leaf"])])
     st.dataframe(view[list(CHILD_COLUMNS)], column_config=CHILD_COLUMNS, hide_index=True, width="stretch",
                  key="tree_children")
 
@@ -123,7 +126,7 @@ def tree(model, nodes: pd.DataFrame, opened: tuple[str, ...], area: str, start: 
                     selection_mode="points")
     st.caption("The model's own nesting, identical layers folded (“layers 0–31 × 32”). Click a box to open it; "
                "click a module to switch it on or off in the plan. Dark outline: targeted.")
-    children_table(nodes, level)
+    children_table(nodes, level, model.inventory)
 
 
 def layer_diagram(model, stack: str, layer: int, ranks: np.ndarray, lora: np.ndarray,

@@ -66,8 +66,10 @@ class ActivationShape:
 
 
 def _first(cfg, *names: str, default: int = 0) -> int:
-    """The first of ``names`` the config sets to a truthy value, as an int."""
-    return next((int(getattr(cfg, n)) for n in names if getattr(cfg, n, None)), default)
+    """The first of ``names`` the config sets to a truthy value, as an int; a per-layer list
+    (Gemma-3n's ``intermediate_size``) gives its largest entry."""
+    value = next((getattr(cfg, n) for n in names if getattr(cfg, n, None)), default)
+    return int(max(value)) if isinstance(value, (list, tuple)) else int(value)
 
 
 def activation_shape(config, inventory: pd.DataFrame) -> ActivationShape:

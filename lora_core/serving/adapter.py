@@ -110,7 +110,7 @@ class Adapter:
     @cached_property
     def leaves(self) -> pd.Series:
         """Leaf module name per unit (``q_proj``; ``experts`` for a fused expert parameter)."""
-        return self.units["module"].str.rpartition(".")[2]
+        return self.units["module"].str.rsplit(".", n=1).str[-1]
 
     def leaf(self) -> pd.Series:
         return self.leaves

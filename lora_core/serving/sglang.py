@@ -57,7 +57,7 @@ def configured_names(a: Adapter) -> set[str] | None:
     if a.config is not None and tm not in ("all", "all-linear"):
         return None
     modules = a.units[a.units["kind"].isin(["linear", "conv1d", "embedding"])]
-    return set(modules["module"].str.rpartition(".")[2].map(normalized))
+    return set(modules["module"].str.rsplit(".", n=1).str[-1].map(normalized))
 
 
 def rule_hidden_dim(a: Adapter) -> list[Finding]:
