@@ -45,6 +45,7 @@ from transformers.pytorch_utils import Conv1D
 from . import taxonomy as tx
 from .peft_rules import peft_refusal
 from .skeleton import Skeleton
+from .text_config import text_config
 
 COLUMNS: tuple[str, ...] = (
     "name", "module", "param", "stack", "layer", "group", "role", "contains", "kind",
@@ -108,7 +109,7 @@ def default_stack(skel: Skeleton) -> str:
 
 def num_experts(skel: Skeleton) -> int:
     """Routed experts per MoE layer according to the (text) config, 0 for a dense model."""
-    text = skel.config.get_text_config()
+    text = text_config(skel.config)
     return next((int(getattr(text, k)) for k in _EXPERT_COUNT_KEYS if getattr(text, k, None)), 0)
 
 

@@ -18,6 +18,7 @@ from transformers import (
     AutoModelForMaskedLM,
     AutoModelForSeq2SeqLM,
     AutoModelForSpeechSeq2Seq,
+    AutoModelForTextToWaveform,
     PretrainedConfig,
 )
 from transformers.models.auto import modeling_auto as ma
@@ -32,6 +33,10 @@ AUTO_CLASSES: tuple[tuple[type, dict[str, str], str | None], ...] = (
     (AutoModelForCausalLM, ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, "CAUSAL_LM"),
     (AutoModelForMaskedLM, ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES, None),
     (AutoModel, ma.MODEL_MAPPING_NAMES, "FEATURE_EXTRACTION"),
+    # Last, so it is only chosen when ``architectures`` names it: MusicGen checkpoints declare
+    # MusicgenForConditionalGeneration, whose type the causal-LM mapping also lists (for the
+    # decoder-only class, which takes the decoder's sub-config, not the checkpoint's).
+    (AutoModelForTextToWaveform, ma.MODEL_FOR_TEXT_TO_WAVEFORM_MAPPING_NAMES, None),
 )
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from . import taxonomy as tx
 from .inventory import _LAYER_RE
 from .skeleton import Skeleton
+from .text_config import text_config
 
 FOLD_COLUMNS: tuple[str, ...] = (
     "stack", "first_layer", "last_layer", "num_layers", "modules_per_layer",
@@ -85,7 +86,7 @@ def _implicit_intermediate(inventory: pd.DataFrame) -> int | None:
 
 def summarize(skel: Skeleton, inventory: pd.DataFrame) -> ModelSummary:
     """Headline figures of ``skel``'s model; ``inventory`` is ``build_inventory(skel)``."""
-    text = skel.config.get_text_config()
+    text = text_config(skel.config)
     targetable = inventory[inventory["targetable"]]
     heads = _first_int(text, ("num_attention_heads",))
     intermediate = _first_int(text, _INTERMEDIATE_KEYS) or _implicit_intermediate(inventory)

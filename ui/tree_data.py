@@ -17,6 +17,7 @@ import streamlit as st
 
 from lora_core.errors import InputError
 from lora_core.summary import fold_layers
+from lora_core.text_config import text_config
 from lora_core.tree import keys
 from lora_core.tree.diagram import Diagram, layer_diagram
 from lora_core.tree.hierarchy import ROOT, TreeShape, build_shape, rows_of
@@ -46,7 +47,7 @@ def stack_config(model: LoadedModel, stack: str):
     config = model.skeleton.config
     if stack == "vision" and getattr(config, "vision_config", None) is not None:
         return config.vision_config
-    return config.get_text_config()
+    return text_config(config)
 
 
 def stacks(model: LoadedModel) -> list[str]:

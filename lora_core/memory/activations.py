@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .profiles import PROFILES, TrainingProfile
+from ..text_config import text_config
 
 _GATED_ROLES = ("gate", "gate_up")
 
@@ -80,7 +81,7 @@ def activation_shape(config, inventory: pd.DataFrame) -> ActivationShape:
     or ``shared_expert_intermediate_size``; DeepSeek's ``first_k_dense_replace`` and Qwen's
     ``mlp_only_layers`` blocks count as dense. Gated FFN: the inventory has a gate role.
     """
-    text = config.get_text_config()
+    text = text_config(config)
     h = _first(text, "hidden_size", "d_model", "n_embd")
     heads = _first(text, "num_attention_heads", "num_heads", "n_head", default=1)
     kv_heads = _first(text, "num_key_value_heads", default=heads)

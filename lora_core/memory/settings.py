@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..errors import InputError
+from ..text_config import text_config
 from .profiles import TrainingProfile, get_profile
 from .weights import BASE_DTYPES, BaseDtype
 
@@ -68,7 +69,7 @@ class MemorySettings:
 
 def sequence_warnings(config, settings: MemorySettings) -> list[str]:
     """A warning when ``seq_len`` exceeds the model's positions (``max_position_embeddings``)."""
-    text = config.get_text_config()
+    text = text_config(config)
     limit = next((int(getattr(text, n)) for n in ("max_position_embeddings", "n_positions", "max_seq_len")
                   if getattr(text, n, None)), 0)
     if limit and settings.seq_len > limit:

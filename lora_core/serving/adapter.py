@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..plan import Plan, PlanIndex, count, resolve_plan
+from ..text_config import text_config
 
 PREFIX = "base_model.model."
 _VISION_STACKS = ("vision", "projector")
@@ -135,7 +136,7 @@ def _mode(values: list):
 
 def model_facts(config) -> ModelFacts:
     """Facts of a transformers config (``PretrainedConfig``)."""
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    text = text_config(config) if hasattr(config, "get_text_config") else config
     archs = getattr(config, "architectures", None) or [""]
     vision = getattr(config, "vision_config", None) is not None
     return ModelFacts(archs[0], config.model_type, getattr(text, "model_type", config.model_type),
