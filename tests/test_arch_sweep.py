@@ -15,8 +15,11 @@ import pytest
 
 from bench import arch_sweep as sweep
 from bench.arch_sweep import SKIP, TypeResult
+from lora_core import skeleton
+from lora_core.summary import summarize
+from lora_core.text_config import text_config
 
-MIN_PASS_RATE_BUILDABLE = 0.98  # over the types whose default config transformers itself builds
+MIN_PASS_RATE = 0.98  # over every swept type (334 of 340 pass with transformers 5.23 / PEFT 0.21)
 # Types that, cut to 2 layers, hold no softmax attention: state-space, recurrent, Fourier mixing.
 NO_ATTENTION: dict[str, str] = {
     "mamba": "state-space model", "mamba2": "state-space model", "falcon_mamba": "state-space model",
@@ -66,9 +69,34 @@ def test_default_unbuildable_is_transformers_own_failure() -> None:
     assert not builds, f"transformers builds these defaults: sweep them, or give another reason: {builds}"
 
 
+def test_config_overrides_stay_needed_and_suffice() -> None:
+    """Each override fills what transformers' own default lacks: the plain default still fails in
+    transformers (else drop the override), and with the override transformers builds it at full
+    depth, without this tool's code."""
+    assert set(sweep.CONFIG_OVERRIDES).isdisjoint(SKIP)
+    needless = [t for t in sweep.CONFIG_OVERRIDES if sweep.transformers_builds_default(t)]
+    assert not needless, f"transformers builds these defaults now: drop their overrides: {needless}"
+    insufficient = [t for t in sweep.CONFIG_OVERRIDES if not sweep.transformers_builds_default(t, overrides=True)]
+    assert not insufficient, insufficient
+
+
+def test_musicgen_checkpoint_builds_the_class_it_declares(results: dict[str, TypeResult]) -> None:
+    """A MusicGen config.json names MusicgenForConditionalGeneration: that is what is built (not
+    the decoder-only causal LM, which cannot take the composite config), sized by its decoder."""
+    config = sweep.shrunk_config("musicgen")
+    skel = skeleton.build_skeleton(config)
+    assert type(skel.model).__name__ == "MusicgenForConditionalGeneration"
+    assert type(text_config(config)).__name__ == "MusicgenDecoderConfig"
+    rows = results["musicgen"].rows
+    summary = summarize(skel, rows)
+    assert summary.total_params == results["musicgen"].numel
+    assert summary.hidden_size == config.decoder.hidden_size != config.text_encoder.d_model
+    assert rows["module"].str.startswith("decoder.").any() and rows["module"].str.startswith("text_encoder.").any()
+
+
 def test_pass_rate(results: dict[str, TypeResult]) -> None:
     total = sweep.pass_rates(results).loc["total"]
-    assert total["rate_buildable"] >= MIN_PASS_RATE_BUILDABLE, total
+    assert total["rate"] >= MIN_PASS_RATE, total
 
 
 def _refusal_is_right(r: TypeResult, plan: str) -> bool:
@@ -82,6 +110,8 @@ def _refusal_is_right(r: TypeResult, plan: str) -> bool:
         return not has["attention"] or not (has["ffn"] or has["experts"])
     if plan == "all-linear r16 layer 1":
         return not (rows["layer"] == 1).any()
+    if plan == "experts r4":  # experts the inventory does not offer (DBRX's 2-D fused w1/v1/w2)
+        return not has["experts"]
     return False
 
 
