@@ -65,18 +65,25 @@ MOE_ONLY = frozenset({"experts r4"})
 # any config its checks accept (checked live by :func:`transformers_builds_default`, at full depth,
 # without this tool). Types whose default only lacks a field a checkpoint sets are not listed
 # here: :data:`CONFIG_OVERRIDES` sets that field and they are swept.
-_ALL_KV_SHARED = ("transformers cannot build the shape its config documents: an assistant's every text layer "
-                  "reuses the target model's KV cache (its config sets num_kv_shared_layers = num_hidden_layers; "
-                  "gemma4_assistant's validator requires it), and the text config's kv_sharing_modes raises "
-                  "when no layer produces a cache ('The set of layer types producing a cache is different ...')")
+_ALL_KV_SHARED = ("transformers cannot build the shape its config documents: an assistant's every "
+                  "text layer reuses the target model's KV cache (its config sets num_kv_shared_layers "
+                  "= num_hidden_layers; gemma4_assistant's validator requires it), and the text config's "
+                  "kv_sharing_modes raises when no layer produces a cache ('The set of layer types "
+                  "producing a cache is different ...')")
 DEFAULT_UNBUILDABLE: dict[str, str] = {
     "gemma4_assistant": _ALL_KV_SHARED,
     "gemma4_unified_assistant": _ALL_KV_SHARED,
 }
+# Qwen/Qwen4-Exp config.json text_config (as quoted in public code): the QSA indexer of its
+# indexed-attention layers, which the default leaves None although its layer types use it.
+_QSA_INDEXER = {"indexer_n_heads": 4, "indexer_kv_heads": 1, "indexer_head_dim": 128,
+                "indexer_budget": 2048, "indexer_compress_ratio": 4}
 # Per-type config overrides, applied to the default config before the 2-layer cut (and in
 # :func:`transformers_builds_default` with ``overrides=True``): only the fields transformers'
 # default leaves unset or inconsistent, which every real checkpoint's config.json sets. The sweep
-# tests the architecture, not transformers' defaults. Each value's source is given; a test checks
+# tests the architecture, not transformers' defaults. Each value's source is given: a checkpoint's
+# config.json is the Hub file as quoted in public code (the Hub is unreachable here), else the
+# config class's documentation or transformers' documented default. A test checks
 # that the plain default still fails in transformers for every type listed here (so the override
 # stays needed) and that transformers builds the overridden default at full depth.
 CONFIG_OVERRIDES: dict[str, dict] = {
@@ -85,7 +92,7 @@ CONFIG_OVERRIDES: dict[str, dict] = {
     "aya_vision": {"vision_config": {"num_attention_heads": 16}},
     # The tokenizer's special-token map (a checkpoint ships the whole vocabulary); only the ids the
     # model reads at build time. No module or size depends on them. 8711 is chameleon-7b's
-    # "<image>" (its config.json).
+    # "<image>" (vLLM's chameleon.py: CHAMELEON_IMAGE_TOKEN_ID = 8711).
     "chameleon": {"vocabulary_map": {"<image>": 8711}},
     # One RoPE entry per layer type, as the rotary module reads them; rope_theta 10000 is
     # transformers' documented default (modeling_rope_utils). No public config found offline.
@@ -99,34 +106,36 @@ CONFIG_OVERRIDES: dict[str, dict] = {
     # "rope_theta": 500000} (quoted in ggml-org/llama.cpp's DBRX support issue).
     "dbrx": {"attn_config": {"rope_theta": 500000.0}},
     # DeepseekOcr2TextConfig's docstring: mlp_layer_types is one "dense" / "sparse" per layer,
-    # e.g. ["dense", "sparse", "sparse", ...]; num_experts_per_tok 6 as DeepSeek-V2-Lite, its base.
-    "deepseek_ocr2": {"text_config": {"mlp_layer_types": ["dense"] + ["sparse"] * 31, "num_experts_per_tok": 6}},
+    # e.g. ["dense", "sparse", "sparse", ...]; num_experts_per_tok 6 is DeepSeek-V2-Lite's (the
+    # language model it builds on), not checked against DeepSeek-OCR-2's own file.
+    "deepseek_ocr2": {"text_config": {"mlp_layer_types": ["dense"] + ["sparse"] * 31,
+                                      "num_experts_per_tok": 6}},
     # google/diffusiongemma-26B-A4B-it config.json text_config: 128 experts, top 8, 704 wide.
-    "diffusion_gemma": {"text_config": {"num_experts": 128, "top_k_experts": 8, "moe_intermediate_size": 704}},
-    # rednote-hilab/dots.llm1 (model card): 128 routed experts, 6 active per token, 2 shared.
+    "diffusion_gemma": {"text_config": {"num_experts": 128, "top_k_experts": 8,
+                                        "moe_intermediate_size": 704}},
+    # rednote-hilab/dots.llm1.inst config.json: 128 routed experts, 6 per token, 2 shared.
     "dots1": {"n_routed_experts": 128, "num_experts_per_tok": 6, "n_shared_experts": 2},
-    # As chameleon: the special-token ids the model reads when built (placeholders; no size).
+    # As chameleon: the special-token ids the model reads when built. Placeholders (Emu3-Chat's
+    # own ids were not found offline); no module or size depends on them.
     "emu3": {"vocabulary_map": {"<image>": 151851, "<|extra_200|>": 151846}},
-    # Gemma4AssistantConfig.validate_architecture: its text model has no per-layer inputs (0).
     # facebook/musicgen-small config.json (and every MusicGen checkpoint) names its class: the
     # text-to-audio model (T5 text encoder, EnCodec, decoder), not the decoder-only causal LM.
     "musicgen": {"architectures": ["MusicgenForConditionalGeneration"]},
     "musicgen_melody": {"architectures": ["MusicgenMelodyForConditionalGeneration"]},
-    # A granite-vision-4 config.json: four deepstack projectors (vision layer -> LLM layer) and the
-    # Window Q-Former's downsample rate; the default leaves both None.
-    "granite4_vision": {"deepstack_layer_map": [[-19, 9], [-13, 6], [-7, 3], [-1, 0]], "downsample_rate": "4/8"},
+    # A granite-vision-4 checkpoint's config.json: four deepstack projectors (vision layer -> LLM
+    # layer) and the Window Q-Former's downsample rate; the default leaves both None.
+    "granite4_vision": {"deepstack_layer_map": [[-19, 9], [-13, 6], [-7, 3], [-1, 0]],
+                        "downsample_rate": "4/8"},
     # LiquidAI/LFM2-8B-A1B config.json: 24 layers, attention at 2, 6, 10, 14, 18, 21, conv elsewhere.
     "lfm2_moe": {"num_hidden_layers": 24, "layer_types": [
         "full_attention" if i in (2, 6, 10, 14, 18, 21) else "conv" for i in range(24)]},
-    # The decoder's attention reads num_key_value_heads, which the config class does not declare;
-    # 8 = its num_attention_heads, as the encoder config's own default (num_key_value_heads 8).
+    # The decoder's attention reads num_key_value_heads, which the config class does not declare:
+    # 8 = its num_attention_heads (plain multi-head), as MoonshineStreamingEncoderConfig's default.
     "moonshine_streaming": {"num_key_value_heads": 8},
-    # Qwen/Qwen4-Exp config.json text_config: the QSA indexer of its indexed-attention layers, and
-    # the partial rotary factor 0.25 that makes its RoPE fit the 128-wide index head.
-    "qwen4_exp": {"text_config": {"rope_parameters": {"partial_rotary_factor": 0.25}, "indexer_n_heads": 4, "indexer_kv_heads": 1, "indexer_head_dim": 128,
-                                  "indexer_budget": 2048, "indexer_compress_ratio": 4}},
-    "qwen4_exp_text": {"rope_parameters": {"partial_rotary_factor": 0.25}, "indexer_n_heads": 4, "indexer_kv_heads": 1, "indexer_head_dim": 128,
-                       "indexer_budget": 2048, "indexer_compress_ratio": 4},
+    # Qwen/Qwen4-Exp config.json text_config: the QSA indexer (above), and its partial rotary
+    # factor 0.25, which makes the RoPE dimensions fit the 128-wide index head.
+    "qwen4_exp": {"text_config": {"rope_parameters": {"partial_rotary_factor": 0.25}, **_QSA_INDEXER}},
+    "qwen4_exp_text": {"rope_parameters": {"partial_rotary_factor": 0.25}, **_QSA_INDEXER},
 }
 
 
@@ -134,8 +143,8 @@ def _merge(base: dict, over: dict) -> dict:
     """``base`` with ``over`` merged in, nested dicts merged key by key (a new dict)."""
     out = dict(base)
     for key, value in over.items():
-        out[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) \
-            and not key.endswith("_map") else value
+        nested = isinstance(value, dict) and isinstance(base.get(key), dict) and not key.endswith("_map")
+        out[key] = _merge(base[key], value) if nested else value
     return out
 
 
@@ -381,6 +390,13 @@ def _reason(r: TypeResult) -> str:
     return "; ".join(notes).replace("|", "\\|").replace("\n", " ")[:300]
 
 
+def _fields(over: dict, prefix: str = "") -> list[str]:
+    """The dotted field names an override sets (``vision_config.num_attention_heads``)."""
+    return [f for k, v in over.items()
+            for f in (_fields(v, f"{prefix}{k}.") if isinstance(v, dict) and not k.endswith("_map")
+                      and k.endswith("_config") else [f"{prefix}{k}"])]
+
+
 def docs_markdown(results: dict[str, TypeResult]) -> str:
     """``docs/architectures.md``: pass rates, then one row per model type."""
     rates = pass_rates(results)
@@ -397,8 +413,15 @@ def docs_markdown(results: dict[str, TypeResult]) -> str:
         "(experts on a dense model). Generated by `PYTHONPATH=. .venv/bin/python bench/arch_sweep.py "
         "--write-docs`; `tests/test_arch_sweep.py` checks the same sweep.",
         "",
-        "\"buildable\" leaves out the types whose own default config transformers cannot build "
-        "(listed below as skipped, with the reason; a real checkpoint's config.json sets the missing field).",
+        "\"buildable\" leaves out the types transformers itself cannot build (listed below as skipped, "
+        "with the reason).",
+        "",
+        f"{len(CONFIG_OVERRIDES)} types are built with the few fields their default config leaves unset or "
+        "inconsistent, set as a public checkpoint's config.json sets them where one was found, else from "
+        "the config class's documentation (`CONFIG_OVERRIDES` in `bench/arch_sweep.py`, each with its "
+        "source; a test checks that transformers still fails on the "
+        "plain default and builds the overridden one): "
+        + "; ".join(f"`{t}` ({', '.join(_fields(o))})" for t, o in CONFIG_OVERRIDES.items()) + ".",
         "",
         "| task class | types | passed | rate | buildable defaults | rate over buildable |",
         "|---|---:|---:|---:|---:|---:|",
