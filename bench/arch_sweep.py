@@ -42,6 +42,9 @@ DOCS = ROOT / "docs" / "architectures.md"
 LAYERS = 2
 LAYER_KEYS = ("num_hidden_layers", "num_layers", "n_layer", "n_layers", "num_decoder_layers",
               "num_encoder_layers", "encoder_layers", "decoder_layers")
+# Leading dense layers of an MoE model (DeepSeek-V3's 3, LFM2-MoE's 2): cut to 1, so that the 2
+# kept layers hold a dense FFN and the routed experts.
+DENSE_PREFIX_KEYS = ("first_k_dense_replace", "num_dense_layers")
 # Task classes swept, in order: a type registered for several is counted under the first.
 # transformers 5 has no separate vision-to-sequence mapping: those models are image-text-to-text.
 TASK_MAPPINGS: dict[str, str] = {
@@ -221,7 +224,7 @@ def shrink(config: PretrainedConfig, depth: int = 0) -> None:
 
     Per-layer lists (``layer_types``, per-layer sizes) keep their first and last entries, so a
     hybrid keeps both kinds of layer; layers sharing another's cache (``num_kv_shared_layers``)
-    become 0.
+    become 0; a dense prefix (:data:`DENSE_PREFIX_KEYS`) becomes 1 layer.
     """
     d = config.__dict__  # not getattr: per-layer configs refuse ambiguous global reads
     old = set()
@@ -236,6 +239,8 @@ def shrink(config: PretrainedConfig, depth: int = 0) -> None:
             setattr(config, key, type(value)([value[0], *last]))  # a layer index list stays in range
         elif isinstance(value, int) and "shared_layers" in key:
             setattr(config, key, 0)
+        elif key in DENSE_PREFIX_KEYS and isinstance(value, int) and old and value > LAYERS - 1:
+            setattr(config, key, LAYERS - 1)  # keep one dense layer and one MoE layer
         elif "feature_layer" in key:  # vision layers a projector reads: count from the end instead
             setattr(config, key, _from_the_end(value))
         elif isinstance(value, PretrainedConfig) and depth < 3:
