@@ -19,13 +19,24 @@ _GATED_ROLES = ("gate", "gate_up")
 # fp32_full: transformers upcasts bf16 logits to fp32 (4) and cross_entropy keeps its fp32
 #   log-softmax (4); at the start of backward nll_loss's gradient (4) and log_softmax's (4) exist
 #   beside the saved output: +8.
-# bf16_full: the same in bf16: 2 kept, +4. chunked (LitGPT): the bf16 logit chunks the loop keeps
-#   (2) and their bf16 log-softmax (2); gradients are one 128-token chunk at a time: +0.
+# bf16_full: the same in bf16: 2 kept, +4. chunked (LitGPT): Lightning Fabric's
+#   ``_FabricModule.forward`` ends with ``precision.convert_output``, which casts the bf16 logit
+#   chunks to the default dtype, fp32; the loop keeps that fp32 list (4) and each chunk's
+#   ``cross_entropy`` its fp32 log-softmax (4); gradients are one 128-token chunk at a time: +0.
 # chunked_fp32 (torchtune): fp32 log-softmax of every chunk kept (4); the bf16 logits (2) live until
 #   the loss is computed: +2. fused_inplace (Unsloth): bf16 logits kept, the gradient overwrites
 #   them: 2, +0. fused (CCE / Liger): no full logits.
-LOGITS_BYTES: dict[str, tuple[int, int]] = {"fp32_full": (4, 8), "bf16_full": (2, 4), "chunked": (4, 0),
+LOGITS_BYTES: dict[str, tuple[int, int]] = {"fp32_full": (4, 8), "bf16_full": (2, 4), "chunked": (8, 0),
                                             "chunked_fp32": (4, 2), "fused_inplace": (2, 0), "fused": (0, 0)}
+# Bytes per logit alive when the forward returns, before the loss: chunked, the bf16 chunks (2) and
+# their fp32 copies (4) while ``convert_output`` builds the new list; the others hold at most what
+# they keep for backward.
+LOGITS_FORWARD_BYTES: dict[str, int] = {"fp32_full": 2, "bf16_full": 2, "chunked": 6, "chunked_fp32": 2,
+                                        "fused_inplace": 2, "fused": 0}
+# Bytes per logit of the model output a loop holds from the previous step (keeps_previous_step):
+# chunked, Fabric's fp32 list; otherwise the model's bf16 logits.
+PREVIOUS_LOGITS_BYTES: dict[str, int] = {"fp32_full": 2, "bf16_full": 2, "chunked": 4, "chunked_fp32": 2,
+                                         "fused_inplace": 2, "fused": 0}
 # Offloaded checkpointing keeps this many layer inputs on the GPU (one being offloaded, one
 # brought back for its recomputation).
 OFFLOADED_RESIDENT_LAYERS = 2
@@ -179,6 +190,29 @@ def quantized_input_bytes(shape: ActivationShape, s: int, b: int, lm_head: bool)
     """
     per_block = 2 * s * b * (2 * shape.hidden + shape.out_dim + shape.dense_ffn)
     return per_block, 2 * s * b * shape.hidden if lm_head else 0
+
+
+def previous_step_bytes(config, inventory: pd.DataFrame, settings, profile: TrainingProfile) -> int:
+    """What the previous step leaves alive while the next forward runs (``keeps_previous_step``).
+
+    LitGPT's loop (``litgpt/finetune/lora.py`` ``fit``) rebinds ``logits = model(...)`` only when
+    the next forward returns, so the previous step's logit list (:data:`PREVIOUS_LOGITS_BYTES`)
+    and its autograd graph are still referenced. Backward (``retain_graph=False``) released the
+    graph's saved tensors, but not tensors a custom ``autograd.Function`` keeps as ctx attributes:
+    bitsandbytes < 0.44 ``MatMul4Bit.forward`` stores ``ctx.tensors = (A, B)``, so every quantized
+    linear's input of the previous step (:func:`quantized_input_bytes`, all dense blocks and a
+    quantized ``lm_head``) stays too. Counted at the same ``seq_len`` and batch: the worst case,
+    when the previous batch was as long as this one.
+    """
+    if not profile.keeps_previous_step:
+        return 0
+    shape = activation_shape(config, inventory)
+    s, b = settings.seq_len, settings.batch_size
+    logits = PREVIOUS_LOGITS_BYTES[profile.logits] * s * b * shape.vocab
+    if settings.base_dtype == "bf16" or not profile.bnb_saves_input:
+        return logits
+    per_block, head = quantized_input_bytes(shape, s, b, profile.quantize_lm_head)
+    return logits + (shape.layers - shape.moe_layers) * per_block + head
 
 
 def adapter_element_bytes(profile: TrainingProfile) -> int:

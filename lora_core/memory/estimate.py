@@ -19,7 +19,8 @@ from torch import nn
 
 from ..errors import InputError
 from ..skeleton import Skeleton
-from .activations import activation_bytes, activation_shape, logits_bytes
+from .activations import (LOGITS_FORWARD_BYTES, activation_bytes, activation_shape, logits_bytes,
+                          previous_step_bytes)
 from .fits import GPU_SIZES_GB
 from .profiles import OPTIMIZER_STATE_BYTES, PAGED, PROFILES, TrainingProfile
 from .qlora import dequantized_weight_bytes, loading_transient_bytes, upcast_bytes
@@ -57,6 +58,7 @@ class MemoryEstimate:
     activations: int
     peak_transients: int = 0
     loading: int = 0
+    forward: int = 0
     optimizer_step: int = 0
     paged_states: int = 0
 
@@ -71,8 +73,9 @@ class MemoryEstimate:
 
     @property
     def phases(self) -> dict[str, int]:
-        """Live bytes per phase: ``{"loading": ..., "backward": ..., "optimizer step": ...}``."""
-        return {"loading": self.loading, "backward": self.total, "optimizer step": self.optimizer_step}
+        """Live bytes per phase: ``{"loading": ..., "forward": ..., "backward": ..., "optimizer step": ...}``."""
+        return {"loading": self.loading, "forward": self.forward, "backward": self.total,
+                "optimizer step": self.optimizer_step}
 
     @property
     def peak_phase(self) -> str:
@@ -172,7 +175,8 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
     adapters = adapter_components(trainable_params, dora_params, profile)
     activations = activation_bytes(model.config, inventory, settings, wrapped, dora_params > 0, profile)
     shape = activation_shape(model.config, inventory)
-    _, logits_extra = logits_bytes(shape, settings.seq_len, settings.batch_size, profile.logits)
+    logits_kept, logits_extra = logits_bytes(shape, settings.seq_len, settings.batch_size, profile.logits)
+    logits_forward = LOGITS_FORWARD_BYTES[profile.logits] * settings.seq_len * settings.batch_size * shape.vocab
     transients = logits_extra + (dequantized_weight_bytes(largest) if quantized else 0)
     static = weights + constants + adapters["lora_weights"] + adapters["optimizer_states"] + adapters["dora_extra"]
     grads = adapters["lora_grads"]
@@ -182,6 +186,10 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
         base_weights=weights, quantization_constants=constants, activations=activations,
         peak_transients=transients, **adapters,
         loading=weights + constants + (loading_transient_bytes(largest) if quantized else 0),
+        # the end of the forward: this step's activations with the logits as the forward returns
+        # them (before the loss), and what the previous step leaves alive (keeps_previous_step)
+        forward=(static + grads + activations - logits_kept + logits_forward
+                 + previous_step_bytes(model.config, inventory, settings, profile)),
         # the step: states, grads and foreach AdamW's temporaries (about one more set of states)
         optimizer_step=static + grads + adapters["optimizer_states"],
         paged_states=paged)

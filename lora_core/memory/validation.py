@@ -106,13 +106,21 @@ class Case:
         return Plan(tuple(Target(k, r) for k, r in self.targets), dora=self.dora)
 
 
-def _litgpt(seq: int, batch: int, dtype: str = "bf16") -> MemorySettings:
+def _litgpt(seq: int, batch: int, dtype: str = "bf16", previous_step: bool = True) -> MemorySettings:
     # finetune/lora.py of both eras: bnb.optim.PagedAdamW when quantizing; bitsandbytes pinned at
     # 0.41.1 (2023 tables) and 0.41.0 / 0.42.0 (pyproject.toml at 4a9b7e62 / 43c44323, the 2024 table):
     # MatMul4Bit kept its input then (bnb_saves_input).
     quantized = dtype != "bf16"
     return MemorySettings(dtype, batch, seq, gradient_checkpointing=False, trainer="litgpt",
-                          optimizer="paged_fp32" if quantized else None, bnb_saves_input=quantized or None)
+                          optimizer="paged_fp32" if quantized else None, bnb_saves_input=quantized or None,
+                          keeps_previous_step=previous_step)
+
+
+def _litgpt_2023(seq: int, batch: int, dtype: str = "bf16") -> MemorySettings:
+    # lit-gpt 2023 finetune/lora.py train(): get_batch(fabric, train_data, longest_seq_ix if iter_num == 0
+    # else None) puts the longest sample in the first batch ("so potential OOMs happen right away"): the
+    # peak at `seq` (the longest sample) is step 0, which has no previous step alive.
+    return _litgpt(seq, batch, dtype, previous_step=False)
 
 
 def _peft_mmq() -> MemorySettings:
@@ -124,25 +132,25 @@ def _peft_mmq() -> MemorySettings:
 QV8, QV32 = (("q", 8), ("v", 8)), (("q", 32), ("v", 32))
 G = 10**9
 CASES: tuple[Case, ...] = (
-    Case("litgpt-phi15-lora-mb1", "microsoft/phi-1_5", QV8, _litgpt(1044, 1), int(4.82 * G), "allocated",
+    Case("litgpt-phi15-lora-mb1", "microsoft/phi-1_5", QV8, _litgpt_2023(1044, 1), int(4.82 * G), "allocated",
          LITGPT_2023, "| 1.3 B | phi-1.5 | None | 1 | 1,572,864 | 4.82 GB |", 1_572_864),
-    Case("litgpt-phi15-lora-mb4", "microsoft/phi-1_5", QV8, _litgpt(1044, 4), int(10.68 * G), "allocated",
+    Case("litgpt-phi15-lora-mb4", "microsoft/phi-1_5", QV8, _litgpt_2023(1044, 4), int(10.68 * G), "allocated",
          LITGPT_2023, "| 1.3 B | phi-1.5 | None | 4 | 1,572,864 | 10.68 GB |", 1_572_864, holdout=True),
-    Case("litgpt-stablelm3b-lora-mb1", "stabilityai/stablelm-base-alpha-3b", QV8, _litgpt(1034, 1),
+    Case("litgpt-stablelm3b-lora-mb1", "stabilityai/stablelm-base-alpha-3b", QV8, _litgpt_2023(1034, 1),
          int(9.69 * G), "allocated", LITGPT_2023, "| 3 B | StableLM Alpha | None | 1 | 2,097,152 | 9.69 GB |",
          2_097_152),
-    Case("litgpt-stablelm3b-qlora-mb1", "stabilityai/stablelm-base-alpha-3b", QV8, _litgpt(1034, 1, "nf4"),
+    Case("litgpt-stablelm3b-qlora-mb1", "stabilityai/stablelm-base-alpha-3b", QV8, _litgpt_2023(1034, 1, "nf4"),
          int(6.35 * G), "allocated", LITGPT_2023, "| 3 B | StableLM Alpha | bnb.nf4 | 1 | 2,097,152 | 6.35 GB |",
          2_097_152),
-    Case("litgpt-llama2-7b-lora-mb1", "meta-llama/Llama-2-7b-hf", QV8, _litgpt(1304, 1), int(21.30 * G),
+    Case("litgpt-llama2-7b-lora-mb1", "meta-llama/Llama-2-7b-hf", QV8, _litgpt_2023(1304, 1), int(21.30 * G),
          "allocated", LITGPT_2023, "| 7 B | Llama 2 | None | 1 | 4,194,304 | 21.30 GB |", 4_194_304),
-    Case("litgpt-llama2-7b-lora-mb2", "meta-llama/Llama-2-7b-hf", QV8, _litgpt(1304, 2), int(29.07 * G),
+    Case("litgpt-llama2-7b-lora-mb2", "meta-llama/Llama-2-7b-hf", QV8, _litgpt_2023(1304, 2), int(29.07 * G),
          "allocated", LITGPT_2023, "| 7 B | Llama 2 | None | 2 | 4,194,304 | 29.07 GB |", 4_194_304, holdout=True),
-    Case("litgpt-llama2-7b-qlora-mb1", "meta-llama/Llama-2-7b-hf", QV8, _litgpt(1304, 1, "nf4"), int(14.14 * G),
+    Case("litgpt-llama2-7b-qlora-mb1", "meta-llama/Llama-2-7b-hf", QV8, _litgpt_2023(1304, 1, "nf4"), int(14.14 * G),
          "allocated", LITGPT_2023, "| 7 B | Llama 2 | bnb.nf4 | 1 | 4,194,304 | 14.14 GB |", 4_194_304),
-    Case("litgpt-llama2-13b-lora-mb1", "meta-llama/Llama-2-13b-hf", QV8, _litgpt(1304, 1), int(38.12 * G),
+    Case("litgpt-llama2-13b-lora-mb1", "meta-llama/Llama-2-13b-hf", QV8, _litgpt_2023(1304, 1), int(38.12 * G),
          "allocated", LITGPT_2023, "| 13 B | Llama 2 | None | 1 | 6,553,600 | 38.12 GB |", 6_553_600),
-    Case("litgpt-llama2-13b-qlora-mb1", "meta-llama/Llama-2-13b-hf", QV8, _litgpt(1304, 1, "nf4"),
+    Case("litgpt-llama2-13b-qlora-mb1", "meta-llama/Llama-2-13b-hf", QV8, _litgpt_2023(1304, 1, "nf4"),
          int(23.14 * G), "allocated", LITGPT_2023, "| 13 B | Llama 2 | bnb.nf4 | 1 | 6,553,600 | 23.14 GB |",
          6_553_600, holdout=True),
     Case("peft-mmq-llama32-3b-lora-r32-qv", "meta-llama/Llama-3.2-3B", QV32, _peft_mmq(), 22_292_725_760,
