@@ -276,6 +276,7 @@ def model_treemap(frame: pd.DataFrame) -> go.Figure:
 COMPONENT_COLORS: dict[str, str] = {
     "base_weights": "#9ca3af", "quantization_constants": "#6b7280", "lora_weights": "#2563eb",
     "lora_grads": "#60a5fa", "optimizer_states": "#a855f7", "dora_extra": "#14b8a6", "activations": "#f59e0b",
+    "previous_step": "#ef4444",
 }
 
 
