@@ -51,16 +51,18 @@ def test_cases_outside_15_percent_are_the_listed_ones(table) -> None:
 
 
 def test_previous_step_is_what_the_2024_qlora_runs_kept() -> None:
-    """Without the previous step's kept inputs (keeps_previous_step off) the 2024 LitGPT QLoRA runs
-    drop to 0.85-0.91, at the edge of ±15 % (0.82-0.85 before Fabric's fp32 logits were counted
-    too); with it all five are within ±7 %."""
+    """The previous step's kept inputs (keeps_previous_step) are the largest term the 2024 LitGPT
+    QLoRA runs missed: without it they sit at 0.86-0.92 (0.82-0.85 before Fabric's fp32 logits,
+    LitGPT's K/V expansion and the forward's dequantized lm_head were counted too), with it at
+    0.94-1.03."""
     cases = tuple(c for c in CASES if c.id in QLORA_2024)
     assert len(cases) == len(QLORA_2024)
     without = validation_table(tuple(replace(c, settings=replace(c.settings, keeps_previous_step=False))
                                      for c in cases))
-    assert (without["ratio"] < 0.92).all(), without[["id", "ratio"]].to_string()
     with_it = validation_table(cases)
     assert ((with_it["ratio"] - 1).abs() < 0.07).all(), with_it[["id", "ratio"]].to_string()
+    assert (with_it["ratio"] - without["ratio"] > 0.02).all()
+    assert (with_it["ratio"] - 1).abs().mean() < (without["ratio"] - 1).abs().mean() / 2
 
 
 @pytest.mark.parametrize("held_out", [False, True], ids=["calibration", "held-out"])

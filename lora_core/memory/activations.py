@@ -7,7 +7,7 @@ and the logits as the profile's loss holds them (:data:`LOGITS_BYTES`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -37,6 +37,11 @@ LOGITS_FORWARD_BYTES: dict[str, int] = {"fp32_full": 2, "bf16_full": 2, "chunked
 # chunked, Fabric's fp32 list; otherwise the model's bf16 logits.
 PREVIOUS_LOGITS_BYTES: dict[str, int] = {"fp32_full": 2, "bf16_full": 2, "chunked": 4, "chunked_fp32": 2,
                                          "fused_inplace": 2, "fused": 0}
+# Bytes per attention score (b x heads x s x s) LitGPT's manual attention keeps for a model with
+# attention logit softcapping (litgpt/model.py CausalSelfAttention.scaled_dot_product_attention, "with
+# softcapping we cannot use SDPA"): tanh's bf16 output (2), softmax(dtype=float)'s fp32 output (4)
+# and its bf16 copy that ``scores @ v`` keeps (2).
+SOFTCAP_SCORE_BYTES = 8
 # Offloaded checkpointing keeps this many layer inputs on the GPU (one being offloaded, one
 # brought back for its recomputation).
 OFFLOADED_RESIDENT_LAYERS = 2
@@ -115,7 +120,7 @@ def activation_shape(config, inventory: pd.DataFrame) -> ActivationShape:
 
 
 def layer_activation_bytes(shape: ActivationShape, ffn: int, tokens_in: int, s: int, b: int,
-                           flash_attention: bool) -> int:
+                           flash_attention: bool, score_bytes: int = 5) -> int:
     """Bytes one block keeps for backward, 16-bit activations, no recomputation.
 
     Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
@@ -133,11 +138,12 @@ def layer_activation_bytes(shape: ActivationShape, ffn: int, tokens_in: int, s: 
                               FlashAttention, Dao et al. 2022, recomputes them in backward)
 
     With MHA, an MLP of 4h and no dropout this is Korthikanti's 34 sbh less the two 1-byte
-    dropout masks (32 sbh): LLMs trained with dropout 0 do not store them.
+    dropout masks (32 sbh): LLMs trained with dropout 0 do not store them. ``score_bytes``
+    replaces the 5 for other eager attentions (:data:`SOFTCAP_SCORE_BYTES`).
     """
     m = 4 if shape.gated else 2
     per_token = 3 * shape.hidden + shape.q_dim + shape.kv_dim + shape.out_dim + tokens_in * shape.hidden + m * ffn
-    scores = 0 if flash_attention else 5 * shape.heads * s * s * b
+    scores = 0 if flash_attention else score_bytes * shape.heads * s * s * b
     return 2 * s * b * per_token + scores
 
 
@@ -241,10 +247,14 @@ def activation_bytes(config, inventory: pd.DataFrame, settings, wrapped: pd.Data
     """
     profile = profile or PROFILES["peft"]
     shape = activation_shape(config, inventory)
+    if profile.expands_kv:  # K and V copied to every query head: q_dim + out_dim wide
+        shape = replace(shape, kv_dim=shape.q_dim + shape.out_dim)
     s, b = settings.seq_len, settings.batch_size
-    flash = settings.flash_attention
-    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash)
-    moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash)
+    flash, score = settings.flash_attention, 5
+    if profile.softcap_eager_attention and getattr(config.get_text_config(), "attn_logit_softcapping", None):
+        flash, score = False, SOFTCAP_SCORE_BYTES
+    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash, score)
+    moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash, score)
     dense_layers = shape.layers - shape.moe_layers
     lora = lora_activation_bytes(wrapped, dora, s, b, adapter_element_bytes(profile))
     outside = int(lora.get(-1, 0))

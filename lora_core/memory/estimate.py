@@ -61,6 +61,7 @@ class MemoryEstimate:
     loading: int = 0
     forward: int = 0
     forward_activations: int = 0
+    forward_transients: int = 0
     previous_step: int = 0
     optimizer_step: int = 0
     paged_states: int = 0
@@ -120,7 +121,8 @@ class MemoryEstimate:
         """
         values = {c: getattr(self, c) for c in COMPONENTS}
         if self.peak_phase == "forward":
-            values.update(activations=self.forward_activations, peak_transients=0, previous_step=self.previous_step)
+            values.update(activations=self.forward_activations, peak_transients=self.forward_transients,
+                          previous_step=self.previous_step)
         return pd.DataFrame({"component": list(values), "bytes": list(values.values()),
                              "gib": [v / GIB for v in values.values()]})
 
@@ -187,7 +189,12 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
     shape = activation_shape(model.config, inventory)
     logits_kept, logits_extra = logits_bytes(shape, settings.seq_len, settings.batch_size, profile.logits)
     logits_forward = LOGITS_FORWARD_BYTES[profile.logits] * settings.seq_len * settings.batch_size * shape.vocab
-    transients = logits_extra + (dequantized_weight_bytes(largest) if quantized else 0)
+    dequantized = dequantized_weight_bytes(largest) if quantized else 0
+    transients = logits_extra + dequantized
+    # in the forward too, MatMul4Bit.forward builds `F.dequantize_4bit(B, quant_state)` per call: the
+    # largest (LitGPT: lm_head, once per 128-token chunk) beside the bf16 logits made so far
+    sbv = settings.seq_len * settings.batch_size * shape.vocab
+    forward_extra = max(0, 2 * sbv + dequantized - logits_forward) if quantized else 0
     previous = previous_step_bytes(model.config, inventory, settings, profile)
     static = weights + constants + adapters["lora_weights"] + adapters["optimizer_states"] + adapters["dora_extra"]
     grads = adapters["lora_grads"]
@@ -199,8 +206,9 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
         loading=weights + constants + (loading_transient_bytes(largest) if quantized else 0),
         # the end of the forward: this step's activations with the logits as the forward returns
         # them (before the loss), and what the previous step leaves alive (keeps_previous_step)
-        forward=static + grads + activations - logits_kept + logits_forward + previous,
-        forward_activations=activations - logits_kept + logits_forward, previous_step=previous,
+        forward=static + grads + activations - logits_kept + logits_forward + forward_extra + previous,
+        forward_activations=activations - logits_kept + logits_forward, forward_transients=forward_extra,
+        previous_step=previous,
         # the step: states, grads and foreach AdamW's temporaries (about one more set of states)
         optimizer_step=static + grads + adapters["optimizer_states"],
         paged_states=paged)

@@ -72,6 +72,12 @@ class TrainingProfile:
             alive: the logits, and with ``bnb_saves_input`` every ``ctx.tensors`` input (a ctx
             attribute, which backward's ``release_variables`` does not free, unlike
             ``save_for_backward``).
+        expands_kv: grouped-query and multi-query K and V are copied to every query head before
+            attention, so the block keeps them at the query width (LitGPT's
+            ``CausalSelfAttention.forward``: ``k.expand(...)`` then ``k.reshape(B, -1, T, hs)``,
+            "training: flash attention requires it").
+        softcap_eager_attention: a model with attention logit softcapping (Gemma 2) runs a manual
+            attention that keeps 8 bytes per score instead of a fused kernel (LitGPT).
     """
 
     name: str
@@ -87,6 +93,8 @@ class TrainingProfile:
     sources: tuple[tuple[str, str], ...] = ()
     bnb_saves_input: bool = False
     keeps_previous_step: bool = False
+    expands_kv: bool = False
+    softcap_eager_attention: bool = False
 
     def with_knobs(self, **knobs) -> "TrainingProfile":
         """The profile with some knobs changed (``None`` keeps the default); values are checked."""
@@ -109,7 +117,8 @@ KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZ
                            "checkpointing": CHECKPOINTING, "autocast": (True, False),
                            "quantize_lm_head": (True, False), "double_quant": (True, False),
                            "upcast_unquantized": (True, False), "bnb_saves_input": (True, False),
-                           "keeps_previous_step": (True, False)}
+                           "keeps_previous_step": (True, False), "expands_kv": (True, False),
+                           "softcap_eager_attention": (True, False)}
 
 _TRANSFORMERS_LOSS = "transformers 5 loss/loss_utils.py ForCausalLMLoss: logits = logits.float()"
 _HF_QUANT = ("transformers 5 integrations/bitsandbytes.py replace_with_bnb_linear skips "
@@ -188,8 +197,14 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
          ("keeps_previous_step", "litgpt/finetune/lora.py fit() (2024; lit-gpt finetune/lora.py train() in 2023): "
                                  "`logits = model(input_ids, lm_head_chunk_size=128)` keeps the previous step's "
                                  "logit list, and through its grad_fn the whole previous graph, until the next "
-                                 "forward returns")),
-        keeps_previous_step=True),
+                                 "forward returns"),
+         ("expands_kv", "litgpt/model.py CausalSelfAttention.forward (43c44323 and later): if n_query_groups != "
+                        "n_head and input_pos is None, k and v are expand()ed to every query head and reshape() "
+                        "copies them; flash SDPA keeps those copies"),
+         ("softcap_eager_attention", "litgpt/model.py CausalSelfAttention.scaled_dot_product_attention "
+                                     "(916a84ca and later): 'with softcapping we cannot use SDPA': tanh, "
+                                     "softmax(dtype=float) and scores @ v in eager ops")),
+        keeps_previous_step=True, expands_kv=True, softcap_eager_attention=True),
 )}
 TRAINERS: tuple[str, ...] = tuple(PROFILES)
 
