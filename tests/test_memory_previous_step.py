@@ -1,4 +1,5 @@
-"""What a step leaves alive while the next forward runs: torch autograd's own behaviour on CPU.
+"""LitGPT's memory mechanisms in torch autograd's own behaviour on CPU: what a step leaves alive
+while the next forward runs, and the width at which LitGPT's attention keeps K and V.
 
 LitGPT's loop rebinds ``logits = model(...)`` only when the next forward returns, so the previous
 step's output, and through its ``grad_fn`` the previous autograd graph, are still referenced.
@@ -127,3 +128,28 @@ def test_dropping_the_previous_output_frees_the_kept_inputs() -> None:
     del out
     gc.collect()
     assert all(r() is None for r in refs)
+
+
+def _litgpt_attention(qkv: torch.Tensor, n_head: int, n_query_groups: int, head_size: int) -> torch.Tensor:
+    """The training path of litgpt/model.py ``CausalSelfAttention.forward`` (43c44323), after ``self.attn``."""
+    B, T, _ = qkv.shape
+    q_per_kv = n_head // n_query_groups
+    qkv = qkv.view(B, T, n_query_groups, q_per_kv + 2, head_size).permute(0, 2, 3, 1, 4)
+    q, k, v = qkv.split((q_per_kv, 1, 1), dim=2)
+    if n_query_groups != n_head:  # "training: flash attention requires it"
+        k = k.expand(B, n_query_groups, q_per_kv, T, head_size)
+        v = v.expand(B, n_query_groups, q_per_kv, T, head_size)
+    q, k, v = (t.reshape(B, -1, T, head_size) for t in (q, k, v))
+    return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
+@pytest.mark.parametrize("groups", [1, 2], ids=["multi-query", "grouped-query"])
+def test_litgpt_attention_keeps_kv_at_the_query_width(groups: int) -> None:
+    """Why the LitGPT profile sets ``expands_kv``: what autograd keeps of K and V is the expanded copy."""
+    n_head, hs, B, T = 8, 16, 2, 32
+    qkv = torch.randn(B, T, (n_head + 2 * groups) * hs, dtype=torch.bfloat16, requires_grad=True)
+    shapes: list[tuple[int, ...]] = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: shapes.append(tuple(t.shape)) or t, lambda t: t):
+        _litgpt_attention(qkv, n_head, groups, hs).sum().backward()
+    assert shapes.count((B, n_head, T, hs)) >= 3  # q, and k and v at every query head
+    assert (B, groups, T, hs) not in shapes
