@@ -24,7 +24,8 @@ KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "lo
              "checkpointing": "tg_mem_ckpt_mode", "autocast": "tg_mem_autocast",
              "quantize_lm_head": "tg_mem_lmhead", "double_quant": "tg_mem_dq",
              "upcast_unquantized": "tg_mem_upcast", "bnb_saves_input": "tg_mem_bnb_input",
-             "keeps_previous_step": "tg_mem_prev"}
+             "keeps_previous_step": "tg_mem_prev", "expands_kv": "tg_mem_kv",
+             "softcap_eager_attention": "tg_mem_softcap"}
 
 
 def _reset_knobs() -> None:
@@ -59,6 +60,10 @@ def _knobs() -> None:
         k2.toggle("Loop holds the previous step's output", key="tg_mem_prev",
                   help="LitGPT: logits = model(...) rebinds after the next forward, so the previous graph "
                        "(its logits, and old bitsandbytes' kept inputs) is alive during it.")
+        k1.toggle("K/V copied to every query head", key="tg_mem_kv",
+                  help="LitGPT expands grouped/multi-query K and V before attention.")
+        k2.toggle("Softcapped attention in eager ops", key="tg_mem_softcap",
+                  help="LitGPT runs Gemma 2's softcapped attention without a fused kernel (8 bytes per score).")
 
 
 def settings_from_state() -> MemorySettings:
