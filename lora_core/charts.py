@@ -231,7 +231,7 @@ def _tint(hex_color: str, amount: float = 0.65) -> str:
 COMPONENT_COLORS: dict[str, str] = {
     "base_weights": "#9ca3af", "quantization_constants": "#6b7280", "lora_weights": "#2563eb",
     "lora_grads": "#60a5fa", "optimizer_states": "#a855f7", "dora_extra": "#14b8a6", "activations": "#f59e0b",
-    "peak_transients": "#ef4444",
+    "peak_transients": "#ef4444", "previous_step": "#ec4899",
 }
 
 

@@ -23,7 +23,9 @@ SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
 KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "logits": "tg_mem_logits",
              "checkpointing": "tg_mem_ckpt_mode", "autocast": "tg_mem_autocast",
              "quantize_lm_head": "tg_mem_lmhead", "double_quant": "tg_mem_dq",
-             "upcast_unquantized": "tg_mem_upcast"}
+             "upcast_unquantized": "tg_mem_upcast", "bnb_saves_input": "tg_mem_bnb_input",
+             "keeps_previous_step": "tg_mem_prev", "expands_kv": "tg_mem_kv",
+             "softcap_eager_attention": "tg_mem_softcap"}
 
 
 def _reset_knobs() -> None:
@@ -53,6 +55,15 @@ def _knobs() -> None:
         k2.toggle("QLoRA quantizes lm_head", key="tg_mem_lmhead", help="LitGPT does; transformers never does.")
         k1.toggle("Double quantization", key="tg_mem_dq", help="NF4 constants quantized again (0.127 vs 0.5 bit).")
         k2.toggle("Upcast the rest to fp32", key="tg_mem_upcast", help="PEFT's prepare_model_for_kbit_training.")
+        k1.toggle("bitsandbytes < 0.44 keeps the 4-bit matmul's input", key="tg_mem_bnb_input",
+                  help="MatMul4Bit stored ctx.tensors = (A, B) up to 0.43.")
+        k2.toggle("Loop holds the previous step's output", key="tg_mem_prev",
+                  help="LitGPT: logits = model(...) rebinds after the next forward, so the previous graph "
+                       "(its logits, and old bitsandbytes' kept inputs) is alive during it.")
+        k1.toggle("K/V copied to every query head", key="tg_mem_kv",
+                  help="LitGPT expands grouped/multi-query K and V before attention.")
+        k2.toggle("Softcapped attention in eager ops", key="tg_mem_softcap",
+                  help="LitGPT runs Gemma 2's softcapped attention without a fused kernel (8 bytes per score).")
 
 
 def settings_from_state() -> MemorySettings:
