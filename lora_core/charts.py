@@ -158,7 +158,8 @@ def by_role(resolved: pd.DataFrame) -> pd.DataFrame:
 
 
 def _hover(label: str) -> str:
-    return f"{label}<br>%{{customdata:,}} parameters<extra>%{{fullData.name}}</extra>"
+    """A bar's hover: the label and its exact value, formatted by Plotly in the browser."""
+    return f"{label}<br>%{{y:,}} parameters<extra>%{{fullData.name}}</extra>"
 
 
 def _role_key(role: str) -> int:
@@ -171,7 +172,7 @@ def layer_bars(per_layer: pd.DataFrame, num_layers: int) -> go.Figure:
     for role in sorted(per_layer["role"].unique(), key=_role_key):
         part = per_layer[per_layer["role"] == role]
         y = part["lora_params"].tolist()
-        data.append(dict(type="bar", x=part["layer"].tolist(), y=y, name=role, customdata=y,
+        data.append(dict(type="bar", x=part["layer"].tolist(), y=y, name=role,
                          marker=dict(color=ROLE_COLORS.get(role, ROLE_COLORS["other"])),
                          hovertemplate=_hover("layer %{x}")))
     return _figure(data, _layout(
@@ -185,8 +186,8 @@ def role_share(roles: pd.DataFrame) -> go.Figure:
     values = roles["lora_params"].tolist()
     data = [dict(type="pie", labels=roles["role"].tolist(), values=values, hole=0.55, sort=False,
                  marker=dict(colors=[ROLE_COLORS.get(r, ROLE_COLORS["other"]) for r in roles["role"]]),
-                 customdata=values, textinfo="percent", textposition="inside",
-                 hovertemplate="%{label}: %{customdata:,} parameters (%{percent})<extra></extra>")]
+                 textinfo="percent", textposition="inside",
+                 hovertemplate="%{label}: %{value:,} parameters (%{percent})<extra></extra>")]
     layout = _layout("Share by role")
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0, font=dict(size=11))
     layout["margin"] = dict(l=8, r=8, t=40, b=8)
@@ -196,9 +197,9 @@ def role_share(roles: pd.DataFrame) -> go.Figure:
 def trainable_vs_frozen(trainable: int, frozen: int) -> go.Figure:
     """Two bars on a log axis: trainable vs frozen parameters (a 0.1 % share stays visible)."""
     data = [dict(type="bar", y=["frozen", "trainable"], x=[frozen, trainable], orientation="h",
-                 customdata=[frozen, trainable], marker=dict(color=[FROZEN_COLOR, TRAINABLE_COLOR]),
+                 marker=dict(color=[FROZEN_COLOR, TRAINABLE_COLOR]),
                  text=[human(frozen), human(trainable)], textposition="auto", showlegend=False,
-                 hovertemplate="%{y}: %{customdata:,} parameters<extra></extra>")]
+                 hovertemplate="%{y}: %{x:,} parameters<extra></extra>")]
     layout = _layout("Trainable vs frozen", height=240, xaxis=_axis("parameters (log)", type="log", dtick=1,
                                                                    tickformat="~s"),
                      yaxis=_axis(""))
@@ -214,8 +215,7 @@ def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
     data = []
     for plan, part in breakdown.groupby("plan", sort=False):
         y = part["lora_params"].tolist()
-        data.append(dict(type="bar", x=part["role"].tolist(), y=y, name=str(plan), customdata=y,
-                         hovertemplate=_hover("%{x}")))
+        data.append(dict(type="bar", x=part["role"].tolist(), y=y, name=str(plan), hovertemplate=_hover("%{x}")))
     return _figure(data, _layout("Trainable parameters by role", barmode="group", showlegend=True, xaxis=_axis("role"),
                                  yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
 
