@@ -1,13 +1,24 @@
 """Rerun time and server memory with many users: one ``streamlit run``, N websocket sessions.
 
-Run: ``PYTHONPATH=. .venv/bin/python bench/bench_load.py [--sessions 20] [--reruns 10]``.
+Run: ``PYTHONPATH=. .venv/bin/python bench/bench_load.py [--sessions 20] [--reruns 10]
+[--class-sessions 40] [--duration 60] [--only saturation|classroom]``.
 Each session is a real websocket client (``tests/st_client.py``) with its own model and plan.
-Phases: one session alone (baseline), then all sessions opening at once (cold: model builds),
-then every session rerunning the Model and Targets pages ``--reruns`` times, all at once.
-Prints p50/p95/max of the rerun time (send -> ``script_finished``, as the client sees it) and
-the server's resident memory (RSS) sampled every 50 ms. Every session reruns back to back (no
-think time), so the concurrent rows are a saturation test: their latency is the queue of twenty
-runs sharing the CPUs, and ``runs/s`` is the server's throughput. Only 127.0.0.1; bounded loops.
+
+Saturation (``--sessions``): one session alone (baseline), then all sessions opening at once
+(cold: model builds), then every session rerunning the Model and Targets pages ``--reruns``
+times, and clicking a Targets toggle ``--reruns`` times (as the browser does: only the page's
+fragment reruns), all at once and back to back (no think time). Their latency is the queue of
+all runs sharing the CPUs, and ``runs/s`` is the server's throughput.
+
+Classroom (``--class-sessions``): a fresh server; every session opens its own model (eight
+presets in turn, Llama-3.1-405B among them) and plan, goes to the Targets page, then, for
+``--duration`` seconds, waits a random think time of 2-6 s and switches one of its toggles (a
+random one of O/K/down/up/gate, on or off), like a class following a lesson. Prints p50/p95/max
+of click -> rerun finished, the clicks per second served, and the server's RSS (peak, and per
+session).
+
+Times are send -> ``script_finished`` as the client sees it; RSS is sampled every 50 ms. Only
+127.0.0.1; every loop is bounded.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import tempfile
 import threading
@@ -25,6 +37,13 @@ import psutil
 
 from tests.st_client import WsSession, streamlit_server
 from tests.test_concurrency import query
+
+CLASS_MODELS = ("meta-llama/Meta-Llama-3.1-405B", "meta-llama/Meta-Llama-3.1-8B", "Qwen/Qwen2.5-7B-Instruct",
+                "mistralai/Mistral-7B-Instruct-v0.3", "google/flan-t5-base", "google-bert/bert-base-uncased",
+                "openai-community/gpt2", "microsoft/Phi-3-mini-4k-instruct")
+CLICKABLE = ("tg_on_o", "tg_on_k", "tg_on_down", "tg_on_up", "tg_on_gate")  # never q/v: the plan stays non-empty
+THINK_S = (2.0, 6.0)
+CLASS_GOAL_P95_MS, CLASS_GOAL_RSS_MB = 500.0, 700.0
 
 MB = 1024 * 1024
 WALL: dict[str, float] = {}  # phase -> wall seconds, for the server's throughput (reruns/s)
@@ -65,6 +84,11 @@ async def _session_reruns(s: WsSession, reruns: int, page: str) -> list[float]:
     return [(await s.rerun("", page=page)).seconds for _ in range(reruns)]
 
 
+async def _session_clicks(s: WsSession, reruns: int) -> list[float]:
+    """Switch the O toggle on and off ``reruns`` times, back to back."""
+    return [(await s.click("tg_on_o", i % 2 == 0)).seconds for i in range(reruns)]
+
+
 async def measure(port: int, sessions: int, reruns: int, rss: RssSampler) -> tuple[dict[str, list[float]], dict[str, int]]:
     """Rerun times (s) per phase, and RSS (bytes) at phase ends."""
     times: dict[str, list[float]] = {}
@@ -92,7 +116,12 @@ async def measure(port: int, sessions: int, reruns: int, rss: RssSampler) -> tup
             phase = f"{sessions} sessions rerunning, {name} page"
             times[phase] = [t for r in runs for t in r]
             WALL[phase] = time.perf_counter() - start
-        memory[f"after {sessions} x {2 * reruns} reruns"] = rss.last
+        start = time.perf_counter()
+        runs = await asyncio.gather(*(_session_clicks(u, reruns) for u in users))
+        phase = f"{sessions} sessions clicking a Targets toggle"
+        times[phase] = [t for r in runs for t in r]
+        WALL[phase] = time.perf_counter() - start
+        memory[f"after {sessions} x {3 * reruns} reruns"] = rss.last
     finally:
         for u in users:
             await u.__aexit__(None, None, None)
@@ -114,17 +143,84 @@ def streamlit_floor(reruns: int) -> list[float]:
             return asyncio.run(_floor(port, reruns))
 
 
+async def _student(s: WsSession, i: int, deadline: float, rng: random.Random) -> list[float]:
+    """One student: open a model and plan on the Targets page, then think and click until ``deadline``."""
+    model = CLASS_MODELS[i % len(CLASS_MODELS)]
+    await s.rerun(f"model={model}&t=q%3D{i + 1}%2Cv%3D{i + 1}")
+    await s.rerun(s.query_string, page="targets")
+    keys = [k for k in CLICKABLE if k in s.widgets]
+    on: set[str] = set()
+    clicks = []
+    while True:
+        await asyncio.sleep(rng.uniform(*THINK_S))
+        if time.perf_counter() >= deadline:
+            return clicks
+        key = rng.choice(keys)
+        run = await s.click(key, key not in on)
+        on ^= {key}
+        clicks.append(run.seconds)
+
+
+async def classroom(port: int, sessions: int, duration: float, rss: RssSampler, seed: int = 12) -> dict:
+    """Click times (s), wall seconds and RSS (bytes) of ``sessions`` students for ``duration`` s."""
+    users = [WsSession(port) for _ in range(sessions)]
+    memory = {"server started": rss.last}
+    for u in users:
+        await u.__aenter__()
+    try:
+        start = time.perf_counter()
+        rngs = [random.Random(seed * 1000 + i) for i in range(sessions)]
+        clicks = await asyncio.gather(*(_student(u, i, start + duration, rngs[i]) for i, u in enumerate(users)))
+        wall = time.perf_counter() - start
+        memory[f"{sessions} sessions open, after {duration:.0f} s"] = rss.last
+    finally:
+        for u in users:
+            await u.__aexit__(None, None, None)
+    return {"times": [t for c in clicks for t in c], "wall": wall, "memory": memory}
+
+
+def print_classroom(r: dict, sessions: int, duration: float, peak: int) -> None:
+    ms = [t * 1000 for t in r["times"]]
+    p95, peak_mb = pct(ms, 0.95), peak / MB
+    print(f"\nClassroom: {sessions} sessions on 127.0.0.1, each on its own model ({len(CLASS_MODELS)} presets "
+          f"in turn, Llama-3.1-405B among them) and plan, clicking a Targets toggle after a random "
+          f"{THINK_S[0]:.0f}-{THINK_S[1]:.0f} s think time for {duration:.0f} s; {psutil.cpu_count()} CPUs, "
+          f"machine load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())} at the end\n")
+    print(f"| {'clicks':>6} | {'p50 ms':>7} | {'p95 ms':>7} | {'max ms':>7} | {'clicks/s':>8} | {'peak RSS MB':>11} "
+          f"| {'MB/session':>10} |")
+    print(f"|{'-' * 8}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 10}|{'-' * 13}|{'-' * 12}|")
+    started = r["memory"]["server started"]
+    per_session = (peak - started) / MB / sessions
+    print(f"| {len(ms):>6} | {statistics.median(ms):>7.0f} | {p95:>7.0f} | {max(ms):>7.0f} "
+          f"| {len(ms) / r['wall']:>8.1f} | {peak_mb:>11.0f} | {per_session:>10.1f} |")
+    print(f"\ngoals: p95 <= {CLASS_GOAL_P95_MS:.0f} ms -> {'met' if p95 <= CLASS_GOAL_P95_MS else 'NOT met'}; "
+          f"server RSS <= {CLASS_GOAL_RSS_MB:.0f} MB -> {'met' if peak_mb <= CLASS_GOAL_RSS_MB else 'NOT met'} "
+          f"(MB/session: peak RSS less the idle server's {started / MB:.0f} MB, over {sessions} sessions, "
+          "models included)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--sessions", type=int, default=20, help="sessions of the saturation phases")
     ap.add_argument("--reruns", type=int, default=10, help="reruns per session and page")
+    ap.add_argument("--class-sessions", type=int, default=40, help="sessions of the classroom profile")
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds the classroom clicks")
+    ap.add_argument("--only", choices=("saturation", "classroom"), help="run one part only")
     args = ap.parse_args()
+    if args.only != "saturation":
+        with streamlit_server() as (port, proc), RssSampler(proc.pid) as rss:
+            time.sleep(0.2)
+            room = asyncio.run(classroom(port, args.class_sessions, args.duration, rss))
+        print_classroom(room, args.class_sessions, args.duration, rss.peak)
+    if args.only == "classroom":
+        return
     with streamlit_server() as (port, proc), RssSampler(proc.pid) as rss:
         time.sleep(0.2)
         times, memory = asyncio.run(measure(port, args.sessions, args.reruns, rss))
     times = {"floor: a 3-line app, 1 session": streamlit_floor(args.reruns), **times}
-    print(f"\nLoad: one streamlit server on 127.0.0.1, {args.sessions} websocket sessions, "
-          f"{psutil.cpu_count()} CPUs, machine load average {os.getloadavg()[0]:.1f} at the end\n")
+    print(f"\nSaturation: one streamlit server on 127.0.0.1, {args.sessions} websocket sessions back to back, "
+          f"{psutil.cpu_count()} CPUs, machine load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          "at the end\n")
     print(f"| {'phase':<42} | {'runs':>4} | {'p50 ms':>7} | {'p95 ms':>7} | {'max ms':>7} | {'runs/s':>6} |")
     print(f"|{'-' * 44}|{'-' * 6}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
     for phase, ts in times.items():

@@ -1,4 +1,4 @@
-"""``python bench/profiled_streamlit.py run app.py ...``: Streamlit's CLI with the server profiled.
+"""``python bench/profiled_streamlit.py run app.py ...``: the app's server (``ui.serve``) profiled.
 
 Used by ``bench/bench_profile.py``. Every script run (the script thread, from the widget
 callbacks to the last element) is profiled with cProfile and written to
@@ -18,6 +18,8 @@ from pathlib import Path
 
 from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
 from streamlit.web import cli
+
+from ui import serve
 
 OUT = Path(os.environ["LORA_EXPLORER_PROFILE_DIR"])
 _runs, _dumps = itertools.count(), itertools.count()
@@ -49,6 +51,7 @@ class _MainThread:
 
 
 if __name__ == "__main__":
+    serve.install()
     ScriptRunner._run_script = _profiled_run  # type: ignore[method-assign]
     signal.signal(signal.SIGUSR1, _MainThread().dump)
     sys.argv = ["streamlit", *sys.argv[1:]]

@@ -61,10 +61,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVE = ("-m", "ui.serve")  # streamlit's CLI with TCP_NODELAY on every connection, as `make run` serves
+
+
 def server_command(port: int, app: str = "app.py", extra: tuple[str, ...] = (),
-                   launcher: tuple[str, ...] = ("-m", "streamlit")) -> list[str]:
+                   launcher: tuple[str, ...] = SERVE) -> list[str]:
     """The ``streamlit run`` command line, with this interpreter's streamlit (``extra``: more flags;
-    ``launcher``: what runs streamlit's CLI, e.g. a profiling wrapper script)."""
+    ``launcher``: what runs streamlit's CLI: ``ui.serve`` by default, or e.g. a profiling wrapper)."""
     return [sys.executable, *launcher, "run", app, "--server.headless=true",
             "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
             "--server.fileWatcherType=none", *extra]
@@ -107,7 +110,7 @@ class Server:
 
 @contextmanager
 def running_server(app: str = "app.py", app_dir: Path = ROOT, extra: tuple[str, ...] = (),
-                   launcher: tuple[str, ...] = ("-m", "streamlit"), env: dict[str, str] | None = None) -> Iterator[Server]:
+                   launcher: tuple[str, ...] = SERVE, env: dict[str, str] | None = None) -> Iterator[Server]:
     """Run ``streamlit run app [extra]`` in ``app_dir`` on a free port; yield it; stop it after.
 
     The Hub is switched off (``LORA_EXPLORER_OFFLINE=1``) so nothing waits on the network.
