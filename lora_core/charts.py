@@ -64,11 +64,11 @@ def role_of_row(group: str, role: str) -> str:
 
 def _layout(title: str, height: int = 380, **extra) -> dict:
     """The shared layout: left title, tight margins, horizontal legend under the plot."""
-    return dict(
+    return {**dict(
         title=dict(text=title, x=0, y=0.98, yanchor="top"), height=height, margin=dict(l=8, r=8, t=64, b=8),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, font=dict(size=11)),
-        hoverlabel=dict(namelength=-1), **extra,
-    )
+        hoverlabel=dict(namelength=-1),
+    ), **extra}
 
 
 class SpecFigure(go.Figure):
@@ -107,6 +107,17 @@ def _figure(data: list[dict], layout: dict) -> SpecFigure:
 
 def _axis(title: str, **extra) -> dict:
     return dict(title=dict(text=title), automargin=True, **extra)
+
+
+def _fixed_axis(title: str, **extra) -> dict:
+    """An axis inside the figure's own margins: no ``automargin``, so Plotly draws the figure once
+    instead of drawing it, growing the margins to fit the labels, and drawing it again (the Targets
+    page's charts are drawn afresh on every click). Tick labels are kept short (``20M``) to fit."""
+    return dict(title=dict(text=title), automargin=False, **extra)
+
+
+# Margins that hold the title and a one-row legend on top, and the axis labels, without growing.
+_FIXED_MARGIN = dict(l=64, r=12, t=72, b=44)
 
 
 def _sum_by(keys: list[np.ndarray], values: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -177,8 +188,8 @@ def layer_bars(per_layer: pd.DataFrame, num_layers: int) -> go.Figure:
                          hovertemplate=_hover("layer %{x}")))
     return _figure(data, _layout(
         "Trainable parameters per layer", barmode="stack",
-        xaxis=_axis("layer index", range=[-0.5, max(num_layers, 1) - 0.5]),
-        yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
+        margin=_FIXED_MARGIN, xaxis=_fixed_axis("layer index", range=[-0.5, max(num_layers, 1) - 0.5]),
+        yaxis=_fixed_axis("trainable parameters", rangemode="tozero", tickformat="~s")))
 
 
 def role_share(roles: pd.DataFrame) -> go.Figure:
@@ -190,7 +201,7 @@ def role_share(roles: pd.DataFrame) -> go.Figure:
                  hovertemplate="%{label}: %{value:,} parameters (%{percent})<extra></extra>")]
     layout = _layout("Share by role")
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0, font=dict(size=11))
-    layout["margin"] = dict(l=8, r=8, t=40, b=8)
+    layout["margin"] = dict(l=8, r=8, t=40, b=64)  # room for the legend below: no second drawing
     return _figure(data, layout)
 
 
@@ -200,10 +211,10 @@ def trainable_vs_frozen(trainable: int, frozen: int) -> go.Figure:
                  marker=dict(color=[FROZEN_COLOR, TRAINABLE_COLOR]),
                  text=[human(frozen), human(trainable)], textposition="auto", showlegend=False,
                  hovertemplate="%{y}: %{x:,} parameters<extra></extra>")]
-    layout = _layout("Trainable vs frozen", height=240, xaxis=_axis("parameters (log)", type="log", dtick=1,
-                                                                   tickformat="~s"),
-                     yaxis=_axis(""))
-    layout["margin"] = dict(l=8, r=8, t=40, b=8)
+    layout = _layout("Trainable vs frozen", height=240, xaxis=_fixed_axis("parameters (log)", type="log", dtick=1,
+                                                                         tickformat="~s"),
+                     yaxis=_fixed_axis(""))
+    layout["margin"] = dict(l=72, r=12, t=40, b=44)
     return _figure(data, layout)
 
 
@@ -295,5 +306,6 @@ def memory_bar(components: pd.DataFrame, gpu_sizes: tuple[int, ...]) -> go.Figur
     notes = [dict(x=gb, y=0.5, text=f"{gb} GB", showarrow=False, yanchor="bottom", font=dict(size=10))
              for gb in gpu_sizes if gb <= max(total * 1.15, gpu_sizes[0])]
     return _figure(data, _layout("Training memory by component", height=240, barmode="stack",
-                                 xaxis=_axis("GPU memory (GiB)", rangemode="tozero"),
+                                 margin=dict(l=12, r=12, t=92, b=44),
+                                 xaxis=_fixed_axis("GPU memory (GiB)", rangemode="tozero"),
                                  yaxis=dict(showticklabels=False), shapes=shapes, annotations=notes))

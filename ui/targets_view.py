@@ -184,7 +184,8 @@ def results(model: LoadedModel, view: PlanView) -> None:
     for note in view.notes:
         st.info(note, icon="💡")
     widgets.chart(view.layer_chart, "tg_chart_layers",
-                  "Each bar is one layer's trainable LoRA parameters, split by role; hover for exact numbers.")
+                  "Each bar is one layer's trainable LoRA parameters, split by role; hover for exact numbers.",
+                  config=widgets.FIXED_CHART_CONFIG)
     left, right = st.columns(2)
     with left:
         widgets.chart(view.share_chart, "tg_chart_share", "How the trainable parameters divide between roles.",
