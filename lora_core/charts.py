@@ -291,12 +291,14 @@ COMPONENT_COLORS: dict[str, str] = {
 
 
 def memory_bar(components: pd.DataFrame, gpu_sizes: tuple[int, ...]) -> go.Figure:
-    """One horizontal bar of training memory stacked by component, with GPU sizes as dashed lines.
+    """One horizontal bar of training memory stacked by component, with GPU sizes as dashed lines;
+    each legend entry carries its size, so the chart reads without hovering (the Targets page
+    draws it as a static picture).
 
     ``components`` columns: ``component``, ``bytes``, ``gib`` (``MemoryEstimate.as_frame()``).
     """
-    data = [dict(type="bar", y=["memory"], x=[row.gib], name=row.component.replace("_", " "),
-                 orientation="h", customdata=[row.bytes],
+    data = [dict(type="bar", y=["memory"], x=[row.gib], orientation="h", customdata=[row.bytes],
+                 name=f"{row.component.replace('_', ' ')} {row.gib:.1f} GiB",
                  marker=dict(color=COMPONENT_COLORS.get(row.component, GROUP_COLORS["other"])),
                  hovertemplate="%{fullData.name}: %{x:.2f} GiB (%{customdata:,} bytes)<extra></extra>")
             for row in components.itertuples(index=False) if row.bytes > 0]

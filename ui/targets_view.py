@@ -189,7 +189,7 @@ def results(model: LoadedModel, view: PlanView) -> None:
     left, right = st.columns(2)
     with left:
         widgets.chart(view.share_chart, "tg_chart_share", "How the trainable parameters divide between roles.",
-                      config=widgets.FIXED_CHART_CONFIG)
+                      config=widgets.STATIC_CHART_CONFIG)
     with right:
         widgets.chart(view.frozen_chart, "tg_chart_frozen",
                       f"{c.trainable:,} trainable beside {c.all_params - c.trainable:,} frozen parameters.",
@@ -228,7 +228,7 @@ def memory(model: LoadedModel, view: PlanView) -> None:
     fits = est.fits_on()
     widgets.chart(mem.chart, "tg_chart_memory",
                   f"Estimated {est.total_gib:.1f} GiB: base weights, LoRA weights with gradients and AdamW "
-                  "states, and activations; dotted lines mark common GPU sizes.", config=widgets.FIXED_CHART_CONFIG)
+                  "states, and activations; dotted lines mark common GPU sizes.", config=widgets.STATIC_CHART_CONFIG)
     st.markdown("Fits on: " + " ".join(f":{'green' if ok else 'red'}-badge[{gb} GB {'fits' if ok else 'too small'}]"
                                        for gb, ok in fits.items()),
                 help="Whether the estimate fits a GPU of that size, with no headroom added.")
