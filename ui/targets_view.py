@@ -116,12 +116,12 @@ def write_widgets(toggles: list[Toggle], plan: Plan, states: dict, num_layers: i
     ss["tg_dora"], ss["tg_rslora"], ss["tg_vision"] = plan.dora, plan.rslora, plan.scope == "all"
 
 
-FIELD_PX = 120  # width of a rank or alpha field beside its toggle
+FIELD_PX = 72  # width of a rank or alpha field beside its toggle (the columns were 7:3:3)
 
 
 def row() -> st.delta_generator.DeltaGenerator:
-    """A row of widgets: one horizontal container (wrapping on narrow screens)."""
-    return st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    """A row of widgets: one horizontal container, its widgets side by side at any width."""
+    return st.container(horizontal=True, wrap=False, vertical_alignment="bottom", gap="small")
 
 
 def toggle_row(t: Toggle, toggles: list[Toggle]) -> None:

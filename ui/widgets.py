@@ -41,11 +41,12 @@ def sidebar_summary(c: PlanCount | None = None) -> None:
 
 def count_metrics(c: PlanCount) -> None:
     """Four metrics for a plan count: trainable, share, and adapter size at fp16 / fp32."""
-    row = st.container(horizontal=True, gap="small")  # one wrapping row: one block, not six columns
+    row = st.container(horizontal=True, gap="small")  # two rows of two: two blocks, not six columns
     row.metric("Trainable parameters", human(c.trainable), help=f"Exactly {c.trainable:,} parameters "
                "PEFT will train (LoRA matrices plus any biases or saved modules).")
     row.metric("% of the model", human_pct(c.share), help=f"{c.trainable:,} of {c.all_params:,} "
                "parameters (PEFT's 'all params' includes the adapters).")
+    row = st.container(horizontal=True, gap="small")
     row.metric("Adapter file (fp16)", human_bytes(c.trainable * 2),
                help=f"{c.trainable * 2:,} bytes: the saved adapter at 2 bytes per parameter.")
     row.metric("Adapter file (fp32)", human_bytes(c.trainable * 4),
