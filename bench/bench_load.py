@@ -202,18 +202,18 @@ def print_classroom(r: dict, sessions: int, duration: float, peak: int) -> None:
           f"clicks a toggle after a random {THINK_S[0]:.0f}-{THINK_S[1]:.0f} s think time for {duration:.0f} s; "
           f"{psutil.cpu_count()} CPUs, machine load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())} "
           "at the end\n")
-    print(f"| {'phase':<36} | {'runs':>5} | {'p50 ms':>7} | {'p95 ms':>7} | {'max ms':>7} | {'runs/s':>6} |")
-    print(f"|{'-' * 38}|{'-' * 7}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
-    print(f"| {'all open at once (2 runs each)':<36} | {len(opens):>5} | {statistics.median(opens):>7.0f} "
+    print(f"| {'phase':<38} | {'runs':>5} | {'p50 ms':>7} | {'p95 ms':>7} | {'max ms':>7} | {'runs/s':>6} |")
+    print(f"|{'-' * 40}|{'-' * 7}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
+    print(f"| {'all open at once (2 runs each)':<38} | {len(opens):>5} | {statistics.median(opens):>7.0f} "
           f"| {pct(opens, 0.95):>7.0f} | {max(opens):>7.0f} | {'':>6} |")
-    print(f"| {'click -> rerun finished':<36} | {len(ms):>5} | {statistics.median(ms):>7.0f} | {p95:>7.0f} "
+    print(f"| {'click -> rerun finished':<38} | {len(ms):>5} | {statistics.median(ms):>7.0f} | {p95:>7.0f} "
           f"| {max(ms):>7.0f} | {len(ms) / r['wall']:>6.1f} |")
-    print(f"\n| {'server memory (RSS)':<36} | {'MB':>7} |")
-    print(f"|{'-' * 38}|{'-' * 9}|")
+    print(f"\n| {'server memory (RSS)':<38} | {'MB':>7} |")
+    print(f"|{'-' * 40}|{'-' * 9}|")
     for phase, b in r["memory"].items():
-        print(f"| {phase:<36} | {b / MB:>7.0f} |")
-    print(f"| {'peak':<36} | {peak_mb:>7.0f} |")
-    print(f"| {'per session (peak less models loaded)':<36} | {(peak - models) / MB / sessions:>7.1f} |")
+        print(f"| {phase:<38} | {b / MB:>7.0f} |")
+    print(f"| {'peak':<38} | {peak_mb:>7.0f} |")
+    print(f"| {'per session (peak less models loaded)':<38} | {(peak - models) / MB / sessions:>7.1f} |")
     print(f"\ngoals: click p95 <= {CLASS_GOAL_P95_MS:.0f} ms -> {'met' if p95 <= CLASS_GOAL_P95_MS else 'NOT met'}; "
           f"server RSS <= {CLASS_GOAL_RSS_MB:.0f} MB -> {'met' if peak_mb <= CLASS_GOAL_RSS_MB else 'NOT met'}")
 
