@@ -45,6 +45,7 @@ CLASS_MODELS = ("meta-llama/Meta-Llama-3.1-405B", "meta-llama/Meta-Llama-3.1-8B"
 CLICKABLE = ("tg_on_o", "tg_on_k", "tg_on_down", "tg_on_up", "tg_on_gate")  # never q/v: the plan stays non-empty
 THINK_S = (2.0, 6.0)
 CLASS_GOAL_P95_MS, CLASS_GOAL_RSS_MB = 500.0, 700.0
+SATURATION_GOAL_RUNS_S = 40.0
 
 MB = 1024 * 1024
 WALL: dict[str, float] = {}  # phase -> wall seconds, for the server's throughput (reruns/s)
@@ -252,6 +253,12 @@ def main() -> None:
     for phase, b in memory.items():
         print(f"| {phase:<42} | {b / MB:>7.0f} |")
     print(f"| {'peak':<42} | {rss.peak / MB:>7.0f} |")
+    rates = {name: len(times[phase]) / WALL[phase] for name, phase in (
+        ("full reruns", f"{args.sessions} sessions rerunning, Targets page"),
+        ("toggle clicks", f"{args.sessions} sessions clicking a Targets toggle"))}
+    print(f"\ngoal: Targets page >= {SATURATION_GOAL_RUNS_S:.0f} runs/s with {args.sessions} sessions back to back -> "
+          + "; ".join(f"{name} {rate:.1f}/s {'met' if rate >= SATURATION_GOAL_RUNS_S else 'NOT met'}"
+                      for name, rate in rates.items()))
 
 
 if __name__ == "__main__":
