@@ -1,7 +1,7 @@
 """Where one Targets click goes on the real server: cProfile of the script runs and the event loop.
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/bench_profile.py [--clicks 20] [--top 25] [--key tg_on_k]``.
-Starts ``streamlit run app.py`` under ``bench/profiled_streamlit.py`` on 127.0.0.1, opens
+Starts ``streamlit run app.py`` under ``bench/support/profiled_streamlit.py`` on 127.0.0.1, opens
 Llama-3.1-405B on the Targets page with a websocket client (``tests/st_client.py``), switches one
 toggle on and off ``--clicks`` times as the browser does (the widget's new value, and its
 fragment id when it sits in an ``st.fragment``), then prints: the click times, elements and KiB
@@ -31,7 +31,7 @@ from tests.browser_support import running_server  # noqa: E402
 from tests.st_client import Run, WsSession  # noqa: E402
 
 MODEL = "meta-llama/Meta-Llama-3.1-405B"
-WRAPPER = (str(Path(__file__).resolve().parent / "profiled_streamlit.py"),)
+WRAPPER = (str(Path(__file__).resolve().parent / "support" / "profiled_streamlit.py"),)
 WARMUP = 4
 
 

@@ -1,4 +1,4 @@
-"""``python bench/profiled_streamlit.py run app.py ...``: the app's server (``ui.serve``) profiled.
+"""``python bench/support/profiled_streamlit.py run app.py ...``: the app's server (``ui.serve``) profiled.
 
 Used by ``bench/bench_profile.py``. Every script run (the script thread, from the widget
 callbacks to the last element) is profiled with cProfile and written to
