@@ -26,7 +26,7 @@ from lora_core.skeleton import Skeleton
 from .surprises import NameFacts, surprises
 from .toggles import Toggle, ToggleState, toggle_states
 
-MAX_PLANS_PER_MODEL = 128
+MAX_PLANS_PER_MODEL = 64  # a view of Llama-3.1-405B all-linear holds ~0.3 MB of rows
 MAX_MEMORY_SETTINGS_PER_PLAN = 16
 
 
