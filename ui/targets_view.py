@@ -3,9 +3,10 @@
 The page file ``pages/targets.py`` only calls :func:`render`: Streamlit compiles a page script
 on every rerun when it has no script cache (AppTest), while this module is imported once.
 
-Everything under the title is one ``st.fragment`` (:func:`body`): a click on any widget reruns
-only that, not the page config, navigation and sidebar links, and the body ends with the sidebar
-summary and the URL so they follow the click. What it shows for a plan (count, rows, toggle
+Under the title and the starting points (presets, task guidance, the explainer), the page is one
+``st.fragment`` (:func:`body`): a click on any widget in it reruns only that, not the page config,
+navigation, sidebar links and starting points, and the body ends with the sidebar summary and
+the URL so they follow the click. What it shows for a plan (count, rows, toggle
 states, notes, figures, memory estimates) comes from the model's cached
 :class:`~ui.plan_views.PlanView`, so a plan seen before costs a lookup. Rows of widgets are
 horizontal containers (one block each) rather than column sets (one block per column): fewer
@@ -141,18 +142,28 @@ def toggle_row(t: Toggle, toggles: list[Toggle]) -> None:
         st.caption(f"🔗 {t.note}")
 
 
-def controls(toggles: list[Toggle], num_layers: int, has_vision: bool) -> None:
-    """Presets, guidance, toggles, layer range and options."""
-    with row():
+def starting_points() -> None:
+    """Plan presets and task guidance, above the page body: used now and then, so they sit outside
+    its fragment (a click on them reruns the whole page) and a toggle click does not redraw them."""
+    tasks = {g.task: g for g in TASK_GUIDANCE}
+    left, right = st.columns(2, gap="large", vertical_alignment="bottom")  # stacked on narrow screens
+    with left, row():
         preset = st.selectbox("Plan preset", list(PRESET_PLANS), key="tg_preset", width="stretch",
                               help="Starting points from common practice; applying one replaces the targets.")
         st.button("Apply", key="tg_apply_preset", on_click=_on_preset, args=(preset,),
                   help="Replace the plan's targets with the preset's (layer range and options stay).")
-    tasks = {g.task: g for g in TASK_GUIDANCE}
-    task = st.selectbox("Task type", list(tasks), key="tg_task", help="What you fine-tune for decides where adapters pay off.")
-    st.button("Use suggestion", key="tg_apply_task", on_click=_on_preset, args=(tasks[task].preset,),
-              help="Apply the preset suggested for this task type.")
+    with right, row():
+        task = st.selectbox("Task type", list(tasks), key="tg_task", width="stretch",
+                            help="What you fine-tune for decides where adapters pay off.")
+        st.button("Use suggestion", key="tg_apply_task", on_click=_on_preset, args=(tasks[task].preset,),
+                  help="Apply the preset suggested for this task type.")
     st.caption(f"**{tasks[task].preset}**: {tasks[task].why}")
+    with st.expander("Why Q and V? When FFN?"):
+        st.markdown(EXPLAINER)
+
+
+def controls(toggles: list[Toggle], num_layers: int, has_vision: bool) -> None:
+    """Toggles, layer range and options."""
     for section, title in SECTIONS:
         items = [t for t in toggles if t.section == section]
         if items:
@@ -235,8 +246,9 @@ def memory(model: LoadedModel, view: PlanView) -> None:
 
 
 def render() -> None:
-    """Draw the Targets page: the title, then :func:`body`."""
+    """Draw the Targets page: the title, the starting points, then :func:`body`."""
     page.begin("Targets")
+    starting_points()
     body()
 
 
@@ -253,8 +265,6 @@ def body() -> None:
     left, right = st.columns([5, 6], gap="large")
     with left:
         controls(toggles, model.index.num_layers, model.index.has_vision)
-        with st.expander("Why Q and V? When FFN?"):
-            st.markdown(EXPLAINER)
     with right:
         results(model, view)
     page.end(view.count)
