@@ -1,4 +1,5 @@
-"""Targets page rerun time with Llama-3.1-405B loaded, measured with AppTest after a toggle.
+"""Targets page rerun time with Llama-3.1-405B loaded, measured with AppTest after a toggle;
+and the Module tree page's with DeepSeek-V3 loaded (goal: median under 100 ms).
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/bench_rerun.py [--runs 30]``. Prints a table of the
 median and p90 of a full AppTest rerun (script + AppTest's own overhead) after switching the K
@@ -19,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 MODEL = "meta-llama/Meta-Llama-3.1-405B"
 GOAL_MS = 50.0
+TREE_MODEL, TREE_GOAL_MS = "deepseek-ai/DeepSeek-V3", 100.0
 
 
 def _time(run) -> float:
@@ -45,11 +47,28 @@ def measure(runs: int) -> dict[str, list[float]]:
     return {"after a toggle": toggle, "unchanged rerun": plain, "AppTest floor": empty}
 
 
+def measure_tree(runs: int) -> dict[str, list[float]]:
+    """Rerun times (ms) of the Module tree page: after a layer change, and with nothing changed."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["model"] = TREE_MODEL
+    at.run()
+    at.switch_page("pages/tree.py").run()
+    key = "tree_layer_decoder"
+    for i in range(3):
+        at.number_input(key=key).set_value(3 + i % 2).run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    layer = [_time(lambda i=i: at.number_input(key=key).set_value(3 + i % 2).run()) for i in range(runs)]
+    plain = [_time(at.run) for _ in range(runs)]
+    assert not at.exception and not at.error, (at.exception, at.error)
+    return {"tree: new layer": layer, "tree: unchanged": plain}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     results = measure(args.runs)
+    tree = measure_tree(args.runs)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"Targets page rerun, {MODEL} loaded, {args.runs} AppTest runs each "
           f"({os.cpu_count()} CPUs, load average {load}: other work on the machine inflates every row)")
@@ -58,6 +77,11 @@ def main() -> None:
         med = statistics.median(times)
         p90 = statistics.quantiles(times, n=10)[-1]
         print(f"{case:<18} {med:>10.1f} {p90:>8.1f} {GOAL_MS:>8.0f}  {'yes' if med <= GOAL_MS else 'no'}")
+    print(f"Module tree page rerun, {TREE_MODEL} loaded, {args.runs} AppTest runs each")
+    for case, times in tree.items():
+        med = statistics.median(times)
+        p90 = statistics.quantiles(times, n=10)[-1]
+        print(f"{case:<18} {med:>10.1f} {p90:>8.1f} {TREE_GOAL_MS:>8.0f}  {'yes' if med <= TREE_GOAL_MS else 'no'}")
 
 
 if __name__ == "__main__":

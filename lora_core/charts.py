@@ -15,17 +15,18 @@ import pandas as pd
 import plotly.graph_objects as go
 
 GROUP_COLORS: dict[str, str] = {
-    "attention": "#3b82f6", "ffn": "#f59e0b", "experts": "#ef4444", "router": "#a855f7",
-    "embedding": "#10b981", "head": "#14b8a6", "other": "#9ca3af",
+    "attention": "#3b82f6", "linear-attention": "#6366f1", "ssm": "#ec4899", "ffn": "#f59e0b",
+    "experts": "#ef4444", "router": "#a855f7", "embedding": "#10b981", "head": "#14b8a6", "other": "#9ca3af",
 }
 ROLE_COLORS: dict[str, str] = {
     "q": "#1d4ed8", "k": "#3b82f6", "v": "#60a5fa", "o": "#93c5fd", "qkv": "#2563eb",
-    "q_a": "#1e40af", "q_b": "#1d4ed8", "kv_a": "#3b82f6", "kv_b": "#60a5fa",
-    "gate": "#b45309", "up": "#f59e0b", "gate_up": "#d97706", "down": "#fcd34d",
+    "kv": "#3b82f6", "q_a": "#1e40af", "q_b": "#1d4ed8", "kv_a": "#3b82f6", "kv_b": "#60a5fa",
+    "linear-attention": "#6366f1", "ssm": "#ec4899", "gate": "#b45309", "up": "#f59e0b", "gate_up": "#d97706", "down": "#fcd34d",
     "experts": "#ef4444", "router": "#a855f7", "embedding": "#10b981", "head": "#14b8a6",
     "other": "#9ca3af",
 }
 ROLE_ORDER: tuple[str, ...] = tuple(ROLE_COLORS)
+_BY_GROUP = ("experts", "router", "embedding", "head", "linear-attention", "ssm")
 FROZEN_COLOR = "#d1d5db"
 TRAINABLE_COLOR = "#2563eb"
 _UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
@@ -58,8 +59,9 @@ def human_pct(share: float) -> str:
 
 
 def role_of_row(group: str, role: str) -> str:
-    """The legend entry of a row: experts, router, embedding and head by group, else the role."""
-    return group if group in ("experts", "router", "embedding", "head") else role
+    """The legend entry of a row: experts, router, embedding, head and the token-mixer groups
+    (linear attention, SSM) by group, else the role."""
+    return group if group in _BY_GROUP else role
 
 
 def _layout(title: str, height: int = 380, **extra) -> dict:
@@ -231,57 +233,10 @@ def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
                                  yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
 
 
-def treemap_frame(inventory: pd.DataFrame, targeted: set[str]) -> pd.DataFrame:
-    """Rows for the model treemap: model -> stack -> group -> layer -> module.
-
-    A node is ``targeted`` when the plan wraps it or anything under it.
-    Columns: ``id``, ``parent``, ``label``, ``value`` (leaves only), ``group``, ``targeted``, ``depth``.
-    """
-    inv = inventory[inventory["base_params"] > 0]
-    nodes: dict[str, dict] = {"model": {"id": "model", "parent": "", "label": "model", "group": "",
-                                        "targeted": False, "depth": 0}}
-    leaves: list[dict] = []
-    for name, stack, group, layer, params in zip(inv["name"], inv["stack"], inv["group"], inv["layer"],
-                                                 inv["base_params"]):
-        band = "no layer" if pd.isna(layer) else f"layer {int(layer)}"
-        hit = name in targeted
-        parent = "model"
-        for depth, (node, label) in enumerate(((f"model/{stack}", stack), (f"model/{stack}/{group}", group),
-                                               (f"model/{stack}/{group}/{band}", band)), start=1):
-            rec = nodes.setdefault(node, {"id": node, "parent": parent, "label": label,
-                                          "group": group if depth > 1 else "", "targeted": False, "depth": depth})
-            rec["targeted"] = rec["targeted"] or hit
-            parent = node
-        leaves.append({"id": f"{parent}/{name}", "parent": parent, "label": name.rpartition(".")[2],
-                       "value": int(params), "group": group, "targeted": hit, "depth": 4})
-    nodes["model"]["targeted"] = bool(targeted)
-    return pd.DataFrame([*nodes.values(), *leaves])
-
-
 def _tint(hex_color: str, amount: float = 0.65) -> str:
     """``hex_color`` mixed with white: ``('#3b82f6', 0.65) -> '#c4dafc'`` (roughly)."""
     rgb = [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
     return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in rgb)
-
-
-def model_treemap(frame: pd.DataFrame) -> go.Figure:
-    """A treemap of the model by parameters, coloured by group; parts the plan targets in full
-    colour, the rest tinted, targeted modules outlined."""
-    colors = ["#e5e7eb" if not g else GROUP_COLORS.get(g, GROUP_COLORS["other"]) if t
-              else _tint(GROUP_COLORS.get(g, GROUP_COLORS["other"])) for g, t in zip(frame["group"], frame["targeted"])]
-    leaf_hit = frame["targeted"] & (frame["depth"] == 4)
-    text = ["targeted by the plan" if t else "" for t in frame["targeted"]]
-    data = [dict(
-        type="treemap", ids=frame["id"].tolist(), parents=frame["parent"].tolist(),
-        labels=frame["label"].tolist(), values=frame["value"].fillna(0).astype("int64").tolist(),
-        branchvalues="remainder", maxdepth=4, text=text, textinfo="label",
-        marker=dict(colors=colors, line=dict(width=[2 if h else 0.5 for h in leaf_hit],
-                                             color=["#111827" if h else "#ffffff" for h in leaf_hit])),
-        hovertemplate="%{label}<br>%{value:,} parameters (%{percentRoot:.2%} of the model)<br>%{text}<extra></extra>",
-    )]
-    layout = dict(height=520, margin=dict(l=4, r=4, t=40, b=4),
-                  title=dict(text="Model by parameters (area), coloured by group", x=0))
-    return _figure(data, layout)
 
 
 COMPONENT_COLORS: dict[str, str] = {

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .errors import InputError
 
-COMMANDS: tuple[str, ...] = ("cli_inspect", "cli_plan")
+COMMANDS: tuple[str, ...] = ("cli_inspect", "cli_plan", "cli_serve_check")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,8 +13,11 @@ from .summary import ModelSummary, fold_layers, relative_name
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Attention", ("attention",)),
+    ("Linear attention", ("linear-attention",)),
+    ("SSM / recurrent mixer", ("ssm",)),
     ("FFN", ("ffn", "experts", "router")),
 )
+_ALWAYS = ("Attention", "FFN")  # the mixer sections only when the model has them
 _HEADLINES: tuple[tuple[str, str], ...] = (
     ("hidden size", "hidden_size"), ("intermediate size", "intermediate_size"),
     ("MoE intermediate size", "moe_intermediate_size"), ("layers", "num_layers"),
@@ -55,9 +58,12 @@ def render(opened: OpenedModel) -> str:
     """The human report: headline figures, then each section folded over identical layers."""
     s, src = opened.summary, opened.source
     lines = [f"{src.label} ({src.kind}): {s.model_type}, {s.auto_class}", *_headlines(s), ""]
+    inv = opened.inventory
     for title, groups in SECTIONS:
-        lines += _section(title, opened.inventory, groups)
-    lines += _outside_layers(opened.inventory)
+        if title in _ALWAYS or inv["group"].isin(groups).any():
+            lines += _section(title, inv, groups)
+    lines += _not_offered(inv)
+    lines += _outside_layers(inv)
     return "\n".join(lines).rstrip()
 
 
@@ -92,6 +98,19 @@ def _module_line(m: pd.Series, name: str, width: int) -> str:
     if m["num_experts"] > 1:
         shape = f"{m['num_experts']} experts x {shape}"
     return f"    {name:<{width}}  {role:<17} {m['kind']:<16} {shape:<30} {m['base_params']:>15,} params"
+
+
+def _not_offered(inv: pd.DataFrame) -> list[str]:
+    """Units PEFT refuses on this model (Mamba's ``out_proj``), one line per leaf name, with why."""
+    refused = inv[inv["not_offered"].notna()]
+    if refused.empty:
+        return []
+    leaves = refused["name"].str.rsplit(".", n=1).str[-1]
+    lines = [f"Not offered: {len(refused)} modules PEFT refuses"]
+    for leaf in sorted(set(leaves)):
+        lines.append(f"  {leaf} ({int((leaves == leaf).sum())} modules): "
+                     f"{refused.loc[leaves == leaf, 'not_offered'].iloc[0]}")
+    return lines + [""]
 
 
 def _outside_layers(inv: pd.DataFrame) -> list[str]:

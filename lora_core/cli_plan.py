@@ -3,7 +3,8 @@
 Example: ``python -m lora_core plan meta-llama/Meta-Llama-3.1-8B --target q=8 --target v=8
 --target ffn=4 --layers 0-3,7 --out adapter_config.json``. ``--json`` prints one object with
 ``auto_class``, ``total_params``, ``trainable_params``, ``targeted`` and ``peft_config``, plus
-``memory``: the training-memory breakdown at the default setting (``lora_core.memory``).
+``memory``: the training-memory breakdown and peaks at the ``--batch-size --seq-len --base-dtype
+--no-gradient-checkpointing --trainer`` settings (``lora_core.cli_memory``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ import pandas as pd
 from .cli_common import OpenedModel, add_model_arguments, human_count, open_model
 from .errors import InputError
 from .export import config_bytes, config_dict, to_lora_config
+from .cli_serve_check import summary_lines, verdicts_for_plan
+from .cli_memory import add_memory_arguments, memory_settings, render_memory, warn
 from .memory import memory_payload
+from .serving import payload as serving_payload
 from .plan import Plan, PlanCount, PlanIndex, Target, count, parse_layers, resolve_plan, validate_plan
+from .recipes.cli_format import add_format_argument, print_recipe, recipe_for, statement_payload
 
 DEFAULT_RANK = 8
 _TARGET = re.compile(r"(?P<key>[^=]+?)(?:=(?P<rank>[^:]*)(?::(?P<alpha>.*))?)?")
@@ -38,8 +43,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--layers", default="", help="layer subset, e.g. 0-3,7 (default: all layers)")
     p.add_argument("--dora", action="store_true", help="DoRA: adds a magnitude vector per module")
     p.add_argument("--rslora", action="store_true", help="rank-stabilised scaling alpha/sqrt(r)")
-    p.add_argument("--out", default=None, metavar="FILE", help="write adapter_config.json here")
+    p.add_argument("--out", default=None, metavar="FILE", help="write adapter_config.json (or the --format recipe) here")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    add_format_argument(p)  # issue 10: --format peft|python|axolotl|llamafactory|unsloth
+    add_memory_arguments(p)  # issue 16
     p.set_defaults(func=run)
 
 
@@ -71,23 +78,37 @@ def run(args: argparse.Namespace) -> int:
     opened = open_model(args)
     index = PlanIndex(opened.inventory)
     plan, warnings = build_plan(args, index)
+    settings = memory_settings(args)  # issue 16: checked before any output
     config = to_lora_config(plan, opened.inventory, opened.skeleton)
     rows = resolve_plan(plan, index)
     totals = count(plan, index)
-    written = _write(args.out, config_bytes(config)) if args.out else None
+    recipe = recipe_for(args, plan, opened.inventory, opened.skeleton, opened.source.label)
+    data = recipe.text.encode("utf-8") if recipe else config_bytes(config)
+    written = _write(args.out, data, recipe.filename if recipe else "adapter_config.json") if args.out else None
     if args.json:
         payload = to_payload(opened, totals, rows, config_dict(config))
-        payload["memory"] = memory_payload(opened.skeleton, index, plan)  # issue 7: default setting
+        if recipe:
+            payload["recipe"] = statement_payload(recipe)
+        payload["serving"] = serving_payload(verdicts_for_plan(opened, plan, config_dict(config)))  # issue 15
+        payload["memory"] = memory_payload(opened.skeleton, index, plan, settings)  # issues 7, 16
+        warn(opened.skeleton.config, settings)
         print(json.dumps(payload, indent=2))
+    elif recipe and not written:
+        print_recipe(recipe)
     else:
         print(render(opened, plan, totals, rows, config_dict(config), warnings, written))
+        if recipe:
+            print_recipe(recipe, text=False)
+        print("\nServing:\n" + "\n".join(summary_lines(verdicts_for_plan(opened, plan, config_dict(config)))))
+        print(render_memory(opened.skeleton, index, plan, settings))
+        warn(opened.skeleton.config, settings)
     return 0
 
 
-def _write(out: str, data: bytes) -> Path:
+def _write(out: str, data: bytes, filename: str = "adapter_config.json") -> Path:
     path = Path(out)
     if path.is_dir():
-        path = path / "adapter_config.json"
+        path = path / filename
     try:
         path.write_bytes(data)
     except OSError as e:

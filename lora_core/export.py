@@ -224,7 +224,8 @@ def wanted_targets(rows: pd.DataFrame, model: nn.Module) -> Wanted:
     return Wanted(modules, params, frozenset(via))
 
 
-def _module_candidates(plan: Plan, want: set[str], saved: set[str], names: list[str]) -> list[dict]:
+def _module_candidates(plan: Plan, want: set[str], saved: set[str], names: list[str],
+                       allow_regex: bool = True) -> list[dict]:
     """Candidate ``target_modules`` (+ ``layers_to_transform``) forms, to be checked with PEFT.
 
     With ``layers_to_transform`` a suffix only has to avoid non-targets in the kept layers, and
@@ -234,7 +235,7 @@ def _module_candidates(plan: Plan, want: set[str], saved: set[str], names: list[
     others = [n for n in names if n and n not in want and n not in saved]
     cands: list[dict] = [{"target_modules": minimal_suffixes(want, others)}]
     pattern = layer_regex(want, names)
-    if _safe(pattern):  # what an import accepts back (lora_core.guards)
+    if allow_regex and _safe(pattern):  # what an import accepts back (lora_core.guards)
         cands.append({"target_modules": pattern})
     if plan.layers is None and any(t.key == "all-linear" for t in plan.targets):
         cands.append({"target_modules": "all-linear"})
@@ -282,8 +283,10 @@ def _mode(values: list) -> float:
     return max(sorted(counts), key=lambda v: counts[v])
 
 
-def to_lora_config(plan: Plan, inventory: pd.DataFrame, skel: Skeleton) -> LoraConfig:
+def to_lora_config(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, allow_regex: bool = True) -> LoraConfig:
     """The ``LoraConfig`` that makes ``get_peft_model`` wrap exactly ``resolve_plan``'s rows.
+
+    ``allow_regex=False`` keeps ``target_modules`` a list (SGLang refuses a regex string).
 
     Raises:
         InputError: the plan is invalid, or PEFT cannot express it exactly on this model.
@@ -314,7 +317,7 @@ def to_lora_config(plan: Plan, inventory: pd.DataFrame, skel: Skeleton) -> LoraC
     saved = {n for n in names if plan.modules_to_save and
              any(re.match(rf"(^|.*\.){re.escape(m)}($|\..*)", n) for m in plan.modules_to_save)}
     if want.modules:
-        forms = _module_candidates(plan, set(want.modules), saved, names)
+        forms = _module_candidates(plan, set(want.modules), saved, names, allow_regex)
     else:
         forms = [{"target_modules": []}]
     for form in sorted(forms, key=_size):

@@ -34,11 +34,14 @@ SIZE_LIMITS: dict[str, int] = {
     "num_key_value_heads": 8_192,
     "n_head": 8_192,
     "num_heads": 8_192,
-    "num_local_experts": 4_096,
-    "num_experts": 4_096,
-    "n_routed_experts": 4_096,
+    "num_local_experts": 65_536,  # Doge's default has 16,384 tiny experts
+    "num_experts": 65_536,
+    "n_routed_experts": 65_536,
     "max_position_embeddings": 16_777_216,
 }
+# Sizes that other sizes are divided by (or that a division yields): 0 would divide by zero.
+DIVISOR_FIELDS = frozenset({"num_attention_heads", "num_key_value_heads", "n_head", "num_heads",
+                            "hidden_size", "d_model", "n_embd"})
 MAX_CONFIG_BYTES = int(os.environ.get("LORA_EXPLORER_MAX_UPLOAD_BYTES", 1_000_000))
 
 
@@ -61,6 +64,10 @@ def _walk(d: dict[str, Any], prefix: str = "", depth: int = 0) -> Iterator[tuple
 def check_sizes(config: dict[str, Any]) -> None:
     """Raise :class:`InputError` if a size field is negative, not an integer, or absurd.
 
+    A size may also be a list with one integer per layer (Gemma-3n's ``intermediate_size``,
+    Florence-2's per-stage ``num_heads``): each entry is checked. An integral float (``1200.0``)
+    counts as an integer, as transformers reads it.
+
     >>> check_sizes({"num_hidden_layers": 1_000_000})
     Traceback (most recent call last):
     lora_core.errors.InputError: num_hidden_layers: 1000000 is above the limit of 1024 ...
@@ -69,16 +76,31 @@ def check_sizes(config: dict[str, Any]) -> None:
         limit = SIZE_LIMITS.get(key)
         if limit is None or value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(path, f"must be an integer, got {value!r}; fix the config.json")
-        if value < 0:
-            raise InputError(path, f"must not be negative, got {value}; fix the config.json")
-        if value > limit:
-            raise InputError(
-                path,
-                f"{value} is above the limit of {limit} this tool builds; "
-                "check the config.json (is it a real model?)",
-            )
+        if isinstance(value, list) and value:
+            for i, entry in enumerate(value):
+                _check_size(f"{path}[{i}]", entry, limit)
+        else:
+            _check_size(path, value, limit)
+
+
+def _check_size(path: str, value: Any, limit: int) -> None:
+    """One size value: a non-negative integer (or integral float) up to ``limit``."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(path, f"must be an integer, got {value!r}; fix the config.json "
+                         "(a per-layer size is a list of integers)")
+    if value < 0:
+        raise InputError(path, f"must not be negative, got {value}; fix the config.json")
+    if value < 1 and path.rpartition(".")[2].split("[")[0] in DIVISOR_FIELDS:
+        raise InputError(path, f"must be at least 1, got {value}: head counts and widths divide other "
+                         "sizes (head_dim = hidden_size / num_attention_heads); fix the config.json")
+    if value > limit:
+        raise InputError(
+            path,
+            f"{value} is above the limit of {limit} this tool builds; "
+            "check the config.json (is it a real model?)",
+        )
 
 
 # ---------------------------------------------------------------- imported adapter configs

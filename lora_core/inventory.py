@@ -9,7 +9,9 @@ module         the owning module's name
 param          the parameter name for parameter rows, else ``None``
 stack          ``decoder``, ``encoder``, ``vision``, ``language`` or ``projector``
 layer          layer index as PEFT's ``layers_to_transform`` reads it (nullable ``Int64``)
-group          ``attention``, ``ffn``, ``experts``, ``router``, ``embedding``, ``head``, ``other``
+group          ``attention``, ``linear-attention`` (Gated DeltaNet and other linear attention),
+               ``ssm`` (Mamba and other state-space / recurrent mixers), ``ffn``, ``experts``,
+               ``router``, ``embedding``, ``head``, ``other``
 role           ``q k v o qkv q_a q_b kv_a kv_b gate up gate_up down router embedding head other``
 contains       the basic roles a (possibly fused) unit holds, joined by ``+``: ``q+k+v``
 kind           ``linear``, ``conv1d``, ``embedding``, ``expert-parameter``, ``parameter``, ``other``
@@ -22,7 +24,9 @@ bias_params    of which PEFT's ``bias="all"`` trains (owned params whose name co
 numel          parameters of the unit itself, tied ones included (what ``modules_to_save`` copies)
 tied_to        for a tied weight, the row that owns it, else ``None``
 is_output      the model's output embedding (``lm_head``), which PEFT's ``all-linear`` leaves out
-targetable     whether PEFT's LoRA can wrap it (every kind but ``other``)
+targetable     whether PEFT's LoRA can wrap it (every kind but ``other``, minus what PEFT refuses)
+not_offered    why PEFT refuses a unit of a wrappable kind (``out_proj`` of Mamba-based models),
+               else ``None``
 ============== ========================================================================
 
 Every parameter of the model belongs to exactly one row, so ``base_params.sum()`` equals
@@ -39,15 +43,17 @@ from torch import nn
 from transformers.pytorch_utils import Conv1D
 
 from . import taxonomy as tx
+from .peft_rules import peft_refusal
 from .skeleton import Skeleton
 
 COLUMNS: tuple[str, ...] = (
     "name", "module", "param", "stack", "layer", "group", "role", "contains", "kind",
     "module_class", "in_features", "out_features", "num_experts", "base_params",
-    "bias_params", "numel", "tied_to", "is_output", "targetable",
+    "bias_params", "numel", "tied_to", "is_output", "targetable", "not_offered",
 )
 _LAYER_RE = re.compile(r".*?\.[^.]*\.(?P<idx>\d+)\.")  # PEFT's layers_to_transform rule
 _EXPERT_COUNT_KEYS = ("num_local_experts", "n_routed_experts", "num_experts")
+_WRAPPABLE = ("linear", "conv1d", "embedding")
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,12 @@ class _Scope:
 
     attention: bool
     experts: bool
-    mixer: bool = False
+    mixer: str | None = None  # ``linear-attention`` or ``ssm`` (taxonomy.mixer_group)
+
+
+def _join(module: str, param: str) -> str:
+    """``module.param``, or ``param`` alone for a parameter of the root (BLIP-2's ``query_tokens``)."""
+    return f"{module}.{param}" if module else param
 
 
 def layer_index(module_name: str) -> int | None:
@@ -115,7 +126,7 @@ def _scopes(model: nn.Module) -> dict[str, _Scope]:
         opens = next(module.children(), None) is not None or module.__class__.__name__.endswith("Experts")
         scopes[name] = _Scope(parent.attention or (opens and tx.is_attention_scope(attr, cls)),
                               parent.experts or (opens and tx.is_experts_scope(attr, cls)),
-                              parent.mixer or (opens and tx.is_mixer_scope(cls)))
+                              parent.mixer or (tx.mixer_group(cls) if opens else None))
     return scopes
 
 
@@ -166,7 +177,7 @@ class _Walker:
         tied: str | None = None
         for pname, p in params.items():
             first = self.owner[id(p)]
-            if first == f"{name}.{pname}":
+            if first == _join(name, pname):
                 owned += p.numel()
                 bias += p.numel() if "bias" in first else 0
             elif tied is None or pname == "weight":
@@ -183,17 +194,21 @@ class _Walker:
             return "router"
         if scope.experts:
             return "experts"
+        if scope.mixer:  # linear attention, Mamba / recurrent mixers: neither attention nor FFN
+            return scope.mixer
         if scope.attention:
             return "attention"
-        if scope.mixer:  # Mamba / recurrent token mixers: neither attention nor FFN
-            return "other"
         return "ffn" if layer_index(name) is not None and kind != "other" else "other"
 
-    def _role(self, group: str, leaf: str, fin: int, fout: int) -> str:
+    def _role(self, group: str, name: str, fin: int, fout: int) -> str:
+        """The role from the leaf name, else from its parent's (``q_proj.linear`` -> ``q``)."""
+        leaf, parent = name.rpartition(".")[2], name.rpartition(".")[0].rpartition(".")[2]
         if group == "attention":
-            return tx.attention_role(leaf)
+            role = tx.attention_role(leaf)
+            return tx.attention_role(parent) if role == "other" and parent else role
         if group in ("ffn", "experts"):
-            return tx.ffn_role(leaf, fin, fout)
+            by_parent = tx.ffn_role(leaf, 0, 0) == "other" and tx.ffn_role(parent, 0, 0) != "other"
+            return tx.ffn_role(parent if by_parent else leaf, fin, fout)  # (0, 0): by name only
         return group if group in ("router", "embedding", "head") else "other"
 
     def _row(self, name: str, module: nn.Module, kind: str, fin: int, fout: int, params: int,
@@ -201,14 +216,16 @@ class _Walker:
              router: bool = False, numel: int | None = None) -> dict:
         module_name = name if param is None else name.rpartition(".")[0]
         group = self._group(module_name, kind, router)
-        role = self._role(group, (param or name).rpartition(".")[2], fin, fout) if kind != "other" else "other"
+        role = self._role(group, name, fin, fout) if kind != "other" else "other"
+        refused = peft_refusal(self.model, name.rpartition(".")[2]) if kind in _WRAPPABLE else None
         return {
             "name": name, "module": module_name, "param": param,
             "stack": stack_of(module_name, self.default_stack), "layer": layer_index(module_name),
             "group": group, "role": role, "contains": "+".join(tx.CONTAINS.get(role, ())),
             "kind": kind, "module_class": type(module).__name__, "in_features": fin,
             "out_features": fout, "num_experts": experts, "base_params": params,
-            "bias_params": bias, "tied_to": tied, "targetable": kind != "other",
+            "bias_params": bias, "tied_to": tied, "targetable": kind != "other" and refused is None,
+            "not_offered": refused,
             "numel": sum(p.numel() for p in module.parameters(recurse=False)) if numel is None else numel,
             "is_output": name == self.head_name,
         }
@@ -230,7 +247,7 @@ class _Walker:
         """Rows for a custom module: fused expert tensors, router weights, and the rest."""
         rows, rest = [], {}
         for pname, p in params.items():
-            full = f"{name}.{pname}"
+            full = _join(name, pname)
             if self.owner[id(p)] != full:
                 continue
             if p.ndim == 3 and self.scopes[name].experts:  # not a torch Conv1d kernel

@@ -7,9 +7,15 @@ between equals, the later target wins):
   entry: the full name equals it or ends with ``.`` + it; parameter rows too (``gate_up_proj``);
 - a role: ``q k v o gate up down`` (a fused module holding the role is targeted: GPT-2
   ``c_attn`` for ``q``), or a fused role by its own name (``qkv``, ``gate_up``, ``kv_b``);
-- a group: ``attention``, ``ffn`` (FFN linears, shared experts, and routed experts' fused
-  parameters; not the router), ``experts``, ``router``, ``embedding``, ``head``, and
-  ``all-linear`` (PEFT's meaning: every Linear/Conv1D but the output embedding).
+- a group: ``attention``, ``linear-attention`` (Gated DeltaNet ...), ``ssm`` (Mamba mixers),
+  ``ffn`` (FFN linears, shared experts, and routed experts' fused parameters; not the router),
+  ``experts``, ``router``, ``embedding``, ``head``, and ``all-linear`` (PEFT's meaning: every
+  Linear/Conv1D but the output embedding).
+
+An FFN role (``gate``, ``up``, ``down``, ``gate_up``) reaches the routed experts of every layer
+that has no dense FFN unit holding it (OLMoE, Phi-MoE, Jamba's MoE layers); a fused expert
+tensor is reached by each role it holds (``gate`` and ``up`` both reach ``gate_up_proj``). Units
+PEFT refuses on the model (``not_offered``, e.g. Mamba's ``out_proj``) are never targeted.
 
 Counting is closed form over the inventory (PEFT's rules, see ``lora_params``), vectorised with
 NumPy through a :class:`PlanIndex` built once per model, so a recount costs microseconds.
@@ -27,7 +33,8 @@ import pandas as pd
 from . import taxonomy as tx
 from .errors import InputError
 
-GROUP_KEYS: tuple[str, ...] = ("attention", "ffn", "experts", "router", "embedding", "head", "all-linear")
+GROUP_KEYS: tuple[str, ...] = ("attention", "linear-attention", "ssm", "ffn", "experts", "router", "embedding",
+                               "head", "all-linear")
 ROLE_KEYS: tuple[str, ...] = tx.BASIC_ROLES + tuple(sorted(tx.FUSED_ROLES))
 _LINEAR_KINDS = ("linear", "conv1d")
 _LEVEL = {"all-linear": 0, "group": 1, "role": 2, "name": 3}
@@ -155,24 +162,39 @@ class PlanIndex:
 
     def _compute_mask(self, key: str) -> np.ndarray:
         g, t = self.group, self.targetable
+        lin = self.linear & t
         groups = {
-            "attention": (g == "attention") & self.linear,
-            "ffn": ((g == "ffn") & self.linear) | ((g == "experts") & t),
+            "attention": (g == "attention") & lin,
+            "linear-attention": (g == "linear-attention") & lin,
+            "ssm": (g == "ssm") & lin,
+            "ffn": ((g == "ffn") & lin) | ((g == "experts") & t),
             "experts": (g == "experts") & t,
             "router": (g == "router") & t,
             "embedding": (g == "embedding") & t,
             "head": (g == "head") & t,
-            "all-linear": self.linear & ~self.inventory["is_output"].to_numpy(bool),
+            "all-linear": lin & ~self.inventory["is_output"].to_numpy(bool),
         }
         if key in groups:
             return groups[key]
-        if key in tx.BASIC_ROLES:
-            holds = np.array([key in c.split("+") for c in self._contains], dtype=bool)
-            return holds & self.linear & (g != "experts")
-        if key in tx.FUSED_ROLES:
-            return (self._role == key) & t
+        if key in tx.BASIC_ROLES or key in tx.FUSED_ROLES:
+            return self._role_mask(key)
         suffix = "." + key
         return t & np.array([n == key or n.endswith(suffix) for n in self.names], dtype=bool)
+
+    def _role_mask(self, key: str) -> np.ndarray:
+        """A role's units. A basic role: linears holding it outside the experts, plus routed
+        experts holding it in each (stack, layer) with no such linear. A fused role: every unit."""
+        g, t = self.group, self.targetable
+        if key in tx.FUSED_ROLES:
+            return (self._role == key) & t
+        holds = np.array([key in c.split("+") for c in self._contains], dtype=bool)
+        dense = holds & self.linear & t & (g != "experts")
+        experts = holds & t & (g == "experts")
+        if not experts.any():
+            return dense
+        stacks = self.inventory["stack"].to_numpy()
+        covered = set(zip(stacks[dense], self.layer[dense]))
+        return dense | (experts & np.array([(s, l) not in covered for s, l in zip(stacks, self.layer)]))
 
     def saved_mask(self, modules_to_save: tuple[str, ...]) -> np.ndarray:
         """Rows inside a ``modules_to_save`` module (PEFT's rule), which LoRA does not wrap."""
@@ -252,6 +274,12 @@ def count(plan: Plan, index: PlanIndex) -> PlanCount:
                      int((ranks > 0).sum()))
 
 
+def per_row(plan: Plan, index: PlanIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Per inventory row: the rank ``plan`` gives it (0 = untouched) and its LoRA parameters."""
+    ranks, _, _ = _assign(plan, index)
+    return ranks, lora_params(plan, index, ranks)
+
+
 def resolve_plan(plan: Plan, index: PlanIndex | pd.DataFrame) -> pd.DataFrame:
     """The rows ``plan`` wraps: inventory columns plus ``key``, ``rank``, ``alpha``, ``lora_params``."""
     index = index if isinstance(index, PlanIndex) else PlanIndex(index)
@@ -314,7 +342,7 @@ def validate_plan(plan: Plan, index: PlanIndex) -> list[str]:
     warnings: list[str] = []
     for i, t in enumerate(plan.targets):
         if not index.mask(t.key).any():
-            raise InputError(f"target '{t.key}'", f"matches no module of this model; {_hint(index)}")
+            raise _no_match(t.key, index)
         if not (owner == i).any():
             warnings.append(f"'{t.key}' wraps nothing here (other targets, the layer range or the scope take its modules).")
     params = (ranks > 0) & (index.kind == "expert-parameter")
@@ -347,9 +375,25 @@ def _check_saved(entry: str, index: PlanIndex) -> None:
                          "shown in the module tree, e.g. lm_head")
 
 
+def _no_match(key: str, index: PlanIndex) -> InputError:
+    """Why ``key`` targets nothing: PEFT refuses what it names, or what the model has instead."""
+    field = f"target '{key}'"
+    refused = index.inventory["not_offered"].notna().to_numpy()
+    named = np.array([n == key or n.endswith("." + key) for n in index.names], dtype=bool)
+    if (named & refused).any():
+        return InputError(field, f"{index.inventory['not_offered'].to_numpy()[named & refused][0]}; "
+                          "leave it out (the other projections can be targeted)")
+    return InputError(field, f"matches no module of this model; {_hint(index)}")
+
+
 def _hint(index: PlanIndex) -> str:
-    leaves = sorted({n.rpartition(".")[2] for n in index.names[index.linear | (index.kind == "expert-parameter")]})
-    return f"its module names are {', '.join(leaves[:16])}; or use a role (q, k, v, o, gate, up, down) or group key"
+    units = (index.linear | (index.kind == "expert-parameter")) & index.targetable
+    leaves = sorted({n.rpartition(".")[2] for n in index.names[units]})
+    groups = [k for k in GROUP_KEYS if k != "all-linear" and index.mask(k).any()]
+    text = f"its module names are {', '.join(leaves[:16])}; its groups are {', '.join(groups)}"
+    if index.mask("experts").any():
+        text += "; the routed experts are the 'experts' key (e.g. --target experts=4)"
+    return text
 
 
 PRESET_PLANS: dict[str, Plan] = {

@@ -23,6 +23,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
     EntryNotFoundError,
+    StrictDataclassError,
 )
 from huggingface_hub.utils import validate_repo_id
 from transformers import CONFIG_MAPPING, AutoConfig, PretrainedConfig
@@ -96,8 +97,10 @@ def config_from_dict(d: dict[str, Any], where: str, trust_remote_code: bool = Fa
     clean = copy.deepcopy({k: v for k, v in d.items() if k != "auto_map"})  # transformers edits nested dicts
     try:
         return CONFIG_MAPPING[model_type].from_dict(clean)
-    except (TypeError, ValueError, KeyError, AttributeError) as e:
-        raise InputError(where, f"transformers rejects this {model_type} config: {e}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError,
+            StrictDataclassError) as e:  # the last: a config class's own validators
+        raise InputError(where, f"transformers rejects this {model_type} config: "
+                         f"{' '.join(str(e).split())}") from None
 
 
 def from_preset(model_id: str) -> ModelSource:

@@ -1,4 +1,4 @@
-"""Module tree page: the model layer by layer, folded, with a treemap by parameters."""
+"""Module tree page: the model's folded hierarchy and one layer drawn, both clickable."""
 
 from ui import tree_view
 

@@ -88,8 +88,14 @@ def test_python_snippet_builds_the_same_config(export_at):
     assert sorted(built.target_modules) == sorted(exported["target_modules"])
 
 
-def test_llama_factory_warns_about_per_module_ranks(export_at):
-    assert any("LLaMA-Factory sets one rank" in w.value for w in export_at.warning)
+def test_each_tool_states_what_it_trains(export_at):
+    """GPT-2 q,v r8 + down r4: exact in PEFT, axolotl and Unsloth; LLaMA-Factory has one rank."""
+    at = export_at
+    trainable = count(plan_of(at), index_of(at)).trainable
+    exact = [s.value for s in at.success if s.value.startswith("Exact:")]
+    assert len(exact) == 4 and all(f"the plan's {trainable:,} on" in s for s in exact)
+    (factory,) = [w.value for w in at.warning if w.value.startswith("LLaMA-Factory 0.9.5 will train")]
+    assert "one rank and alpha for all targets" in factory and f"the plan trains {trainable:,}" in factory
 
 
 def test_verify_with_peft(export_at):

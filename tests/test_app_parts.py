@@ -1,16 +1,12 @@
-"""The app's pure parts: number formatting, the Targets toggles, chart data, tool recipes."""
+"""The app's pure parts: number formatting, the Targets toggles, chart data (tool recipes: tests/test_recipes.py)."""
 
 from __future__ import annotations
 
 import pytest
-import yaml
-from peft import LoraConfig
 
 from lora_core import charts
-from lora_core.export import config_dict, to_lora_config
 from lora_core.plan import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve_plan
-from tests.helpers import PRESETS, cached_inventory, cached_skeleton
-from ui.recipes import axolotl_yaml, llama_factory_yaml, non_default, python_snippet
+from tests.helpers import PRESETS, cached_inventory
 from ui.toggles import toggle_states, toggles_for
 
 
@@ -68,42 +64,8 @@ def test_chart_data_sums_to_the_plan_count(model):
     assert per_layer["lora_params"].sum() == rows.loc[rows["layer"].notna(), "lora_params"].sum()
     assert charts.by_role(rows)["lora_params"].sum() == count(plan, index).lora
     for fig in (charts.layer_bars(per_layer, index.num_layers), charts.role_share(charts.by_role(rows)),
-                charts.trainable_vs_frozen(1, 2), charts.model_treemap(charts.treemap_frame(index.inventory, set(rows["name"])))):
+                charts.trainable_vs_frozen(1, 2)):
         fig.validated()  # Plotly accepts every property
-
-
-def _config(model: str, plan: Plan) -> dict:
-    return config_dict(to_lora_config(plan, cached_inventory(model), cached_skeleton(model)))
-
-
-RECIPE_CASES = [
-    ("openai-community/gpt2", PRESET_PLANS["Q,V r8 + FFN r4 (extended)"]),
-    ("meta-llama/Meta-Llama-3.1-8B", Plan((Target("q", 16, 8.0), Target("v", 16)), layers=(0, 1, 2), dora=True)),
-    ("meta-llama/Meta-Llama-3.1-8B", PRESET_PLANS["All linear r16 (QLoRA-style)"]),
-]
-
-
-@pytest.mark.parametrize("model, plan", RECIPE_CASES, ids=["gpt2-extended", "llama-layers-dora", "llama-all-linear"])
-def test_python_snippet_builds_the_same_config(model, plan):
-    cfg = _config(model, plan)
-    namespace: dict = {}
-    exec(python_snippet(cfg).text, namespace)
-    assert non_default(config_dict(namespace["config"])) == non_default(cfg)
-
-
-def test_tool_warnings_where_they_cannot_express_the_plan():
-    cfg = _config("meta-llama/Meta-Llama-3.1-8B", Plan((Target("q", 16), Target("v", 8)), layers=(0, 1)))
-    factory, axolotl = llama_factory_yaml(cfg, "m"), axolotl_yaml(cfg, "m")
-    assert any("one rank" in w for w in factory.warnings) and any("layer subset" in w for w in factory.warnings)
-    assert yaml.safe_load(axolotl.text)["peft_layers_to_transform"] == [0, 1]
-    assert any("one rank" in w for w in axolotl.warnings)
-
-
-def test_all_linear_maps_to_each_tools_switch():
-    cfg = _config("meta-llama/Meta-Llama-3.1-8B", PRESET_PLANS["All linear r16 (QLoRA-style)"])
-    assert yaml.safe_load(axolotl_yaml(cfg, "m").text)["lora_target_linear"] is True
-    assert yaml.safe_load(llama_factory_yaml(cfg, "m").text)["lora_target"] == "all"
-    assert LoraConfig(**non_default(cfg)).target_modules == "all-linear"
 
 
 def _notes(model: str, plan: Plan) -> list[str]:

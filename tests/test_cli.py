@@ -101,7 +101,7 @@ def test_unreachable_hub_is_an_input_error(monkeypatch: pytest.MonkeyPatch,
 def test_subcommands_come_from_the_registry() -> None:
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    assert set(sub.choices) == {name.removeprefix("cli_") for name in cli.COMMANDS}
+    assert set(sub.choices) == {name.removeprefix("cli_").replace("_", "-") for name in cli.COMMANDS}
 
 
 def test_relative_name() -> None:

@@ -8,6 +8,7 @@ the inventory, independently of the code under test.
 from __future__ import annotations
 
 import json
+import math
 from argparse import Namespace
 from dataclasses import replace
 
@@ -21,7 +22,7 @@ from transformers import AutoModelForCausalLM, LlamaConfig
 from lora_core import cli
 from lora_core.errors import InputError
 from lora_core.inventory import build_inventory
-from lora_core.memory import (BASE_DTYPES, COMPONENTS, GIB, GPU_SIZES_GB, MemoryEstimate, MemorySettings,
+from lora_core.memory import (BASE_DTYPES, COMPONENTS, CUDA_CONTEXT_BYTES, GIB, GPU_SIZES_GB, RESERVED_OVERHEAD, MemoryEstimate, MemorySettings,
                               activation_bytes, activation_shape, base_weight_bytes, estimate_for_plan,
                               estimate_memory, layer_activation_bytes, lora_activation_bytes, nf4_constant_bytes,
                               quantization_constant_bytes)
@@ -166,11 +167,24 @@ def test_moe_activations_use_active_experts_and_gqa() -> None:
     assert shape.gated
 
 
-def test_fits_uses_gib() -> None:
-    est = MemoryEstimate(24 * GIB - 100, 0, 40, 40, 20, 0, 0)
-    assert est.fits(24) and not est.fits(16)
-    assert not replace(est, activations=1).fits(24)
+def test_fits_uses_the_nvidia_smi_figure_in_gib() -> None:
+    est = MemoryEstimate(20 * GIB, 0, 40, 40, 20, 0, 0)
+    smi = math.ceil((20 * GIB + 100) * (1 + RESERVED_OVERHEAD)) + CUDA_CONTEXT_BYTES
+    assert (est.peak_allocated, est.nvidia_smi) == (20 * GIB + 100, smi)
+    assert est.headroom(24) == 24 * GIB - smi and est.fits(24) and not est.fits(16)
     assert est.fits_on() == {gb: gb >= 24 for gb in GPU_SIZES_GB}
+    tight = MemoryEstimate(24 * GIB - CUDA_CONTEXT_BYTES, 0, 0, 0, 0, 0, 0)
+    assert tight.peak_allocated < 24 * GIB and not tight.fits(24)  # allocated fits, nvidia-smi does not
+
+
+def test_paged_states_leave_the_allocator_but_not_nvidia_smi() -> None:
+    skel, inv = cached_skeleton(LLAMA), cached_inventory(LLAMA)
+    plain = estimate_memory(skel, inv, 10**7, 0, MemorySettings("nf4", trainer="litgpt", optimizer="fp32"))
+    paged = estimate_memory(skel, inv, 10**7, 0, MemorySettings("nf4", trainer="litgpt", optimizer="paged_fp32"))
+    assert plain.optimizer_states == 8 * 10**7 and paged.optimizer_states == 0
+    assert paged.paged_states == 8 * 10**7
+    assert plain.peak_allocated - paged.peak_allocated == 8 * 10**7
+    assert paged.nvidia_smi - paged.peak_reserved == CUDA_CONTEXT_BYTES + 8 * 10**7
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -178,6 +192,9 @@ def test_fits_uses_gib() -> None:
     (dict(batch_size=0), "batch_size"),
     (dict(seq_len=True), "seq_len"),
     (dict(optimizer="sgd"), "optimizer"),
+    (dict(seq_len=-5), "seq_len: must be a positive integer"),
+    (dict(trainer="deepspeed"), "trainer: unknown trainer 'deepspeed'"),
+    (dict(logits="half"), "logits: must be one of"),
 ])
 def test_settings_validation(kwargs: dict, match: str) -> None:
     with pytest.raises(InputError, match=match):
@@ -245,6 +262,37 @@ def test_plan_json_carries_the_default_memory_breakdown(capsys: pytest.CaptureFi
     memory = json.loads(capsys.readouterr().out)["memory"]
     expected = estimate_for_plan(cached_skeleton(LLAMA), PlanIndex(cached_inventory(LLAMA)), QV)
     assert memory["bytes"] == expected.as_dict()
-    assert memory["settings"] == dict(base_dtype="bf16", batch_size=1, seq_len=2048, gradient_checkpointing=True,
-                                      flash_attention=True, optimizer="adamw")
-    assert memory["fits_on_gib"] == {str(gb): expected.fits(gb) for gb in GPU_SIZES_GB}
+    assert memory["components"] == {c: getattr(expected, c) for c in COMPONENTS}
+    assert (memory["peak_allocated"], memory["peak_reserved"], memory["nvidia_smi"]) == (
+        expected.peak_allocated, expected.peak_reserved, expected.nvidia_smi)
+    assert memory["settings"] == dict(MemorySettings().as_dict(), base_dtype="bf16", batch_size=1, seq_len=2048,
+                                      gradient_checkpointing=True, trainer="peft", optimizer="fp32")
+    assert memory["fits_on_gib"] == {str(gb): {"fits": expected.fits(gb), "headroom": expected.headroom(gb)}
+                                     for gb in GPU_SIZES_GB}
+
+
+def test_docs_profile_table_matches_the_profiles() -> None:
+    """docs/memory.md's defaults table is the PROFILES data, row by row."""
+    from pathlib import Path
+
+    from lora_core.memory import PROFILES
+
+    rows = [line.split("|")[1:-1] for line in Path("docs/memory.md").read_text().splitlines()
+            if line.startswith("| `") and line.count("|") == 10]  # the 9-column profiles table
+    yes = {"yes": True, "no": False}
+    seen = {}
+    for cells in rows:
+        cells = [c.strip() for c in cells]
+        name = cells[0].split("`")[1]
+        seen[name] = (cells[1], cells[2], cells[3], cells[4], yes[cells[5]], yes[cells[6]], yes[cells[7]], yes[cells[8]])
+    assert seen == {n: (p.adapter_dtype, p.optimizer, p.logits, p.checkpointing, p.autocast, p.quantize_lm_head,
+                        p.double_quant, p.upcast_unquantized) for n, p in PROFILES.items()}
+
+
+@pytest.mark.parametrize("tool,profile", [("axolotl", "axolotl"), ("LLaMA-Factory", "llamafactory"),
+                                          ("llamafactory", "llamafactory"), ("Unsloth", "unsloth"),
+                                          ("python", "peft"), ("something else", "peft")])
+def test_recipe_tool_maps_to_its_profile(tool: str, profile: str) -> None:
+    from lora_core.memory import profile_for_recipe
+
+    assert profile_for_recipe(tool) == profile

@@ -7,9 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from lora_core.memory import MemorySettings, estimate_for_plan
 from lora_core.plan import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve_plan
-from tests.helpers import cached_inventory, cached_skeleton
+from tests.helpers import cached_inventory
 from ui.plan_views import LRU, PlanViews, build_view
 from ui.surprises import NameFacts
 from ui.toggles import toggle_states, toggles_for
@@ -42,11 +41,6 @@ def test_view_equals_lora_core(model_id, plan):
     assert view.frozen_chart.spec["data"][0]["x"] == [view.count.all_params - view.count.trainable, view.count.trainable]
     for fig in (view.layer_chart, view.share_chart, view.frozen_chart):
         fig.validated()  # Plotly accepts every property
-    settings = MemorySettings("nf4", 2, 1024, False)
-    mem = view.memory(cached_skeleton(model_id), index.inventory, settings)
-    assert mem.estimate == estimate_for_plan(cached_skeleton(model_id), index, plan, settings)
-    assert sum(b["customdata"][0] for b in mem.chart.spec["data"]) == mem.estimate.total
-    assert view.memory(cached_skeleton(model_id), index.inventory, settings) is mem  # built once per settings
 
 
 def test_views_are_built_once_per_plan_and_shared():

@@ -23,8 +23,8 @@ COLUMNS = {
     "share": st.column_config.TextColumn("% of model", help="Trainable share of all parameters, as PEFT prints it."),
     "modules": st.column_config.NumberColumn("wrapped units", help="Modules (or expert tensors) PEFT wraps."),
     "fp16": st.column_config.TextColumn("adapter fp16", help="Saved adapter size at 2 bytes per parameter."),
-    "memory": st.column_config.TextColumn("training memory", help="Estimated GPU memory: bf16 base, "
-                                          "batch 1, 2048 tokens, gradient checkpointing."),
+    "memory": st.column_config.TextColumn("training memory", help="Estimated peak allocated GPU memory: "
+                                          "PEFT + Trainer profile, bf16 base, batch 1, 2048 tokens, gradient checkpointing."),
 }
 
 

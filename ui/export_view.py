@@ -1,4 +1,4 @@
-"""Export page: adapter_config.json, a Python snippet, axolotl and LLaMA-Factory YAML, PEFT's own
+"""Export page: adapter_config.json and each trainer's recipe (:mod:`ui.recipes_view`), PEFT's own
 verification, and the audit of an existing adapter_config.json.
 
 ``pages/export.py`` only calls :func:`render` (see :mod:`ui.targets_view` for why).
@@ -14,10 +14,9 @@ from lora_core.charts import human, human_pct
 from lora_core.errors import InputError
 from lora_core.plan import Plan
 
-from . import page, state, widgets
+from . import page, recipes_view, serving_view, state, widgets
 from .exporting import adapter_config, verification
 from .models import LoadedModel
-from .recipes import axolotl_yaml, llama_factory_yaml, python_snippet
 
 AUDIT, IMPORT_ERROR = "ex_audit", "ex_import_error"
 
@@ -29,21 +28,12 @@ def downloads(model: LoadedModel, plan: Plan) -> dict | None:
     except InputError as e:
         widgets.show_error(e)
         return None
-    text = data.decode("utf-8")
     for w in state.plan_warnings():
         st.warning(w, icon="⚠️")
     st.download_button("Download adapter_config.json", data, file_name="adapter_config.json",
                        mime="application/json", key="ex_download", type="primary",
                        help="Put it in an adapter folder; peft.LoraConfig.from_pretrained(folder) loads it.")
-    label = model.ref.label if model.ref.kind in ("preset", "hub") else "path/to/your/model"
-    tabs = st.tabs(["adapter_config.json", "Python", "axolotl", "LLaMA-Factory"])
-    tabs[0].code(text, language="json", height=480)
-    tabs[1].code(python_snippet(cfg).text, language="python")
-    for tab, recipe in ((tabs[2], axolotl_yaml(cfg, label)), (tabs[3], llama_factory_yaml(cfg, label))):
-        with tab:
-            for w in recipe.warnings:
-                st.warning(w, icon="⚠️")
-            st.code(recipe.text, language="yaml")
+    recipes_view.render_tabs(model, plan, cfg)
     return cfg
 
 
@@ -129,7 +119,8 @@ def render() -> None:
     model, plan = state.current_model(), state.current_plan()
     left, right = st.columns([3, 2], gap="large")
     with left:
-        downloads(model, plan)
+        cfg = downloads(model, plan)
+        serving_view.panel(model, plan, cfg)  # issue 15
     with right:
         verify_section(model, plan)
         st.divider()

@@ -4,8 +4,7 @@ A toggle click that comes back to a plan seen before (K off again, another stude
 preset) costs a dictionary lookup instead of resolving the plan, counting it, reading the toggle
 states, collecting the notes and building three figures. :class:`PlanViews` is a small LRU held
 by each cached model (``ui.models.LoadedModel.views``), so every session on that model shares
-it; a :class:`PlanView` is read-only once built. The training-memory estimate and its chart are
-kept inside the view per :class:`~lora_core.memory.MemorySettings`. No Streamlit here.
+it; a :class:`PlanView` is read-only once built. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -19,15 +18,13 @@ import numpy as np
 import pandas as pd
 
 from lora_core import charts
-from lora_core.memory import GPU_SIZES_GB, MemoryEstimate, MemorySettings, dora_magnitude_params, estimate_memory
+from lora_core.memory import dora_magnitude_params
 from lora_core.plan import Plan, PlanCount, PlanIndex, count, resolve_plan
-from lora_core.skeleton import Skeleton
 
 from .surprises import NameFacts, surprises
 from .toggles import Toggle, ToggleState, toggle_states
 
 MAX_PLANS_PER_MODEL = 64  # a view of Llama-3.1-405B all-linear holds ~0.3 MB of rows
-MAX_MEMORY_SETTINGS_PER_PLAN = 16
 
 
 class LRU:
@@ -57,14 +54,6 @@ class LRU:
 
 
 @dataclass(frozen=True)
-class MemoryView:
-    """The training-memory estimate of a plan under some settings, and its chart."""
-
-    estimate: MemoryEstimate
-    chart: charts.SpecFigure
-
-
-@dataclass(frozen=True)
 class PlanView:
     """Everything the Targets page shows for a plan on a model.
 
@@ -87,15 +76,6 @@ class PlanView:
     share_chart: charts.SpecFigure = field(repr=False)
     frozen_chart: charts.SpecFigure = field(repr=False)
     dora_params: int = 0
-    _memory: LRU = field(default_factory=lambda: LRU(MAX_MEMORY_SETTINGS_PER_PLAN), repr=False, compare=False)
-
-    def memory(self, skeleton: Skeleton, inventory: pd.DataFrame, settings: MemorySettings) -> MemoryView:
-        """The memory estimate for ``settings`` (built once per settings)."""
-        def build() -> MemoryView:
-            est = estimate_memory(skeleton, inventory, self.count.trainable - self.dora_params, self.dora_params,
-                                  settings, wrapped=self.resolved)
-            return MemoryView(est, charts.memory_bar(est.as_frame(), GPU_SIZES_GB))
-        return self._memory.get(settings, build)  # type: ignore[return-value]
 
 
 def build_view(plan: Plan, index: PlanIndex, toggles: list[Toggle], facts: NameFacts | None) -> PlanView:

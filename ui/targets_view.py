@@ -7,7 +7,7 @@ Under the title and the starting points (presets, task guidance, the explainer),
 ``st.fragment`` (:func:`body`): a click on any widget in it reruns only that, not the page config,
 navigation, sidebar links and starting points, and the body ends with the sidebar summary and
 the URL so they follow the click. What it shows for a plan (count, rows, toggle
-states, notes, figures, memory estimates) comes from the model's cached
+states, notes, figures) comes from the model's cached
 :class:`~ui.plan_views.PlanView`, so a plan seen before costs a lookup. Rows of widgets are
 horizontal containers (one block each) rather than column sets (one block per column): fewer
 elements to build, send and draw on every click. To add something beside the counts, add it to
@@ -21,13 +21,12 @@ from dataclasses import replace
 import streamlit as st
 
 from lora_core.errors import InputError
-from lora_core.memory import BASE_DTYPES, MemorySettings
 from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, parse_layers
 
-from . import page, state, widgets
+from . import memory_view, page, serving_view, state, widgets
 from .models import LoadedModel
 from .plan_views import PlanView
-from .toggles import SECTIONS, Toggle
+from .toggles import SECTIONS, Toggle, not_offered_notes
 from .urlstate import encode_layers
 
 ERROR, MEMORY = "tg_error", "tg_memory"
@@ -190,6 +189,7 @@ def results(model: LoadedModel, view: PlanView) -> None:
     """Metrics, warnings and the three live charts, then the training memory."""
     c = view.count
     widgets.count_metrics(c)
+    serving_view.badges(model, view.plan)  # issue 15
     for w in state.plan_warnings():
         st.warning(w, icon="⚠️")
     for note in view.notes:
@@ -206,43 +206,7 @@ def results(model: LoadedModel, view: PlanView) -> None:
                       f"{c.trainable:,} trainable beside {c.all_params - c.trainable:,} frozen parameters.",
                       config=widgets.STATIC_CHART_CONFIG)
     st.caption(f"{c.modules:,} units wrapped · {c.lora:,} LoRA parameters · {c.extra:,} in saved copies and biases.")
-    memory(model, view)
-
-
-SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
-
-
-def memory(model: LoadedModel, view: PlanView) -> None:
-    """Training memory for the exact plan, by component, and which GPU sizes it fits."""
-    st.markdown("**Training memory**")
-    ss = st.session_state
-    ss.setdefault("tg_mem_dtype", "bf16")
-    ss.setdefault("tg_mem_seq", 2048)
-    ss.setdefault("tg_mem_batch", 1)
-    ss.setdefault("tg_mem_ckpt", True)
-    with row():
-        st.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype", width="stretch",
-                     help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
-        st.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", width="stretch",
-                     help="Tokens per training sequence.")
-        st.number_input("Batch size", key="tg_mem_batch", step=1, width="stretch",
-                        help="Sequences per step (micro-batch).")
-    st.toggle("Gradient checkpointing", key="tg_mem_ckpt", help="Gradient checkpointing: keep only layer inputs "
-              "and recompute the rest in the backward pass.")
-    try:
-        settings = MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"])
-    except InputError as e:
-        widgets.show_error(e)
-        return
-    mem = view.memory(model.skeleton, model.inventory, settings)
-    est = mem.estimate
-    fits = est.fits_on()
-    widgets.chart(mem.chart, "tg_chart_memory",
-                  f"Estimated {est.total_gib:.1f} GiB: base weights, LoRA weights with gradients and AdamW "
-                  "states, and activations; dotted lines mark common GPU sizes.", config=widgets.STATIC_CHART_CONFIG)
-    st.markdown("Fits on: " + " ".join(f":{'green' if ok else 'red'}-badge[{gb} GB {'fits' if ok else 'too small'}]"
-                                       for gb, ok in fits.items()),
-                help="Whether the estimate fits a GPU of that size, with no headroom added.")
+    memory_view.show(view.plan, model, c.trainable, view.resolved)  # issue 16: ui/memory_view.py
 
 
 def render() -> None:
@@ -265,6 +229,8 @@ def body() -> None:
     left, right = st.columns([5, 6], gap="large")
     with left:
         controls(toggles, model.index.num_layers, model.index.has_vision)
+        for note in not_offered_notes(model.inventory):  # issue 11: what PEFT refuses, and why
+            st.caption(f"🚫 {note}")
     with right:
         results(model, view)
     page.end(view.count)

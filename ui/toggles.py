@@ -16,12 +16,14 @@ import pandas as pd
 from lora_core.plan import ROLE_KEYS, PlanIndex
 
 SECTIONS: tuple[tuple[str, str], ...] = (
-    ("attention", "Attention"), ("ffn", "FFN"), ("experts", "MoE experts"), ("router", "Router"),
+    ("attention", "Attention"), ("linear-attention", "Linear attention (Gated DeltaNet, Lightning)"),
+    ("ssm", "State-space and recurrent mixers (Mamba)"), ("ffn", "FFN"), ("experts", "MoE experts"),
+    ("router", "Router"),
     ("embedding", "Embeddings"), ("head", "Output head"), ("other", "Other linears"),
 )
-ROLE_ORDER = ("q", "k", "v", "qkv", "o", "q_a", "q_b", "kv_a", "kv_b", "gate", "up", "gate_up", "down")
+ROLE_ORDER = ("q", "k", "v", "qkv", "kv", "o", "q_a", "q_b", "kv_a", "kv_b", "gate", "up", "gate_up", "down")
 ROLE_TITLES: dict[str, str] = {
-    "q": "Q", "k": "K", "v": "V", "o": "O", "qkv": "QKV", "kv_a": "KV-A", "kv_b": "KV-B",
+    "q": "Q", "k": "K", "v": "V", "o": "O", "qkv": "QKV", "kv": "KV", "kv_a": "KV-A", "kv_b": "KV-B",
     "gate": "Gate", "up": "Up", "gate_up": "Gate+Up", "down": "Down",
 }
 ROLE_HELP: dict[str, str] = {
@@ -30,6 +32,7 @@ ROLE_HELP: dict[str, str] = {
     "v": "Value projection: what is passed along once a token is attended to.",
     "o": "Output projection: mixes the heads back into the residual stream.",
     "qkv": "Fused query-key-value projection: one module, so LoRA adapts Q, K and V together.",
+    "kv": "Fused key-value projection (K and V from one linear, as in JetMoE and DeepSeek-V4).",
     "q_a": "MLA query down-projection (compresses the hidden state before the query heads).",
     "q_b": "MLA query up-projection (expands the compressed query to all heads).",
     "kv_a": "MLA key-value down-projection, shared by K and V.",
@@ -38,6 +41,10 @@ ROLE_HELP: dict[str, str] = {
     "up": "FFN up projection: widens the hidden state into the FFN's feature space.",
     "gate_up": "Fused FFN gate and up projection: one module, so both are adapted together.",
     "down": "FFN down projection: writes the FFN's features back into the residual stream.",
+    "linear-attention": "Linear-attention token mixers (Gated DeltaNet, Lightning attention): their "
+                        "projections, adapted like attention's.",
+    "ssm": "State-space / recurrent token mixers (Mamba, short convolutions): their input and output "
+           "projections, where PEFT allows them.",
     "experts": "Routed experts' fused weight tensors, adapted through PEFT's target_parameters.",
     "router": "The router that scores experts per token; small, but steers which experts run.",
     "embedding": "Input embeddings: adapting them changes how tokens are represented (rarely needed).",
@@ -47,6 +54,7 @@ FUSED_NOTE: dict[str, str] = {
     "qkv": "Q, K and V are one fused linear in this model. LoRA wraps whole modules, so Q alone "
            "cannot be targeted: this toggle (and a Q or V target) adapts all three.",
     "gate_up": "Gate and up are one fused linear in this model: this toggle adapts both.",
+    "kv": "K and V are one fused linear in this model: this toggle (and a K or V target) adapts both.",
     "kv_a": "K and V share one compressed projection (MLA): they are adapted together.",
     "kv_b": "K and V come out of one projection (MLA): they are adapted together.",
 }
@@ -83,7 +91,7 @@ class ToggleState:
 
 
 def _leaves(rows: pd.DataFrame) -> list[str]:
-    return sorted(set(rows["name"].str.rpartition(".")[2]))
+    return sorted(set(rows["name"].str.rsplit(".", n=1).str[-1]))
 
 
 def _role_toggles(section: str, rows: pd.DataFrame) -> list[Toggle]:
@@ -97,7 +105,7 @@ def _role_toggles(section: str, rows: pd.DataFrame) -> list[Toggle]:
             out.append(Toggle(role, label, section, len(part), help_, FUSED_NOTE.get(role)))
             continue
         for leaf in _leaves(part):
-            n = int((part["name"].str.rpartition(".")[2] == leaf).sum())
+            n = int((part["name"].str.rsplit(".", n=1).str[-1] == leaf).sum())
             help_ = ROLE_HELP.get(role, f"The `{leaf}` linears of the {section} blocks.")
             out.append(Toggle(leaf, f"{role.replace('_', ' ')} · {leaf}", section, n, help_, FUSED_NOTE.get(role)))
     return out
@@ -115,12 +123,25 @@ def toggles_for(inventory: pd.DataFrame) -> list[Toggle]:
             out.extend(_role_toggles(section, part[part["kind"].isin(["linear", "conv1d"])]))
         elif section == "other":
             lin = part[part["kind"].isin(["linear", "conv1d"])]
-            out.extend(Toggle(leaf, leaf, section, int((lin["name"].str.rpartition(".")[2] == leaf).sum()),
+            out.extend(Toggle(leaf, leaf, section, int((lin["name"].str.rsplit(".", n=1).str[-1] == leaf).sum()),
                               f"The `{leaf}` linears outside attention and FFN blocks.") for leaf in _leaves(lin))
         else:
             label = ", ".join(_leaves(part))
             out.append(Toggle(section, label, section, len(part), f"{ROLE_HELP[section]} ({len(part)} units)"))
     return out
+
+
+def not_offered_notes(inventory: pd.DataFrame) -> list[str]:
+    """Why units of a wrappable kind have no toggle: PEFT's own refusal, one line per leaf name.
+
+    E.g. ``"out_proj (2 modules) is not offered: PEFT refuses 'out_proj' on falcon_h1 models ..."``.
+    """
+    refused = inventory[inventory["not_offered"].notna()]
+    if refused.empty:
+        return []
+    leaves = refused["name"].str.rsplit(".", n=1).str[-1]
+    return [f"{leaf} ({int((leaves == leaf).sum())} modules) is not offered: "
+            f"{refused.loc[leaves == leaf, 'not_offered'].iloc[0]}." for leaf in sorted(set(leaves))]
 
 
 def toggle_states(toggles: list[Toggle], index: PlanIndex, resolved: pd.DataFrame) -> dict[str, ToggleState]:

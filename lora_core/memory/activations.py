@@ -1,0 +1,230 @@
+"""Activations a training step keeps for backward, and the loss's logits, by shape (Korthikanti et al.).
+
+Per block from the model's own widths (:func:`layer_activation_bytes`), the adapters' own saved
+inputs from PEFT's forward (:func:`lora_activation_bytes`), and outside the blocks the norm inputs
+and the logits as the profile's loss holds them (:data:`LOGITS_BYTES`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .profiles import PROFILES, TrainingProfile
+
+_GATED_ROLES = ("gate", "gate_up")
+
+# Bytes per logit (s*b*V elements) by the profile's loss: (kept for backward, extra at the peak).
+# fp32_full: transformers upcasts bf16 logits to fp32 (4) and cross_entropy keeps its fp32
+#   log-softmax (4); at the start of backward nll_loss's gradient (4) and log_softmax's (4) exist
+#   beside the saved output: +8.
+# bf16_full: the same in bf16: 2 kept, +4. chunked (LitGPT): the bf16 logit chunks the loop keeps
+#   (2) and their bf16 log-softmax (2); gradients are one 128-token chunk at a time: +0.
+# chunked_fp32 (torchtune): fp32 log-softmax of every chunk kept (4); the bf16 logits (2) live until
+#   the loss is computed: +2. fused_inplace (Unsloth): bf16 logits kept, the gradient overwrites
+#   them: 2, +0. fused (CCE / Liger): no full logits.
+LOGITS_BYTES: dict[str, tuple[int, int]] = {"fp32_full": (4, 8), "bf16_full": (2, 4), "chunked": (4, 0),
+                                            "chunked_fp32": (4, 2), "fused_inplace": (2, 0), "fused": (0, 0)}
+# Offloaded checkpointing keeps this many layer inputs on the GPU (one being offloaded, one
+# brought back for its recomputation).
+OFFLOADED_RESIDENT_LAYERS = 2
+
+
+@dataclass(frozen=True)
+class ActivationShape:
+    """The sizes the activation formula needs, read from ``config.get_text_config()``.
+
+    Attributes:
+        hidden: model width h.
+        layers: transformer blocks (encoder + decoder for encoder-decoder models).
+        heads: attention (query) heads a.
+        q_dim: heads x query/key head size (MLA: ``qk_head_dim``).
+        kv_dim: key + value widths stored: kv_heads x (key head + value head); GQA shrinks it.
+        out_dim: attention output width before ``o_proj``: heads x value head size.
+        dense_ffn: FFN intermediate size of dense layers.
+        moe_ffn: intermediate size a token passes through in an MoE layer: top_k x expert size
+            (+ shared experts), 0 for dense models.
+        top_k: experts per token (0 for dense models).
+        moe_layers: how many blocks are MoE.
+        gated: gated FFN (SwiGLU/GeGLU: gate and up projections) or a plain two-layer MLP.
+        vocab: output vocabulary (logits).
+    """
+
+    hidden: int
+    layers: int
+    heads: int
+    q_dim: int
+    kv_dim: int
+    out_dim: int
+    dense_ffn: int
+    moe_ffn: int
+    top_k: int
+    moe_layers: int
+    gated: bool
+    vocab: int
+
+
+def _first(cfg, *names: str, default: int = 0) -> int:
+    """The first of ``names`` the config sets to a truthy value, as an int; a per-layer list
+    (Gemma-3n's ``intermediate_size``) gives its largest entry."""
+    value = next((getattr(cfg, n) for n in names if getattr(cfg, n, None)), default)
+    return int(max(value)) if isinstance(value, (list, tuple)) else int(value)
+
+
+def activation_shape(config, inventory: pd.DataFrame) -> ActivationShape:
+    """Read :class:`ActivationShape` from a config (its text part) and the inventory.
+
+    GQA: K and V are stored at ``num_key_value_heads`` width. MoE: ``num_experts_per_tok`` routed
+    experts of ``moe_intermediate_size`` (else ``intermediate_size``) plus ``n_shared_experts``
+    or ``shared_expert_intermediate_size``; DeepSeek's ``first_k_dense_replace`` and Qwen's
+    ``mlp_only_layers`` blocks count as dense. Gated FFN: the inventory has a gate role.
+    """
+    text = config.get_text_config()
+    h = _first(text, "hidden_size", "d_model", "n_embd")
+    heads = _first(text, "num_attention_heads", "num_heads", "n_head", default=1)
+    kv_heads = _first(text, "num_key_value_heads", default=heads)
+    if getattr(text, "multi_query", False) and not getattr(text, "new_decoder_architecture", False):
+        kv_heads = 1  # Falcon-7B / GPTBigCode multi-query attention: one K and V head
+    head = _first(text, "head_dim", "d_kv", default=h // heads)
+    k_head = _first(text, "qk_head_dim", default=head)
+    v_head = _first(text, "v_head_dim", default=head)
+    layers = _first(text, "num_hidden_layers", "num_layers", "n_layer")
+    if getattr(text, "is_encoder_decoder", False):
+        layers += _first(text, "num_decoder_layers", default=layers)
+    dense = _first(text, "intermediate_size", "d_ff", "n_inner", "ffn_dim", default=4 * h)
+    experts = _first(text, "num_local_experts", "n_routed_experts", "num_experts")
+    top_k = _first(text, "num_experts_per_tok", "moe_topk", "top_k") if experts else 0
+    expert_ffn = _first(text, "moe_intermediate_size", default=dense)
+    moe_ffn = (top_k + _first(text, "n_shared_experts")) * expert_ffn + _first(text, "shared_expert_intermediate_size")
+    dense_layers = _first(text, "first_k_dense_replace") + len(getattr(text, "mlp_only_layers", None) or ())
+    gated = bool(inventory["role"].isin(_GATED_ROLES).any())
+    return ActivationShape(h, layers, heads, heads * k_head, kv_heads * (k_head + v_head), heads * v_head,
+                           dense, moe_ffn if experts else 0, top_k,
+                           max(layers - dense_layers, 0) if experts else 0, gated,
+                           _first(text, "vocab_size"))
+
+
+def layer_activation_bytes(shape: ActivationShape, ffn: int, tokens_in: int, s: int, b: int,
+                           flash_attention: bool) -> int:
+    """Bytes one block keeps for backward, 16-bit activations, no recomputation.
+
+    Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
+    sec. 4.1: ``s*b*h*(34 + 5*a*s/h)`` for a GPT block (MLP 4h, MHA, dropout). Here the same
+    accounting term by term with the model's own widths, 2 bytes per stored element::
+
+        2*s*b*( 2h            two norm inputs
+              + h             attention input (the norm output)
+              + q_dim + kv_dim   Q, K, V for the attention backward (GQA: smaller K, V)
+              + out_dim       attention output, the o_proj input
+              + tokens_in*h   FFN input (MoE: + one gathered copy per routed expert)
+              + m*ffn )       FFN intermediates: gated m=4 (gate out, act out, up out, product),
+                              plain m=2 (fc1 out, act out)
+        + 5*a*s^2*b           attention scores, softmax and dropout (eager attention only;
+                              FlashAttention, Dao et al. 2022, recomputes them in backward)
+
+    With MHA, an MLP of 4h and no dropout this is Korthikanti's 34 sbh less the two 1-byte
+    dropout masks (32 sbh): LLMs trained with dropout 0 do not store them.
+    """
+    m = 4 if shape.gated else 2
+    per_token = 3 * shape.hidden + shape.q_dim + shape.kv_dim + shape.out_dim + tokens_in * shape.hidden + m * ffn
+    scores = 0 if flash_attention else 5 * shape.heads * s * s * b
+    return 2 * s * b * per_token + scores
+
+
+def head_activation_bytes(shape: ActivationShape, s: int, b: int) -> int:
+    """Outside the blocks: the final norm's and ``lm_head``'s inputs, 2 x 2sbh (Korthikanti et al.
+    2022 sec. 4.1); the logits are :func:`logits_bytes`."""
+    return 4 * s * b * shape.hidden
+
+
+
+
+def logits_bytes(shape: ActivationShape, s: int, b: int, logits: str) -> tuple[int, int]:
+    """``(kept for backward, extra at the peak)`` bytes of the logits under the profile's loss."""
+    kept, extra = LOGITS_BYTES[logits]
+    return kept * s * b * shape.vocab, extra * s * b * shape.vocab
+
+
+def lora_activation_bytes(wrapped: pd.DataFrame | None, dora: bool, s: int, b: int, element: int = 2) -> pd.Series:
+    """Bytes the adapters themselves keep for backward, per layer (``-1``: rows outside layers).
+
+    From PEFT's ``lora.Linear.forward``: the input is cast to the adapters' dtype and kept for
+    ``lora_A``'s gradient, and ``A @ x`` (width r) for ``lora_B``'s; DoRA's ``forward`` also keeps
+    the base output and the LoRA output (width out) for the magnitude's gradient. ``element`` bytes
+    each: 2 under bf16 autocast (``Trainer(bf16=True)``) or with bf16 adapters; 4 for fp32
+    adapters without autocast::
+
+        per wrapped Linear/Conv1D: element*s*b*(in + r) (+ DoRA element*s*b*2*out)
+        per wrapped Embedding:     element*s*b*r
+
+    Fused expert parameters (``target_parameters``) add a weight-sized delta, not counted here.
+    """
+    if wrapped is None or wrapped.empty:
+        return pd.Series(dtype="int64")
+    linear = wrapped["kind"].isin(["linear", "conv1d"])
+    embedding = wrapped["kind"] == "embedding"
+    width = (linear * (wrapped["in_features"] + wrapped["rank"] + 2 * dora * wrapped["out_features"])
+             + embedding * wrapped["rank"])
+    per_layer = (element * s * b * width).groupby(wrapped["layer"].fillna(-1).astype("int64")).sum()
+    return per_layer.astype("int64")
+
+
+def quantized_input_bytes(shape: ActivationShape, s: int, b: int, lm_head: bool) -> tuple[int, int]:
+    """``(per dense block, outside the blocks)``: the inputs old bitsandbytes keeps per quantized linear.
+
+    bitsandbytes <= 0.43 ``MatMul4Bit.forward`` saved ``ctx.tensors = (A, B)``: each quantized
+    linear's input A, which for a frozen ``nn.Linear`` autograd would not keep. Distinct inputs per
+    block: the attention input (h), ``o_proj``'s input (out), the FFN input (h) and the down
+    projection's input (f); ``lm_head``'s input (h) when it is quantized. 2 bytes each (bf16).
+    MoE experts (fused 3-D tensors) are not quantized and add nothing.
+    """
+    per_block = 2 * s * b * (2 * shape.hidden + shape.out_dim + shape.dense_ffn)
+    return per_block, 2 * s * b * shape.hidden if lm_head else 0
+
+
+def adapter_element_bytes(profile: TrainingProfile) -> int:
+    """2 under autocast or with bf16 adapters, 4 for fp32 adapters without autocast."""
+    return 2 if profile.autocast or profile.adapter_dtype == "bf16" else 4
+
+
+def activation_bytes(config, inventory: pd.DataFrame, settings, wrapped: pd.DataFrame | None = None,
+                     dora: bool = False, profile: TrainingProfile | None = None) -> int:
+    """Activation memory kept for backward: :func:`layer_activation_bytes` over the blocks, the
+    norm inputs and the logits the loss keeps (:func:`logits_bytes`), and the adapters' own
+    (:func:`lora_activation_bytes`, when the wrapped rows are given).
+
+    Without checkpointing every block keeps its activations. With full gradient checkpointing
+    (transformers checkpoints each decoder layer) each block keeps only its input (2sbh) and one
+    block's activations exist again while it is recomputed in backward (Korthikanti et al. 2022,
+    sec. 4.2; Chen et al. 2016): ``L*2sbh + max(block) + head``, and of the adapters only the
+    largest layer's share and the rows outside the blocks. Offloaded checkpointing keeps only
+    :data:`OFFLOADED_RESIDENT_LAYERS` layer inputs on the GPU.
+
+    Simplifications: dropout masks (also LoRA dropout's) are left out; frozen layers are counted
+    like trained ones (an upper bound: a frozen linear needs no input for a weight gradient,
+    which roughly offsets transformers' fp32 RMSNorm inputs); encoder-decoder blocks use
+    ``seq_len`` for both stacks and ignore cross-attention; a vision tower's activations, MLA's
+    compressed latents and routers' logits are not counted.
+    """
+    profile = profile or PROFILES["peft"]
+    shape = activation_shape(config, inventory)
+    s, b = settings.seq_len, settings.batch_size
+    flash = settings.flash_attention
+    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash)
+    moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash)
+    dense_layers = shape.layers - shape.moe_layers
+    lora = lora_activation_bytes(wrapped, dora, s, b, adapter_element_bytes(profile))
+    outside = int(lora.get(-1, 0))
+    in_layers = lora.drop(-1, errors="ignore")
+    quantized = settings.base_dtype != "bf16" and profile.bnb_saves_input
+    extra_block, extra_head = quantized_input_bytes(shape, s, b, profile.quantize_lm_head) if quantized else (0, 0)
+    dense += extra_block
+    outside += extra_head
+    if settings.gradient_checkpointing:
+        biggest = max(moe if shape.moe_layers else 0, dense if dense_layers else 0)
+        kept = shape.layers if profile.checkpointing == "plain" else min(shape.layers, OFFLOADED_RESIDENT_LAYERS)
+        blocks = kept * 2 * s * b * shape.hidden + biggest + int(in_layers.max() if len(in_layers) else 0)
+    else:
+        blocks = dense_layers * dense + shape.moe_layers * moe + int(in_layers.sum())
+    return blocks + outside + head_activation_bytes(shape, s, b) + logits_bytes(shape, s, b, profile.logits)[0]

@@ -1,0 +1,197 @@
+"""Training profiles: how each trainer runs a LoRA step by default, as data, each default sourced.
+
+A profile fixes the knobs that change memory: the adapters' dtype, the optimizer's states, how the
+loss sees the logits, how activations are checkpointed, which modules QLoRA quantizes and whether
+the quantization constants are quantized again. ``PROFILES["peft"]`` (PEFT with the transformers
+``Trainer``) is the default. Example: ``PROFILES["litgpt"].optimizer == "bf16"`` (``bf16-true``
+keeps AdamW's moments in the parameters' bf16).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Literal
+
+from ..errors import InputError
+
+AdapterDtype = Literal["fp32", "bf16"]
+Optimizer = Literal["fp32", "bf16", "8bit", "paged_fp32", "paged_8bit"]
+Logits = Literal["fp32_full", "bf16_full", "chunked", "chunked_fp32", "fused_inplace", "fused"]
+Checkpointing = Literal["plain", "offloaded"]
+
+ADAPTER_DTYPES: tuple[str, ...] = ("fp32", "bf16")
+OPTIMIZERS: tuple[str, ...] = ("fp32", "bf16", "8bit", "paged_fp32", "paged_8bit")
+LOGITS: tuple[str, ...] = ("fp32_full", "bf16_full", "chunked", "chunked_fp32", "fused_inplace", "fused")
+CHECKPOINTING: tuple[str, ...] = ("plain", "offloaded")
+
+# Bytes per trainable parameter the optimizer keeps (AdamW: two moments).
+OPTIMIZER_STATE_BYTES: dict[str, int] = {"fp32": 8, "bf16": 4, "8bit": 2, "paged_fp32": 8, "paged_8bit": 2}
+# Paged states live in CUDA managed memory (bitsandbytes ``get_paged`` -> ``cudaMallocManaged``):
+# the PyTorch allocator never sees them, nvidia-smi does.
+PAGED: frozenset[str] = frozenset({"paged_fp32", "paged_8bit"})
+
+OPTIMIZER_HELP = {
+    "fp32": "AdamW, fp32 moments (8 bytes/param)",
+    "bf16": "AdamW on bf16 parameters: bf16 moments (4 bytes/param)",
+    "8bit": "bitsandbytes 8-bit AdamW (2 bytes/param)",
+    "paged_fp32": "bitsandbytes paged AdamW 32-bit: CUDA managed memory, outside PyTorch's allocator",
+    "paged_8bit": "bitsandbytes paged 8-bit AdamW: managed memory, outside PyTorch's allocator",
+}
+LOGITS_HELP = {
+    "fp32_full": "full logits, upcast to fp32 for the loss (transformers ForCausalLMLoss)",
+    "bf16_full": "full logits and log-softmax in bf16",
+    "chunked": "lm_head and cross-entropy in 128-token chunks, bf16 (LitGPT)",
+    "chunked_fp32": "logits in 8 chunks, each upcast to fp32 for the loss (torchtune CEWithChunkedOutputLoss)",
+    "fused_inplace": "bf16 logits, gradient written in place by a fused kernel (Unsloth fast_cross_entropy_loss)",
+    "fused": "fused linear cross-entropy, no full logits (Cut Cross-Entropy, Liger FLCE)",
+}
+
+
+@dataclass(frozen=True)
+class TrainingProfile:
+    """One trainer's defaults. ``sources`` names, per knob, the code or docs the default comes from.
+
+    Attributes:
+        name: the key (``peft``, ``axolotl``, ...); ``label``: how the page shows it.
+        adapter_dtype: LoRA weights and their gradients (``fp32``: 4 bytes each, ``bf16``: 2).
+        optimizer: the optimizer's states (:data:`OPTIMIZER_STATE_BYTES`).
+        logits: how the loss holds the logits (:data:`LOGITS_HELP`).
+        checkpointing: what gradient checkpointing keeps: ``plain`` each layer's input on the GPU,
+            ``offloaded`` the inputs moved to CPU memory (Unsloth "unsloth" checkpointing).
+        autocast: the forward runs under ``torch.autocast(bf16)`` (activations of fp32 adapters in
+            bf16); without it PEFT's fp32 adapters keep fp32 copies of their inputs.
+        quantize_lm_head: QLoRA also quantizes the output layer (transformers never does).
+        double_quant: NF4 constants quantized again (QLoRA's double quantization).
+        upcast_unquantized: non-quantized parameters cast to fp32 for k-bit training (PEFT's
+            ``prepare_model_for_kbit_training``).
+        bnb_saves_input: bitsandbytes before 0.44 (``MatMul4Bit.forward``: ``ctx.tensors = (A, B)``)
+            keeps every quantized linear's input for backward; 0.44 and later keep ``(None, B)``.
+    """
+
+    name: str
+    label: str
+    adapter_dtype: AdapterDtype
+    optimizer: Optimizer
+    logits: Logits
+    checkpointing: Checkpointing
+    autocast: bool
+    quantize_lm_head: bool
+    double_quant: bool
+    upcast_unquantized: bool
+    sources: tuple[tuple[str, str], ...] = ()
+    bnb_saves_input: bool = False
+
+    def with_knobs(self, **knobs) -> "TrainingProfile":
+        """The profile with some knobs changed (``None`` keeps the default); values are checked."""
+        given = {k: v for k, v in knobs.items() if v is not None}
+        unknown = set(given) - set(KNOBS)
+        if unknown:
+            raise InputError(sorted(unknown)[0], f"not a profile knob; choose from {', '.join(KNOBS)}")
+        for knob, value in given.items():
+            allowed = KNOBS[knob]
+            if value not in allowed:
+                raise InputError(knob, f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
+        return replace(self, **given)
+
+    def knobs(self) -> dict[str, object]:
+        """The knob values, e.g. ``{"adapter_dtype": "fp32", "optimizer": "fp32", ...}``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name in KNOBS}
+
+
+KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZERS, "logits": LOGITS,
+                           "checkpointing": CHECKPOINTING, "autocast": (True, False),
+                           "quantize_lm_head": (True, False), "double_quant": (True, False),
+                           "upcast_unquantized": (True, False), "bnb_saves_input": (True, False)}
+
+_TRANSFORMERS_LOSS = "transformers 5 loss/loss_utils.py ForCausalLMLoss: logits = logits.float()"
+_HF_QUANT = ("transformers 5 integrations/bitsandbytes.py replace_with_bnb_linear skips "
+             "get_modules_to_not_convert (lm_head, tied and fp32 modules)")
+
+PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
+    TrainingProfile(
+        "peft", "PEFT + transformers Trainer", "fp32", "fp32", "fp32_full", "plain", True, False, False, True,
+        (("adapter_dtype", "peft get_peft_model(autocast_adapter_dtype=True) upcasts adapters to fp32"),
+         ("optimizer", "transformers TrainingArguments.optim default adamw_torch: fp32 moments of fp32 params"),
+         ("logits", _TRANSFORMERS_LOSS),
+         ("checkpointing", "TrainingArguments(gradient_checkpointing=True): torch.utils.checkpoint per decoder layer"),
+         ("autocast", "TrainingArguments(bf16=True) runs the forward under torch.autocast(bfloat16)"),
+         ("quantize_lm_head", _HF_QUANT),
+         ("double_quant", "BitsAndBytesConfig(bnb_4bit_use_double_quant=False) default"),
+         ("upcast_unquantized", "PEFT's QLoRA guide calls prepare_model_for_kbit_training (fp32 non-quantized params)"))),
+    TrainingProfile(
+        "axolotl", "axolotl", "fp32", "fp32", "fp32_full", "plain", True, False, True, False,
+        (("adapter_dtype", "axolotl loads adapters with peft get_peft_model (autocast_adapter_dtype default True)"),
+         ("optimizer", "utils/schemas/training.py optimizer default adamw_torch_fused; examples pick "
+                       "adamw_bnb_8bit or paged_adamw_32bit (change the knob)"),
+         ("logits", "transformers loss unless cut_cross_entropy: true or liger (then 'fused')"),
+         ("checkpointing", "examples set gradient_checkpointing: true; 'offload' is the offloaded mode"),
+         ("autocast", "bf16: true -> Trainer(bf16=True)"),
+         ("quantize_lm_head", _HF_QUANT),
+         ("double_quant", "loaders/model.py _set_quantization_config: bnb_4bit_use_double_quant True"),
+         ("upcast_unquantized", "loaders/model.py calls prepare_model_for_kbit_training, then "
+                                "_convert_embedding_modules_dtype returns embeddings, lm_head and norms to the "
+                                "training dtype: no lasting upcast"))),
+    TrainingProfile(
+        "llamafactory", "LLaMA-Factory", "fp32", "fp32", "fp32_full", "plain", True, False, True, False,
+        (("adapter_dtype", "model/adapter.py init_adapter: cast_trainable_params_to_fp32 unless pure_bf16"),
+         ("optimizer", "Trainer default adamw_torch"),
+         ("logits", _TRANSFORMERS_LOSS),
+         ("checkpointing", "ModelArguments.disable_gradient_checkpointing=False: on by default; "
+                           "use_unsloth_gc offloads"),
+         ("autocast", "bf16: true -> Trainer(bf16=True)"),
+         ("quantize_lm_head", _HF_QUANT),
+         ("double_quant", "hparams/model_args.py double_quantization default True"),
+         ("upcast_unquantized", "upcast_layernorm default False: nothing upcast"))),
+    TrainingProfile(
+        "unsloth", "Unsloth", "fp32", "8bit", "fused_inplace", "offloaded", True, False, True, False,
+        (("adapter_dtype", "models/llama.py FastLlamaModel.get_peft_model calls peft get_peft_model "
+                           "(autocast_adapter_dtype default True: fp32)"),
+         ("optimizer", "Unsloth notebooks: optim='adamw_8bit'"),
+         ("logits", "unsloth kernels/cross_entropy_loss.py fast_cross_entropy_loss writes dlogits in place"),
+         ("checkpointing", "use_gradient_checkpointing='unsloth' offloads layer inputs to CPU"),
+         ("autocast", "Trainer(bf16=True)"),
+         ("quantize_lm_head", "loads with transformers' BitsAndBytesConfig: lm_head kept"),
+         ("double_quant", "models/llama.py and models/loader.py: bnb_4bit_use_double_quant True"),
+         ("upcast_unquantized", "no prepare_model_for_kbit_training upcast"))),
+    TrainingProfile(
+        "torchtune", "torchtune", "bf16", "bf16", "chunked_fp32", "plain", False, False, True, False,
+        (("adapter_dtype", "recipes dtype: bf16 -> every parameter, LoRA included, in bf16"),
+         ("optimizer", "torch.optim.AdamW on bf16 params: bf16 moments"),
+         ("logits", "torchtune modules/loss CEWithChunkedOutputLoss(num_output_chunks=8), chunks .float()"),
+         ("checkpointing", "enable_activation_checkpointing: True in the single-device LoRA configs; "
+                           "enable_activation_offloading is the offloaded mode"),
+         ("autocast", "no autocast: bf16 end to end"),
+         ("quantize_lm_head", "QLoRA builders quantize the decoder's linears; output projection stays bf16"),
+         ("double_quant", "torchao NF4Tensor: scalers quantized in blocks of 256 (double quantization)"),
+         ("upcast_unquantized", "no upcast"))),
+    TrainingProfile(
+        "litgpt", "LitGPT", "bf16", "bf16", "chunked", "plain", False, True, False, False,
+        (("adapter_dtype", "--precision bf16-true: LoRA params bf16"),
+         ("optimizer", "torch.optim.AdamW on bf16 params (QLoRA in 2023's finetune/lora.py: "
+                       "bnb PagedAdamW 32-bit, knob paged_fp32)"),
+         ("logits", "finetune/lora.py model(..., lm_head_chunk_size=128) + chunked_cross_entropy in bf16"),
+         ("checkpointing", "finetune/lora.py checkpoints only under FSDP: off on one GPU (set it off)"),
+         ("autocast", "bf16-true: no autocast"),
+         ("quantize_lm_head", "BitsandbytesPrecision swaps every nn.Linear, lm_head included"),
+         ("double_quant", "--quantize bnb.nf4: compress_statistics=False ('bnb.nf4-dq' for double quant)"),
+         ("upcast_unquantized", "no upcast"))),
+)}
+TRAINERS: tuple[str, ...] = tuple(PROFILES)
+
+# Recipe tools of the Export page -> the profile that trains them.
+RECIPE_PROFILE: dict[str, str] = {"peft": "peft", "python": "peft", "axolotl": "axolotl",
+                                  "llamafactory": "llamafactory", "llama-factory": "llamafactory",
+                                  "unsloth": "unsloth", "torchtune": "torchtune", "litgpt": "litgpt"}
+
+
+def get_profile(trainer: str) -> TrainingProfile:
+    """``PROFILES[trainer]``, or an ``InputError`` naming the trainers there are."""
+    try:
+        return PROFILES[trainer]
+    except (KeyError, TypeError):
+        raise InputError("trainer", f"unknown trainer {trainer!r}; choose from {', '.join(TRAINERS)}") from None
+
+
+def profile_for_recipe(tool: str) -> str:
+    """The profile for a recipe tool: ``'LLaMA-Factory' -> 'llamafactory'``; PEFT for anything else."""
+    return RECIPE_PROFILE.get(str(tool).lower().replace(" ", ""), "peft")

@@ -1,0 +1,77 @@
+"""Recipes: the plan written for each tool that trains it, each with a statement of what that tool will train.
+
+One module per tool (:mod:`.peft_json`, :mod:`.peft_python`, :mod:`.axolotl`, :mod:`.llamafactory`,
+:mod:`.unsloth`) renders the form :func:`lora_core.recipes.forms.choose` picks from the shared
+capability table (:mod:`.capabilities`). ``write("axolotl", plan, inventory, skel, "meta-llama/...")``
+returns a :class:`Recipe`: the text, the tool and version, and the :class:`Statement`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+
+import pandas as pd
+
+from ..plan import Plan
+from ..skeleton import Skeleton
+from .capabilities import CAPS, TOOLS, ToolCaps
+from .forms import Chooser
+from .statement import Statement
+
+__all__ = ["CAPS", "TOOLS", "Recipe", "Statement", "ToolCaps", "write", "write_all"]
+_MODULES = {"peft": "peft_json", "python": "peft_python", "axolotl": "axolotl",
+            "llamafactory": "llamafactory", "unsloth": "unsloth"}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A plan written for one tool.
+
+    Attributes:
+        tool: key in :data:`TOOLS` (``axolotl``).
+        label: display name (``axolotl``, ``LLaMA-Factory``).
+        version: the tool version the form was checked against (printed in the text's header).
+        text: the file or snippet.
+        language: for display (``json``, ``python``, ``yaml``).
+        filename: a name to save it under.
+        statement: what the tool will train, beside the plan.
+        built: the ``LoraConfig`` keywords the tool builds from the text.
+    """
+
+    tool: str
+    label: str
+    version: str
+    text: str
+    language: str
+    filename: str
+    statement: Statement
+    built: dict
+
+
+def write(tool: str, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str,
+          chooser: Chooser | None = None) -> Recipe:
+    """``plan`` written for ``tool`` (raises InputError when PEFT itself cannot express it)."""
+    caps = CAPS[tool]
+    choice = (chooser or Chooser(plan, inventory, skel)).choose(tool)
+    writer = import_module(f".{_MODULES[tool]}", __package__)
+    header = header_lines(caps, choice.statement)
+    text = writer.render(choice.built, model_id, header)
+    return Recipe(tool, caps.label, caps.version, text, writer.LANGUAGE, writer.FILENAME, choice.statement,
+                  choice.built)
+
+
+def write_all(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str,
+              exported: dict | None = None) -> dict[str, Recipe]:
+    """Every tool's recipe, keyed as :data:`TOOLS` (``exported``: the adapter_config.json dict, if known)."""
+    chooser = Chooser(plan, inventory, skel, exported)
+    return {t: write(t, plan, inventory, skel, model_id, chooser) for t in TOOLS}
+
+
+def header_lines(caps: ToolCaps, st: Statement) -> list[str]:
+    """The header comment: tool version checked, and what the tool will train."""
+    lines = [f"Written for {caps.label} {caps.version} (checked against its own config code).",
+             f"{caps.label} will train {st.trainable:,} parameters on {st.modules:,} units"
+             + (": exactly the plan." if st.exact else f"; the plan has {st.plan_trainable:,} on {st.plan_modules:,}:")]
+    lines += [f"  - {d}" for d in st.differences()] if not st.exact else []
+    return lines

@@ -1,0 +1,166 @@
+"""SGLang 0.5.23: what ``--enable-lora`` does with the adapter.
+
+SGLang reads only ``target_modules``, ``r``, ``lora_alpha`` and ``use_dora`` from adapter_config.json
+(``sglang/srt/lora/lora_config.py`` ``LoRAConfig.__init__``); everything else PEFT wrote is ignored,
+so rsLoRA, rank/alpha patterns and ``modules_to_save`` are judged by what the tensors become.
+Rules marked *deduced* follow the code path past one function.
+"""
+
+from __future__ import annotations
+
+from .adapter import Adapter
+from .verdict import Finding, Verdict, source_of, verdict_of
+
+VERSION = "0.5.23"
+NAME_MAP = {"q_proj": "qkv_proj", "k_proj": "qkv_proj", "v_proj": "qkv_proj", "gate_proj": "gate_up_proj",
+            "up_proj": "gate_up_proj", "vocab_emb": "embed_tokens", "embeddings": "embed_tokens",
+            "word_embeddings": "embed_tokens", "output": "lm_head", "unembed_tokens": "lm_head",
+            "q_a_proj": "fused_qkv_a_proj_with_mqa", "kv_a_proj_with_mqa": "fused_qkv_a_proj_with_mqa"}
+SIZED = frozenset({"qkv_proj", "o_proj", "gate_up_proj", "down_proj", "fused_qkv_a_proj_with_mqa", "q_b_proj",
+                   "kv_b_proj", "embed_tokens", "lm_head"})
+
+
+def normalized(leaf: str) -> str:
+    """`sglang/srt/lora/utils.py` `get_normalized_target_modules`: ``q_proj -> qkv_proj``, prefixes dropped."""
+    return NAME_MAP.get(leaf, leaf)
+
+
+def rule_dora(a: Adapter) -> list[Finding]:
+    """`sglang/srt/lora/lora_manager.py` `LoRAManager.validate_new_adapter` (DoRA)."""
+    if not a.cfg("use_dora"):
+        return []
+    return [Finding("refuses", "SGLang does not serve DoRA adapters.", source_of(rule_dora),
+                    "Failed to load ADAPTER because LoRA serving currently doesn't support DoRA adapters")]
+
+
+def rule_target_string(a: Adapter) -> list[Finding]:
+    """`sglang/srt/lora/utils.py` `get_normalized_target_modules` (a string other than all/all-linear, i.e. a regex)."""
+    tm = a.cfg("target_modules")
+    if isinstance(tm, str) and tm not in ("all", "all-linear", "(plan)"):
+        return [Finding("refuses", "target_modules is a regular expression; SGLang only accepts a list of "
+                        "names or 'all-linear'.", source_of(rule_target_string),
+                        "Only 'all' or 'all-linear' can be used as the string for target module")]
+    if a.config is not None and not tm and a.cfg("target_parameters"):
+        return [Finding("refuses", "target_modules is empty (the adapter only has target_parameters); SGLang "
+                        "cannot infer its LoRA modules.", source_of(rule_target_string),
+                        "SGLang currently only supports inferring LoRA target modules when a list of "
+                        "suffixes is provided in `target_modules` field of PEFT config.")]
+    return []
+
+
+def configured_names(a: Adapter) -> set[str] | None:
+    """Normalised ``target_modules`` of the config; of the plan's units without one or for ``all-linear``
+    (`auto_detect_lora_target_modules` keeps only known names, the other tensors then fail at first use); ``None`` for a regex."""
+    tm = a.cfg("target_modules")
+    if a.config is not None and isinstance(tm, (list, tuple)):
+        return {normalized(str(t).rpartition(".")[2]) for t in tm}
+    if a.config is not None and tm not in ("all", "all-linear"):
+        return None
+    modules = a.units[a.units["kind"].isin(["linear", "conv1d", "embedding"])]
+    return set(modules["module"].str.rsplit(".", n=1).str[-1].map(normalized))
+
+
+def rule_hidden_dim(a: Adapter) -> list[Finding]:
+    """`sglang/srt/lora/utils.py` `get_default_hidden_dim` (target names SGLang cannot size break server start).
+
+    It also sizes ``qkv_proj``/``o_proj`` from ``config.head_dim``, which transformers 5 leaves ``None``
+    when config.json omits it (Mixtral): a TypeError at start (replayed with our config; deduced for
+    SGLang's own config loading, which pins transformers 5.19).
+    """
+    names = configured_names(a)
+    sized = SIZED - ({"qkv_proj", "o_proj"} if a.model.head_dim_unset else set())
+    bad = sorted((names or set()) - sized)
+    if not bad:
+        return []
+    norm = a.leaf().map(normalized)
+    hit = norm.isin(bad).to_numpy() & a.units["kind"].isin(["linear", "conv1d", "embedding"]).to_numpy()
+    modules, params = a.where(hit)
+    return [Finding("refuses", f"SGLang has no LoRA sizing for {', '.join(bad)} ({len(modules)} units); the server "
+                    "fails to start with this adapter.", source_of(rule_hidden_dim),
+                    f"get_hidden_dim not implemented for {bad[0]}", modules=modules, params=params)]
+
+
+def rule_parameters(a: Adapter) -> list[Finding]:
+    """`sglang/srt/lora/mem_pool.py` `LoRAMemoryPool.load_lora_weight_to_buffer` (PEFT target_parameters tensors match no target; deduced)."""
+    if a.units.empty:
+        return []
+    par = a.units["kind"].isin(["expert-parameter", "parameter"]).to_numpy()
+    if not par.any():
+        return []
+    names, params = a.where(par)
+    return [Finding("refuses", f"{len(names)} parameter LoRAs (fused experts or router, PEFT's target_parameters "
+                    "layout) match no SGLang target module: the first request using the adapter fails.",
+                    source_of(rule_parameters), "Cannot find target module name for ...", modules=names, params=params)]
+
+
+def rule_rslora(a: Adapter) -> list[Finding]:
+    """`sglang/srt/lora/lora.py` `LoRAAdapter.__init__` (scaling is always lora_alpha / r)."""
+    if not a.cfg("use_rslora") or a.units.empty:
+        return []
+    names, params = a.where(a.units["rank"].to_numpy() > 0)
+    r = a.max_rank
+    return [Finding("differs", f"rsLoRA: SGLang scales by alpha/r instead of alpha/sqrt(r), so the update is "
+                    f"sqrt(r) = {r ** 0.5:.2f}x too weak at r={r} (sglang#40835).", source_of(rule_rslora),
+                    modules=names, params=params)]
+
+
+def rule_patterns(a: Adapter) -> list[Finding]:
+    """`sglang/srt/lora/mem_pool.py` `LoRAMemoryPool.load_lora_weight_to_buffer` (buffers sliced to config r; alpha_pattern never read; deduced)."""
+    if a.units.empty:
+        return []
+    out = []
+    r, alpha = int(a.cfg("r") or 0), float(a.cfg("lora_alpha") or 0)
+    off_rank = (a.units["rank"] != r).to_numpy()
+    if off_rank.any():
+        names, params = a.where(off_rank)
+        out.append(Finding("refuses", f"{len(names)} units have a rank other than r={r} (rank_pattern); SGLang "
+                           "sizes every buffer to r and fails at the first request.", source_of(rule_patterns),
+                           "LoRA buffer shape ... does not match weight shape ...", modules=names, params=params))
+    off_alpha = (a.units["alpha"] != alpha).to_numpy() & ~off_rank
+    if off_alpha.any():
+        names, params = a.where(off_alpha)
+        out.append(Finding("differs", f"{len(names)} units have their own alpha (alpha_pattern), which SGLang "
+                           f"ignores: it scales them by {alpha:g}/r.", source_of(rule_patterns),
+                           modules=names, params=params))
+    return out
+
+
+def rule_saved_and_bias(a: Adapter) -> list[Finding]:
+    """`sglang/srt/lora/lora.py` `LoRAAdapter._process_weight` (full modules_to_save copies, lora_B.bias; deduced)."""
+    out = []
+    head = {m: n for m, n in a.saved.items() if m.rpartition(".")[2] in ("lm_head", "embed_tokens")}
+    if head:
+        out.append(Finding("ignores", f"modules_to_save copies of {', '.join(head)} ({sum(head.values()):,} "
+                           "parameters) are never loaded.", source_of(rule_saved_and_bias),
+                           modules=tuple(head), params=sum(head.values())))
+    other = {m: n for m, n in a.saved.items() if m not in head}
+    if other:
+        out.append(Finding("refuses", f"modules_to_save copies of {', '.join(other)} match no target: the first "
+                           "request fails.", source_of(rule_saved_and_bias), "Cannot find target module name for ...",
+                           modules=tuple(other), params=sum(other.values())))
+    if a.cfg("lora_bias"):
+        out.append(Finding("refuses", "lora_bias tensors (lora_B.bias) are loaded as B weights and fail the "
+                           "buffer shape check at the first request.", source_of(rule_saved_and_bias),
+                           "LoRA buffer shape ... does not match weight shape ..."))
+    return out
+
+
+def rule_vision(a: Adapter) -> list[Finding]:
+    """`sglang/srt/lora/lora_manager.py` `LoRAManager.init_lora_modules` (only language-model layers are wrapped)."""
+    if a.units.empty:
+        return []
+    vis = a.in_vision().to_numpy()
+    if not vis.any():
+        return []
+    names, params = a.where(vis)
+    return [Finding("ignores", f"{len(names)} vision tower/projector units ({params:,} parameters) are never "
+                    "wrapped by SGLang.", source_of(rule_vision), modules=names, params=params)]
+
+
+RULES = (rule_dora, rule_target_string, rule_hidden_dim, rule_parameters, rule_rslora, rule_patterns,
+         rule_saved_and_bias, rule_vision)
+
+
+def judge(a: Adapter) -> Verdict:
+    """SGLang 0.5.23's verdict on ``a``."""
+    return verdict_of("sglang", VERSION, [f for rule in RULES for f in rule(a)])
