@@ -64,3 +64,18 @@ def test_lru_keeps_the_most_recently_used():
     get("a")
     get("b")
     assert built == ["a", "b", "c", "b"] and len(lru) == 2
+
+
+def test_memory_and_per_model_values_are_built_once():
+    views, built = PlanViews(), []
+    plan, other = PRESET_PLANS["Attention Q,V r8 (classic)"], PRESET_PLANS["All attention r8"]
+
+    def make(tag: str):
+        return lambda: built.append(tag) or tag  # type: ignore[func-returns-value]
+
+    assert views.memory(plan, ("bf16", 2048), make("a")) == "a"
+    assert views.memory(plan, ("bf16", 2048), make("again")) == "a"
+    assert views.memory(plan, ("nf4", 2048), make("b")) == "b"  # other settings
+    assert views.memory(other, ("bf16", 2048), make("c")) == "c"  # other plan
+    assert views.per_model("notes", make("n")) == views.per_model("notes", make("n2")) == "n"
+    assert built == ["a", "b", "c", "n"]

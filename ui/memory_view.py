@@ -93,9 +93,13 @@ def show(plan, model, trainable: int, resolved) -> None:
         return
     for w in sequence_warnings(model.skeleton.config, settings):
         st.warning(w, icon="⚠️")
-    dora = dora_magnitude_params(plan, model.index)
-    est = estimate_memory(model.skeleton, model.inventory, trainable - dora, dora, settings, wrapped=resolved)
-    widgets.chart(charts.memory_bar(est.as_frame(), GPU_SIZES_GB), "tg_chart_memory",
+    def build():
+        dora = dora_magnitude_params(plan, model.index)
+        est = estimate_memory(model.skeleton, model.inventory, trainable - dora, dora, settings, wrapped=resolved)
+        return est, charts.memory_bar(est.as_frame(), GPU_SIZES_GB)
+
+    est, chart = model.views.memory(plan, settings, build)  # issue 12: once per (model, plan, settings)
+    widgets.chart(chart, "tg_chart_memory",
                   f"Peak allocated {est.peak_allocated / GIB:.1f} GiB ({est.peak_phase}); the allocator "
                   f"reserves {est.peak_reserved / GIB:.1f} GiB and nvidia-smi shows {est.nvidia_smi / GIB:.1f} GiB "
                   "with the CUDA context. Dotted lines mark common GPU sizes.",

@@ -4,7 +4,9 @@ A toggle click that comes back to a plan seen before (K off again, another stude
 preset) costs a dictionary lookup instead of resolving the plan, counting it, reading the toggle
 states, collecting the notes and building three figures. :class:`PlanViews` is a small LRU held
 by each cached model (``ui.models.LoadedModel.views``), so every session on that model shares
-it; a :class:`PlanView` is read-only once built. No Streamlit here.
+it; a :class:`PlanView` is read-only once built. It also keeps what the page computes per
+(model, plan, memory settings) (:meth:`PlanViews.memory`) and per model only
+(:meth:`PlanViews.per_model`). No Streamlit here.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .surprises import NameFacts, surprises
 from .toggles import Toggle, ToggleState, toggle_states
 
 MAX_PLANS_PER_MODEL = 64  # a view of Llama-3.1-405B all-linear holds ~0.3 MB of rows
+MAX_MEMORY_ESTIMATES_PER_MODEL = 256
 
 
 class LRU:
@@ -97,6 +100,8 @@ class PlanViews:
 
     def __init__(self, size: int = MAX_PLANS_PER_MODEL) -> None:
         self._views = LRU(size)
+        self._memory = LRU(MAX_MEMORY_ESTIMATES_PER_MODEL)
+        self._model = LRU(32)
 
     def __len__(self) -> int:
         return len(self._views)
@@ -104,3 +109,12 @@ class PlanViews:
     def get(self, plan: Plan, index: PlanIndex, toggles: list[Toggle], facts: NameFacts | None) -> PlanView:
         """The view of ``plan``, built on first use."""
         return self._views.get(plan, lambda: build_view(plan, index, toggles, facts))  # type: ignore[return-value]
+
+    def memory(self, plan: Plan, settings: Hashable, build: Callable[[], object]) -> object:
+        """What ``build`` makes for ``plan`` under memory ``settings`` (e.g. the estimate and its
+        chart), built once per (plan, settings)."""
+        return self._memory.get((plan, settings), build)
+
+    def per_model(self, key: str, build: Callable[[], object]) -> object:
+        """What ``build`` makes from the model alone (e.g. notes on what it cannot offer), built once."""
+        return self._model.get(key, build)

@@ -229,7 +229,8 @@ def body() -> None:
     left, right = st.columns([5, 6], gap="large")
     with left:
         controls(toggles, model.index.num_layers, model.index.has_vision)
-        for note in not_offered_notes(model.inventory):  # issue 11: what PEFT refuses, and why
+        notes = model.views.per_model("not offered", lambda: not_offered_notes(model.inventory))
+        for note in notes:  # issue 11: what PEFT refuses, and why
             st.caption(f"🚫 {note}")
     with right:
         results(model, view)
