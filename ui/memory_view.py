@@ -87,13 +87,16 @@ def show(plan, model, trainable: int, resolved) -> None:
     """Training memory for the exact plan, by component, its peaks, and which GPU sizes it fits."""
     st.markdown("**Training memory**")
     _defaults()
-    c0, c1, c2, c3 = st.columns(4, vertical_alignment="bottom")
-    c0.selectbox("Trainer", TRAINERS, key="tg_mem_trainer", on_change=_reset_knobs,
-                 format_func=lambda t: PROFILES[t].label, help="Whose defaults the estimate uses.")
-    c1.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype",
-                 help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
-    c2.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", help="Tokens per training sequence.")
-    c3.number_input("Batch size", key="tg_mem_batch", step=1, help="Sequences per step (micro-batch).")
+    # One horizontal container, not four columns: one block to send and draw on every click (issue 12).
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.selectbox("Trainer", TRAINERS, key="tg_mem_trainer", on_change=_reset_knobs, width="stretch",
+                     format_func=lambda t: PROFILES[t].label, help="Whose defaults the estimate uses.")
+        st.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype", width="stretch",
+                     help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
+        st.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", width="stretch",
+                     help="Tokens per training sequence.")
+        st.number_input("Batch size", key="tg_mem_batch", step=1, width="stretch",
+                        help="Sequences per step (micro-batch).")
     st.toggle("Gradient checkpointing", key="tg_mem_ckpt", help="Keep only layer inputs and recompute the "
               "rest in the backward pass.")
     _knobs()
@@ -104,11 +107,16 @@ def show(plan, model, trainable: int, resolved) -> None:
         return
     for w in sequence_warnings(model.skeleton.config, settings):
         st.warning(w, icon="⚠️")
-    dora = dora_magnitude_params(plan, model.index)
-    est = estimate_memory(model.skeleton, model.inventory, trainable - dora, dora, settings, wrapped=resolved)
-    widgets.chart(charts.memory_bar(est.as_frame(), GPU_SIZES_GB), "tg_chart_memory",
+    def build():
+        dora = dora_magnitude_params(plan, model.index)
+        est = estimate_memory(model.skeleton, model.inventory, trainable - dora, dora, settings, wrapped=resolved)
+        return est, charts.memory_bar(est.as_frame(), GPU_SIZES_GB)
+
+    est, chart = model.views.memory(plan, settings, build)  # issue 12: once per (model, plan, settings)
+    widgets.chart(chart, "tg_chart_memory",
                   f"Peak allocated {est.peak_allocated / GIB:.1f} GiB ({est.peak_phase}); the allocator "
                   f"reserves {est.peak_reserved / GIB:.1f} GiB and nvidia-smi shows {est.nvidia_smi / GIB:.1f} GiB "
-                  "with the CUDA context. Dotted lines mark common GPU sizes.")
+                  "with the CUDA context. Dotted lines mark common GPU sizes.",
+                  config=widgets.STATIC_CHART_CONFIG)  # issue 12: its legend carries the sizes
     st.markdown(_fits_line(est), help="By the nvidia-smi figure: reserved memory plus the CUDA context "
                                       "(and paged optimizer states).")
