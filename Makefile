@@ -38,7 +38,7 @@ $(REPLAY_STAMP): requirements-replay.txt $(STAMP)
 	touch $@
 
 run: venv
-	$(VENV)/bin/streamlit run app.py --server.headless=true --server.address=$(ADDRESS) \
+	$(PY) -m ui.serve run app.py --server.headless=true --server.address=$(ADDRESS) \
 		--server.port=$(PORT) --browser.gatherUsageStats=false --server.fileWatcherType=none
 
 # The browser test drives Debian's Chromium (Playwright's own browser download cannot work here).

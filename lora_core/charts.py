@@ -66,11 +66,11 @@ def role_of_row(group: str, role: str) -> str:
 
 def _layout(title: str, height: int = 380, **extra) -> dict:
     """The shared layout: left title, tight margins, horizontal legend under the plot."""
-    return dict(
+    return {**dict(
         title=dict(text=title, x=0, y=0.98, yanchor="top"), height=height, margin=dict(l=8, r=8, t=64, b=8),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, font=dict(size=11)),
-        hoverlabel=dict(namelength=-1), **extra,
-    )
+        hoverlabel=dict(namelength=-1),
+    ), **extra}
 
 
 class SpecFigure(go.Figure):
@@ -109,6 +109,17 @@ def _figure(data: list[dict], layout: dict) -> SpecFigure:
 
 def _axis(title: str, **extra) -> dict:
     return dict(title=dict(text=title), automargin=True, **extra)
+
+
+def _fixed_axis(title: str, **extra) -> dict:
+    """An axis inside the figure's own margins: no ``automargin``, so Plotly draws the figure once
+    instead of drawing it, growing the margins to fit the labels, and drawing it again (the Targets
+    page's charts are drawn afresh on every click). Tick labels are kept short (``20M``) to fit."""
+    return dict(title=dict(text=title), automargin=False, **extra)
+
+
+# Margins that hold the title and a one-row legend on top, and the axis labels, without growing.
+_FIXED_MARGIN = dict(l=64, r=12, t=72, b=44)
 
 
 def _sum_by(keys: list[np.ndarray], values: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -160,7 +171,8 @@ def by_role(resolved: pd.DataFrame) -> pd.DataFrame:
 
 
 def _hover(label: str) -> str:
-    return f"{label}<br>%{{customdata:,}} parameters<extra>%{{fullData.name}}</extra>"
+    """A bar's hover: the label and its exact value, formatted by Plotly in the browser."""
+    return f"{label}<br>%{{y:,}} parameters<extra>%{{fullData.name}}</extra>"
 
 
 def _role_key(role: str) -> int:
@@ -173,13 +185,13 @@ def layer_bars(per_layer: pd.DataFrame, num_layers: int) -> go.Figure:
     for role in sorted(per_layer["role"].unique(), key=_role_key):
         part = per_layer[per_layer["role"] == role]
         y = part["lora_params"].tolist()
-        data.append(dict(type="bar", x=part["layer"].tolist(), y=y, name=role, customdata=y,
+        data.append(dict(type="bar", x=part["layer"].tolist(), y=y, name=role,
                          marker=dict(color=ROLE_COLORS.get(role, ROLE_COLORS["other"])),
                          hovertemplate=_hover("layer %{x}")))
     return _figure(data, _layout(
         "Trainable parameters per layer", barmode="stack",
-        xaxis=_axis("layer index", range=[-0.5, max(num_layers, 1) - 0.5]),
-        yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
+        margin=_FIXED_MARGIN, xaxis=_fixed_axis("layer index", range=[-0.5, max(num_layers, 1) - 0.5]),
+        yaxis=_fixed_axis("trainable parameters", rangemode="tozero", tickformat="~s")))
 
 
 def role_share(roles: pd.DataFrame) -> go.Figure:
@@ -187,24 +199,24 @@ def role_share(roles: pd.DataFrame) -> go.Figure:
     values = roles["lora_params"].tolist()
     data = [dict(type="pie", labels=roles["role"].tolist(), values=values, hole=0.55, sort=False,
                  marker=dict(colors=[ROLE_COLORS.get(r, ROLE_COLORS["other"]) for r in roles["role"]]),
-                 customdata=values, textinfo="percent", textposition="inside",
-                 hovertemplate="%{label}: %{customdata:,} parameters (%{percent})<extra></extra>")]
+                 textinfo="percent", textposition="inside",
+                 hovertemplate="%{label}: %{value:,} parameters (%{percent})<extra></extra>")]
     layout = _layout("Share by role")
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0, font=dict(size=11))
-    layout["margin"] = dict(l=8, r=8, t=40, b=8)
+    layout["margin"] = dict(l=8, r=8, t=40, b=64)  # room for the legend below: no second drawing
     return _figure(data, layout)
 
 
 def trainable_vs_frozen(trainable: int, frozen: int) -> go.Figure:
     """Two bars on a log axis: trainable vs frozen parameters (a 0.1 % share stays visible)."""
     data = [dict(type="bar", y=["frozen", "trainable"], x=[frozen, trainable], orientation="h",
-                 customdata=[frozen, trainable], marker=dict(color=[FROZEN_COLOR, TRAINABLE_COLOR]),
+                 marker=dict(color=[FROZEN_COLOR, TRAINABLE_COLOR]),
                  text=[human(frozen), human(trainable)], textposition="auto", showlegend=False,
-                 hovertemplate="%{y}: %{customdata:,} parameters<extra></extra>")]
-    layout = _layout("Trainable vs frozen", height=240, xaxis=_axis("parameters (log)", type="log", dtick=1,
-                                                                   tickformat="~s"),
-                     yaxis=_axis(""))
-    layout["margin"] = dict(l=8, r=8, t=40, b=8)
+                 hovertemplate="%{y}: %{x:,} parameters<extra></extra>")]
+    layout = _layout("Trainable vs frozen", height=240, xaxis=_fixed_axis("parameters (log)", type="log", dtick=1,
+                                                                         tickformat="~s"),
+                     yaxis=_fixed_axis(""))
+    layout["margin"] = dict(l=72, r=12, t=40, b=44)
     return _figure(data, layout)
 
 
@@ -216,8 +228,7 @@ def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
     data = []
     for plan, part in breakdown.groupby("plan", sort=False):
         y = part["lora_params"].tolist()
-        data.append(dict(type="bar", x=part["role"].tolist(), y=y, name=str(plan), customdata=y,
-                         hovertemplate=_hover("%{x}")))
+        data.append(dict(type="bar", x=part["role"].tolist(), y=y, name=str(plan), hovertemplate=_hover("%{x}")))
     return _figure(data, _layout("Trainable parameters by role", barmode="group", showlegend=True, xaxis=_axis("role"),
                                  yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
 
@@ -231,16 +242,19 @@ def _tint(hex_color: str, amount: float = 0.65) -> str:
 COMPONENT_COLORS: dict[str, str] = {
     "base_weights": "#9ca3af", "quantization_constants": "#6b7280", "lora_weights": "#2563eb",
     "lora_grads": "#60a5fa", "optimizer_states": "#a855f7", "dora_extra": "#14b8a6", "activations": "#f59e0b",
+    "peak_transients": "#ef4444", "previous_step": "#ec4899",
 }
 
 
 def memory_bar(components: pd.DataFrame, gpu_sizes: tuple[int, ...]) -> go.Figure:
-    """One horizontal bar of training memory stacked by component, with GPU sizes as dashed lines.
+    """One horizontal bar of training memory stacked by component, with GPU sizes as dashed lines;
+    each legend entry carries its size, so the chart reads without hovering (the Targets page
+    draws it as a static picture).
 
     ``components`` columns: ``component``, ``bytes``, ``gib`` (``MemoryEstimate.as_frame()``).
     """
-    data = [dict(type="bar", y=["memory"], x=[row.gib], name=row.component.replace("_", " "),
-                 orientation="h", customdata=[row.bytes],
+    data = [dict(type="bar", y=["memory"], x=[row.gib], orientation="h", customdata=[row.bytes],
+                 name=f"{row.component.replace('_', ' ')} {row.gib:.1f} GiB",
                  marker=dict(color=COMPONENT_COLORS.get(row.component, GROUP_COLORS["other"])),
                  hovertemplate="%{fullData.name}: %{x:.2f} GiB (%{customdata:,} bytes)<extra></extra>")
             for row in components.itertuples(index=False) if row.bytes > 0]
@@ -250,5 +264,6 @@ def memory_bar(components: pd.DataFrame, gpu_sizes: tuple[int, ...]) -> go.Figur
     notes = [dict(x=gb, y=0.5, text=f"{gb} GB", showarrow=False, yanchor="bottom", font=dict(size=10))
              for gb in gpu_sizes if gb <= max(total * 1.15, gpu_sizes[0])]
     return _figure(data, _layout("Training memory by component", height=240, barmode="stack",
-                                 xaxis=_axis("GPU memory (GiB)", rangemode="tozero"),
+                                 margin=dict(l=12, r=12, t=92, b=44),
+                                 xaxis=_fixed_axis("GPU memory (GiB)", rangemode="tozero"),
                                  yaxis=dict(showticklabels=False), shapes=shapes, annotations=notes))

@@ -61,9 +61,9 @@ def warn(config, settings: MemorySettings) -> list[str]:
 def render_memory(skeleton, index, plan, settings: MemorySettings) -> str:
     """Summary lines: the peaks, the phase and the GPU sizes it fits with their headroom."""
     est = estimate_for_plan(skeleton, index, plan, settings)
-    fits = ", ".join(f"{gb} GB {'fits' if est.fits(gb) else 'too small'} ({est.headroom(gb) / GIB:+.1f})"
+    fits = ", ".join(f"{gb} GB {'fits' if est.fits(gb) else 'too small'} ({est.headroom(gb) / GIB:+.1f} GiB)"
                      for gb in GPU_SIZES_GB)
-    return (f"  training memory ({settings.trainer}, {settings.base_dtype}, batch {settings.batch_size} x "
-            f"{settings.seq_len}): peak allocated {est.peak_allocated / GIB:.2f} GiB, reserved "
+    return (f"  {settings.trainer} profile, {settings.base_dtype} base, batch {settings.batch_size} x "
+            f"{settings.seq_len} tokens: peak allocated {est.peak_allocated / GIB:.2f} GiB, reserved "
             f"{est.peak_reserved / GIB:.2f} GiB, nvidia-smi {est.nvidia_smi / GIB:.2f} GiB ({est.peak_phase})\n"
             f"  fits on: {fits}")

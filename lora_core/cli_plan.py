@@ -99,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         print(render(opened, plan, totals, rows, config_dict(config), warnings, written))
         if recipe:
             print_recipe(recipe, text=False)
+        print("\nTraining memory:\n" + render_memory(opened.skeleton, index, plan, settings))
         print("\nServing:\n" + "\n".join(summary_lines(verdicts_for_plan(opened, plan, config_dict(config)))))
-        print(render_memory(opened.skeleton, index, plan, settings))
         warn(opened.skeleton.config, settings)
     return 0
 

@@ -61,9 +61,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_command(port: int, app: str = "app.py", extra: tuple[str, ...] = ()) -> list[str]:
-    """The ``streamlit run`` command line, with this interpreter's streamlit (``extra``: more flags)."""
-    return [sys.executable, "-m", "streamlit", "run", app, "--server.headless=true",
+SERVE = ("-m", "ui.serve")  # streamlit's CLI with TCP_NODELAY on every connection, as `make run` serves
+
+
+def server_command(port: int, app: str = "app.py", extra: tuple[str, ...] = (),
+                   launcher: tuple[str, ...] = SERVE) -> list[str]:
+    """The ``streamlit run`` command line, with this interpreter's streamlit (``extra``: more flags;
+    ``launcher``: what runs streamlit's CLI: ``ui.serve`` by default, or e.g. a profiling wrapper)."""
+    return [sys.executable, *launcher, "run", app, "--server.headless=true",
             "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
             "--server.fileWatcherType=none", *extra]
 
@@ -104,7 +109,8 @@ class Server:
 
 
 @contextmanager
-def running_server(app: str = "app.py", app_dir: Path = ROOT, extra: tuple[str, ...] = ()) -> Iterator[Server]:
+def running_server(app: str = "app.py", app_dir: Path = ROOT, extra: tuple[str, ...] = (),
+                   launcher: tuple[str, ...] = SERVE, env: dict[str, str] | None = None) -> Iterator[Server]:
     """Run ``streamlit run app [extra]`` in ``app_dir`` on a free port; yield it; stop it after.
 
     The Hub is switched off (``LORA_EXPLORER_OFFLINE=1``) so nothing waits on the network.
@@ -112,10 +118,10 @@ def running_server(app: str = "app.py", app_dir: Path = ROOT, extra: tuple[str, 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, PYTHONPATH=str(app_dir), LORA_EXPLORER_OFFLINE="1", HF_HUB_OFFLINE="1",
-               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(env or {}))
     with tempfile.NamedTemporaryFile("w+", prefix="streamlit-", suffix=".log", delete=False) as f:
         log = Path(f.name)
-        proc = subprocess.Popen(server_command(port, app, extra), cwd=app_dir, env=env, stdout=f,
+        proc = subprocess.Popen(server_command(port, app, extra, launcher), cwd=app_dir, env=env, stdout=f,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         _wait_healthy(url, proc, log, HEALTH_TIMEOUT_S)

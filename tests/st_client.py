@@ -2,9 +2,12 @@
 
 A :class:`WsSession` speaks the protocol the browser speaks on ``/_stcore/stream``: it sends a
 ``BackMsg.rerun_script`` (query string, page) and reads ``ForwardMsg`` protobufs until
-``script_finished``, keeping the text of every markdown and alert element it was sent. Each
-connection is its own server-side session with its own ``st.session_state``, so twenty of them
-are twenty users. Used by ``tests/test_concurrency.py`` and ``bench/bench_load.py``; all traffic
+``script_finished``, keeping the text of every markdown and alert element it was sent. It also
+remembers every keyed widget it was sent (its element id and the fragment that drew it), so
+:meth:`WsSession.click` can change one widget as the browser does: a ``rerun_script`` carrying
+that widget's new value and, for a widget inside an ``st.fragment``, the fragment's id (the
+server then reruns only that fragment). Each connection is its own server-side session with its
+own ``st.session_state``, so twenty of them are twenty users. Used by ``tests/test_concurrency.py`` and ``bench/bench_load.py``; all traffic
 stays on 127.0.0.1.
 """
 
@@ -21,6 +24,7 @@ import websockets
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from tests.browser_support import running_server
 
@@ -40,6 +44,8 @@ class Run:
 
     seconds: float
     texts: list[str] = field(default_factory=list)
+    elements: int = 0
+    nbytes: int = 0
 
     def after(self, caption: str) -> str | None:
         """The text right after ``caption`` (the sidebar writes a caption, then its value)."""
@@ -81,6 +87,26 @@ def _texts(msg: ForwardMsg) -> list[str]:
     return []
 
 
+@dataclass(frozen=True)
+class Widget:
+    """A keyed widget as the server last drew it: its element id and the fragment it is in."""
+
+    id: str
+    fragment_id: str = ""
+
+
+def _widget(msg: ForwardMsg) -> tuple[str, Widget] | None:
+    """``(user key, widget)`` when ``msg`` draws a keyed widget."""
+    if msg.WhichOneof("type") != "delta" or msg.delta.WhichOneof("type") != "new_element":
+        return None
+    el = msg.delta.new_element
+    wid = getattr(getattr(el, el.WhichOneof("type") or "", None), "id", "")
+    if not isinstance(wid, str) or not wid.startswith("$$ID-"):
+        return None
+    key = wid.split("-", maxsplit=2)[-1]
+    return (key, Widget(wid, msg.delta.fragment_id)) if key != "None" else None
+
+
 class WsSession:
     """One user: a websocket to the server, rerun on demand."""
 
@@ -88,6 +114,9 @@ class WsSession:
         self.url = f"ws://127.0.0.1:{port}/_stcore/stream"
         self.ws = None
         self.pages: dict[str, str] = {}  # url path ("targets") -> page script hash, from navigation
+        self.widgets: dict[str, Widget] = {}  # user key -> the widget as last drawn
+        self.page_hash = ""  # the page the session is on, as the server last said
+        self.query_string = ""  # the URL's query string, as the server last set it
 
     async def __aenter__(self) -> WsSession:
         self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=2**26,
@@ -104,17 +133,49 @@ class WsSession:
         means the page the session is on (the default page at first).
         """
         msg = BackMsg()
-        msg.rerun_script.query_string = query_string
+        msg.rerun_script.query_string = self.query_string = query_string
         msg.rerun_script.page_script_hash = self.pages[page] if page else ""
+        return await self._send(msg, timeout)
+
+    async def click(self, key: str, value: bool | int | float | str, timeout: float = RUN_TIMEOUT_S) -> Run:
+        """Set the widget drawn with ``key`` to ``value`` as the browser does, and read the run.
+
+        Only that widget's state is sent (the server keeps the others); a widget inside an
+        ``st.fragment`` carries the fragment's id, so only the fragment reruns.
+        """
+        widget = self.widgets[key]
+        msg = BackMsg()
+        state = WidgetState(id=widget.id)
+        kind = {bool: "bool_value", int: "int_value", float: "double_value", str: "string_value"}[type(value)]
+        setattr(state, kind, value)
+        msg.rerun_script.widget_states.widgets.append(state)
+        msg.rerun_script.query_string = self.query_string
+        msg.rerun_script.page_script_hash = self.page_hash
+        msg.rerun_script.fragment_id = widget.fragment_id
+        return await self._send(msg, timeout)
+
+    async def _send(self, msg: BackMsg, timeout: float) -> Run:
         start = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         run = Run(0.0)
         while True:
+            data = await asyncio.wait_for(self.ws.recv(), timeout)
             fm = ForwardMsg()
-            fm.ParseFromString(await asyncio.wait_for(self.ws.recv(), timeout))
+            fm.ParseFromString(data)
+            run.nbytes += len(data)
             run.texts += _texts(fm)
-            if fm.WhichOneof("type") == "navigation":
+            kind = fm.WhichOneof("type")
+            if kind == "delta":
+                run.elements += 1
+                if (widget := _widget(fm)) is not None:
+                    self.widgets[widget[0]] = widget[1]
+            elif kind == "navigation":
                 self.pages.update({p.url_pathname: p.page_script_hash for p in fm.navigation.app_pages})
-            if fm.WhichOneof("type") == "script_finished":
+                self.page_hash = fm.navigation.page_script_hash or self.page_hash
+            elif kind == "new_session":
+                self.page_hash = fm.new_session.page_script_hash or self.page_hash
+            elif kind == "page_info_changed":
+                self.query_string = fm.page_info_changed.query_string
+            elif kind == "script_finished":
                 run.seconds = time.perf_counter() - start
                 return run

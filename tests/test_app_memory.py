@@ -35,6 +35,11 @@ def test_trainer_switch_applies_its_profile_and_resets_knobs(at):
     est = _estimate(at, MemorySettings(trainer="litgpt"))
     assert _bars_total(at) == est.peak_allocated
     assert any(f"{est.nvidia_smi / GIB:.1f} GiB" in c.value for c in at.caption)
+    assert at.toggle(key="tg_mem_prev").value is True and est.peak_phase == "forward"
+    assert at.toggle(key="tg_mem_kv").value is PROFILES["litgpt"].expands_kv is True
+    at.toggle(key="tg_mem_prev").set_value(False).run()
+    assert _bars_total(at) == _estimate(at, MemorySettings(trainer="litgpt", keeps_previous_step=False)).peak_allocated
+    assert _bars_total(at) < est.peak_allocated
 
 
 def test_knob_change_moves_the_estimate_and_fits_shows_headroom(at):

@@ -66,3 +66,25 @@ def test_twenty_concurrent_sessions_keep_their_own_model_and_plan(port: int) -> 
         assert_own(run, i)
     shown = {(r.model, r.plan) for r in second}
     assert len(shown) == SESSIONS  # twenty different views, none borrowed from another session
+
+
+async def _open_and_click(port: int) -> tuple[WsSession, Run, Run, Run, str]:
+    async with WsSession(port) as s:
+        await s.rerun(query(3))  # Llama-3.1-8B, q=4,v=4
+        full = await s.rerun(s.query_string, page="targets")
+        on = await s.click("tg_on_o", True)
+        url_on = s.query_string
+        off = await s.click("tg_on_o", False)
+        return s, full, on, off, url_on
+
+
+def test_a_targets_click_reruns_the_page_body_and_the_sidebar_and_url_follow(port: int) -> None:
+    s, full, on, off, url_on = asyncio.run(_open_and_click(port))
+    assert s.widgets["tg_on_o"].fragment_id  # the toggle sits in the page's fragment
+    assert on.plan is not None and on.plan.startswith("`q=4,v=4,o=8`"), on.plan  # a new toggle starts at r8
+    assert off.plan is not None and off.plan.startswith("`q=4,v=4`"), off.plan
+    assert "t=q%3D4%2Cv%3D4%2Co%3D8" in url_on  # the URL follows each click
+    assert "t=q%3D4%2Cv%3D4" in s.query_string and "o%3D" not in s.query_string
+    assert on.failures == [] and off.failures == []
+    assert on.elements < full.elements  # only the fragment was rerun: no page config, navigation, links
+    assert "Current model" in on.texts  # ... but the sidebar summary is redrawn by the fragment

@@ -8,17 +8,18 @@ a case is noticed. Held-out cases (``holdout=True``) were not looked at while ch
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from lora_core.memory.validation import CASES, markdown_table, trainable_of, validation_table
 
-# Cases outside ±15 % (all QLoRA, all inside ±20 %) -> why. Kept in the table; the test pins the list.
-QLORA_2024 = ("LitGPT's 2024 QLoRA runs (Lightning 2.3 dev, bitsandbytes 0.42.0) keep about 3 bf16 tensors of "
-              "the FFN width per layer and token more than every term sourced from their code; the 2023 "
-              "runs (bitsandbytes 0.41.1) are within 5 %")
-OUTSIDE_15 = {"litgpt-hub-llama2-7b-qlora-mb2": QLORA_2024, "litgpt-hub-llama3-8b-qlora-mb2": QLORA_2024,
-              "litgpt-hub-falcon-7b-qlora-mb1": QLORA_2024, "litgpt-hub-gemma-2b-qlora-mb2": QLORA_2024,
-              "litgpt-hub-tinyllama-qlora-mb8": QLORA_2024}
+# Cases outside ±15 % (each must be inside its band) -> why. Kept in the table; the test pins the list.
+# Empty since the previous step's retention (keeps_previous_step) and Fabric's fp32 logits were read
+# from LitGPT's and Lightning's code; before, the five 2024 LitGPT QLoRA runs sat at 0.82-0.85.
+OUTSIDE_15: dict[str, str] = {}
+QLORA_2024 = ("litgpt-hub-llama2-7b-qlora-mb2", "litgpt-hub-llama3-8b-qlora-mb2", "litgpt-hub-falcon-7b-qlora-mb1",
+              "litgpt-hub-gemma-2b-qlora-mb2", "litgpt-hub-tinyllama-qlora-mb8")
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +44,25 @@ def test_every_case_is_within_its_band(table) -> None:
     assert table["within"].all(), table.loc[~table["within"], ["id", "ratio"]].to_string()
 
 
-def test_cases_outside_15_percent_are_the_listed_qlora_ones(table) -> None:
+def test_cases_outside_15_percent_are_the_listed_ones(table) -> None:
     outside = table[(table["ratio"] - 1).abs() > 0.15]
     assert set(outside["id"]) == set(OUTSIDE_15), outside[["id", "ratio"]].to_string()
-    assert (outside["method"] == "QLoRA").all() and (outside["ratio"] < 1).all()
-    share = 1 - len(outside) / len(table)
-    assert share >= 0.8  # acceptance asks for 0.9: not met (README, docs/memory.md)
+    assert 1 - len(outside) / len(table) >= 0.9  # the acceptance: 90 % within ±15 %
+
+
+def test_previous_step_is_what_the_2024_qlora_runs_kept() -> None:
+    """The previous step's kept inputs (keeps_previous_step) are the largest term the 2024 LitGPT
+    QLoRA runs missed: without it they sit at 0.86-0.92 (0.82-0.85 before Fabric's fp32 logits,
+    LitGPT's K/V expansion and the forward's dequantized lm_head were counted too), with it at
+    0.94-1.03."""
+    cases = tuple(c for c in CASES if c.id in QLORA_2024)
+    assert len(cases) == len(QLORA_2024)
+    without = validation_table(tuple(replace(c, settings=replace(c.settings, keeps_previous_step=False))
+                                     for c in cases))
+    with_it = validation_table(cases)
+    assert ((with_it["ratio"] - 1).abs() < 0.07).all(), with_it[["id", "ratio"]].to_string()
+    assert (with_it["ratio"] - without["ratio"] > 0.02).all()
+    assert (with_it["ratio"] - 1).abs().mean() < (without["ratio"] - 1).abs().mean() / 2
 
 
 @pytest.mark.parametrize("held_out", [False, True], ids=["calibration", "held-out"])

@@ -23,7 +23,9 @@ SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
 KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "logits": "tg_mem_logits",
              "checkpointing": "tg_mem_ckpt_mode", "autocast": "tg_mem_autocast",
              "quantize_lm_head": "tg_mem_lmhead", "double_quant": "tg_mem_dq",
-             "upcast_unquantized": "tg_mem_upcast"}
+             "upcast_unquantized": "tg_mem_upcast", "bnb_saves_input": "tg_mem_bnb_input",
+             "keeps_previous_step": "tg_mem_prev", "expands_kv": "tg_mem_kv",
+             "softcap_eager_attention": "tg_mem_softcap"}
 
 
 def _reset_knobs() -> None:
@@ -53,6 +55,15 @@ def _knobs() -> None:
         k2.toggle("QLoRA quantizes lm_head", key="tg_mem_lmhead", help="LitGPT does; transformers never does.")
         k1.toggle("Double quantization", key="tg_mem_dq", help="NF4 constants quantized again (0.127 vs 0.5 bit).")
         k2.toggle("Upcast the rest to fp32", key="tg_mem_upcast", help="PEFT's prepare_model_for_kbit_training.")
+        k1.toggle("bitsandbytes < 0.44 keeps the 4-bit matmul's input", key="tg_mem_bnb_input",
+                  help="MatMul4Bit stored ctx.tensors = (A, B) up to 0.43.")
+        k2.toggle("Loop holds the previous step's output", key="tg_mem_prev",
+                  help="LitGPT: logits = model(...) rebinds after the next forward, so the previous graph "
+                       "(its logits, and old bitsandbytes' kept inputs) is alive during it.")
+        k1.toggle("K/V copied to every query head", key="tg_mem_kv",
+                  help="LitGPT expands grouped/multi-query K and V before attention.")
+        k2.toggle("Softcapped attention in eager ops", key="tg_mem_softcap",
+                  help="LitGPT runs Gemma 2's softcapped attention without a fused kernel (8 bytes per score).")
 
 
 def settings_from_state() -> MemorySettings:
@@ -76,13 +87,16 @@ def show(plan, model, trainable: int, resolved) -> None:
     """Training memory for the exact plan, by component, its peaks, and which GPU sizes it fits."""
     st.markdown("**Training memory**")
     _defaults()
-    c0, c1, c2, c3 = st.columns(4, vertical_alignment="bottom")
-    c0.selectbox("Trainer", TRAINERS, key="tg_mem_trainer", on_change=_reset_knobs,
-                 format_func=lambda t: PROFILES[t].label, help="Whose defaults the estimate uses.")
-    c1.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype",
-                 help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
-    c2.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", help="Tokens per training sequence.")
-    c3.number_input("Batch size", key="tg_mem_batch", step=1, help="Sequences per step (micro-batch).")
+    # One horizontal container, not four columns: one block to send and draw on every click (issue 12).
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.selectbox("Trainer", TRAINERS, key="tg_mem_trainer", on_change=_reset_knobs, width="stretch",
+                     format_func=lambda t: PROFILES[t].label, help="Whose defaults the estimate uses.")
+        st.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype", width="stretch",
+                     help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
+        st.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", width="stretch",
+                     help="Tokens per training sequence.")
+        st.number_input("Batch size", key="tg_mem_batch", step=1, width="stretch",
+                        help="Sequences per step (micro-batch).")
     st.toggle("Gradient checkpointing", key="tg_mem_ckpt", help="Keep only layer inputs and recompute the "
               "rest in the backward pass.")
     _knobs()
@@ -93,11 +107,16 @@ def show(plan, model, trainable: int, resolved) -> None:
         return
     for w in sequence_warnings(model.skeleton.config, settings):
         st.warning(w, icon="⚠️")
-    dora = dora_magnitude_params(plan, model.index)
-    est = estimate_memory(model.skeleton, model.inventory, trainable - dora, dora, settings, wrapped=resolved)
-    widgets.chart(charts.memory_bar(est.as_frame(), GPU_SIZES_GB), "tg_chart_memory",
+    def build():
+        dora = dora_magnitude_params(plan, model.index)
+        est = estimate_memory(model.skeleton, model.inventory, trainable - dora, dora, settings, wrapped=resolved)
+        return est, charts.memory_bar(est.as_frame(), GPU_SIZES_GB)
+
+    est, chart = model.views.memory(plan, settings, build)  # issue 12: once per (model, plan, settings)
+    widgets.chart(chart, "tg_chart_memory",
                   f"Peak allocated {est.peak_allocated / GIB:.1f} GiB ({est.peak_phase}); the allocator "
                   f"reserves {est.peak_reserved / GIB:.1f} GiB and nvidia-smi shows {est.nvidia_smi / GIB:.1f} GiB "
-                  "with the CUDA context. Dotted lines mark common GPU sizes.")
+                  "with the CUDA context. Dotted lines mark common GPU sizes.",
+                  config=widgets.STATIC_CHART_CONFIG)  # issue 12: its legend carries the sizes
     st.markdown(_fits_line(est), help="By the nvidia-smi figure: reserved memory plus the CUDA context "
                                       "(and paged optimizer states).")

@@ -20,6 +20,7 @@ from lora_core.plan import PlanIndex
 from lora_core.skeleton import Skeleton, build_skeleton
 from lora_core.summary import ModelSummary, summarize
 
+from .plan_views import PlanViews
 from .surprises import NameFacts
 from .toggles import toggles_for
 
@@ -46,7 +47,8 @@ class ModelRef:
 @dataclass(frozen=True)
 class LoadedModel:
     """A model ready for the pages: source, skeleton, inventory, plan index, its summary, the
-    Targets toggles and the name facts behind the Targets page's notes."""
+    Targets toggles, the name facts behind the Targets page's notes, and the Targets page's
+    views of the plans seen so far on this model (shared by every session, bounded)."""
 
     ref: ModelRef
     source: sources.ModelSource = field(repr=False)
@@ -56,6 +58,7 @@ class LoadedModel:
     toggles: tuple = field(repr=False, default=())
     facts: NameFacts | None = field(repr=False, default=None)
     summary: ModelSummary | None = field(repr=False, default=None)
+    views: PlanViews = field(repr=False, default_factory=PlanViews, compare=False)
 
 
 def digest_of(data: bytes) -> str:

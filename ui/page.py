@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lora_core.plan import PlanCount
+
 from . import state, widgets
 
 PAGE_CONFIG = dict(page_title="LoRA Target Explorer", page_icon="🎯", layout="wide")
@@ -40,7 +42,9 @@ def begin(title: str) -> None:
     state.show_flash()
 
 
-def end() -> None:
-    """The sidebar summary and the URL, after the page has drawn."""
-    widgets.sidebar_summary()
+def end(count: PlanCount | None = None) -> None:
+    """The sidebar summary and the URL, after the page has drawn (``count``: the current plan's
+    count, when the page has it already). A page drawn in an ``st.fragment`` calls this inside
+    the fragment, so the summary and the URL follow the fragment's reruns."""
+    widgets.sidebar_summary(count)
     state.sync_query_params()

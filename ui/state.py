@@ -21,6 +21,7 @@ from .models import LoadedModel, ModelRef, load
 
 DEFAULT_PLAN_NAME = "Attention Q,V r8 (classic)"
 MODEL, PLAN, SAVED, UPLOADS, WARNINGS, NOTICE = "model_ref", "plan", "saved_plans", "uploads", "plan_warnings", "notice"
+HELD = "loaded_model"  # the LoadedModel of MODEL, held by the session (see current_model)
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,17 @@ def show_flash() -> None:
 
 
 def current_model() -> LoadedModel:
-    """The loaded current model (cached per server)."""
-    ref: ModelRef = st.session_state[MODEL]
-    return load(ref, st.session_state[UPLOADS].get(ref.digest))
+    """The loaded current model (cached per server).
+
+    The session keeps a reference to it beside its model reference, so the several calls of one
+    run (and of the next runs) skip ``st.cache_resource``'s hashing of the arguments.
+    """
+    ss = st.session_state
+    ref: ModelRef = ss[MODEL]
+    held: LoadedModel | None = ss.get(HELD)
+    if held is None or held.ref != ref:
+        held = ss[HELD] = load(ref, ss[UPLOADS].get(ref.digest))
+    return held
 
 
 def current_plan() -> Plan:

@@ -2,22 +2,31 @@
 
 The page file ``pages/targets.py`` only calls :func:`render`: Streamlit compiles a page script
 on every rerun when it has no script cache (AppTest), while this module is imported once.
+
+Under the title and the starting points (presets, task guidance, the explainer), the page is one
+``st.fragment`` (:func:`body`): a click on any widget in it reruns only that, not the page config,
+navigation, sidebar links and starting points, and the body ends with the sidebar summary and
+the URL so they follow the click. What it shows for a plan (count, rows, toggle
+states, notes, figures) comes from the model's cached
+:class:`~ui.plan_views.PlanView`, so a plan seen before costs a lookup. Rows of widgets are
+horizontal containers (one block each) rather than column sets (one block per column): fewer
+elements to build, send and draw on every click. To add something beside the counts, add it to
+:func:`results`, which draws from the view.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import streamlit as st
 
-from lora_core import charts
 from lora_core.errors import InputError
-from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, count, parse_layers, resolve_plan
+from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, parse_layers
 
 from . import memory_view, page, serving_view, state, widgets
-from .surprises import surprises
-from .toggles import SECTIONS, Toggle, not_offered_notes, toggle_states
+from .models import LoadedModel
+from .plan_views import PlanView
+from .toggles import SECTIONS, Toggle, not_offered_notes
 from .urlstate import encode_layers
 
 ERROR, MEMORY = "tg_error", "tg_memory"
@@ -107,33 +116,53 @@ def write_widgets(toggles: list[Toggle], plan: Plan, states: dict, num_layers: i
     ss["tg_dora"], ss["tg_rslora"], ss["tg_vision"] = plan.dora, plan.rslora, plan.scope == "all"
 
 
+FIELD_PX = 72  # width of a rank or alpha field beside its toggle (the columns were 7:3:3)
+
+
+def row() -> st.delta_generator.DeltaGenerator:
+    """A row of widgets: one horizontal container, its widgets side by side at any width."""
+    return st.container(horizontal=True, wrap=False, vertical_alignment="bottom", gap="small")
+
+
 def toggle_row(t: Toggle, toggles: list[Toggle]) -> None:
-    """One toggle; when it is on, its rank and alpha beside it."""
+    """One toggle; when it is on, its rank and alpha beside it (in one row)."""
     on_change = dict(on_change=_on_targets, args=(toggles,))
-    c1, c2, c3 = st.columns([7, 3, 3], vertical_alignment="bottom")
-    on = c1.toggle(t.label, key=f"tg_on_{t.key}", help=t.help, **on_change)
-    if on:
-        c2.number_input("rank", key=f"tg_rank_{t.key}", step=1, help="LoRA rank r: the width of the "
-                        "adapter (trainable parameters grow linearly with it).", **on_change)
-        c3.number_input("alpha", key=f"tg_alpha_{t.key}", value=None, step=1.0, placeholder="2 × rank",
-                        help="LoRA alpha: scales the update by alpha/r (alpha/√r with rsLoRA); empty "
-                        "means 2 × rank.", **on_change)
+    if not st.session_state.get(f"tg_on_{t.key}"):
+        st.toggle(t.label, key=f"tg_on_{t.key}", help=t.help, **on_change)
+    else:
+        with row():
+            st.toggle(t.label, key=f"tg_on_{t.key}", help=t.help, width="stretch", **on_change)
+            st.number_input("rank", key=f"tg_rank_{t.key}", step=1, width=FIELD_PX, help="LoRA rank r: the "
+                            "width of the adapter (trainable parameters grow linearly with it).", **on_change)
+            st.number_input("alpha", key=f"tg_alpha_{t.key}", value=None, step=1.0, placeholder="2 × rank",
+                            width=FIELD_PX, help="LoRA alpha: scales the update by alpha/r (alpha/√r with "
+                            "rsLoRA); empty means 2 × rank.", **on_change)
     if t.note:
         st.caption(f"🔗 {t.note}")
 
 
-def controls(toggles: list[Toggle], num_layers: int, has_vision: bool) -> None:
-    """Presets, guidance, toggles, layer range and options."""
-    p1, p2 = st.columns([2, 1], vertical_alignment="bottom")
-    preset = p1.selectbox("Plan preset", list(PRESET_PLANS), key="tg_preset",
-                          help="Starting points from common practice; applying one replaces the targets.")
-    p2.button("Apply", key="tg_apply_preset", on_click=_on_preset, args=(preset,),
-              help="Replace the plan's targets with the preset's (layer range and options stay).")
+def starting_points() -> None:
+    """Plan presets and task guidance, above the page body: used now and then, so they sit outside
+    its fragment (a click on them reruns the whole page) and a toggle click does not redraw them."""
     tasks = {g.task: g for g in TASK_GUIDANCE}
-    task = st.selectbox("Task type", list(tasks), key="tg_task", help="What you fine-tune for decides where adapters pay off.")
-    st.button("Use suggestion", key="tg_apply_task", on_click=_on_preset, args=(tasks[task].preset,),
-              help="Apply the preset suggested for this task type.")
+    left, right = st.columns(2, gap="large", vertical_alignment="bottom")  # stacked on narrow screens
+    with left, row():
+        preset = st.selectbox("Plan preset", list(PRESET_PLANS), key="tg_preset", width="stretch",
+                              help="Starting points from common practice; applying one replaces the targets.")
+        st.button("Apply", key="tg_apply_preset", on_click=_on_preset, args=(preset,),
+                  help="Replace the plan's targets with the preset's (layer range and options stay).")
+    with right, row():
+        task = st.selectbox("Task type", list(tasks), key="tg_task", width="stretch",
+                            help="What you fine-tune for decides where adapters pay off.")
+        st.button("Use suggestion", key="tg_apply_task", on_click=_on_preset, args=(tasks[task].preset,),
+                  help="Apply the preset suggested for this task type.")
     st.caption(f"**{tasks[task].preset}**: {tasks[task].why}")
+    with st.expander("Why Q and V? When FFN?"):
+        st.markdown(EXPLAINER)
+
+
+def controls(toggles: list[Toggle], num_layers: int, has_vision: bool) -> None:
+    """Toggles, layer range and options."""
     for section, title in SECTIONS:
         items = [t for t in toggles if t.section == section]
         if items:
@@ -146,59 +175,63 @@ def controls(toggles: list[Toggle], num_layers: int, has_vision: bool) -> None:
                   help="Only layers in this range get adapters (embeddings and lm_head are not layers).")
     st.text_input("Custom layers", key="tg_layers_text", on_change=_on_layer_text, placeholder="all, or e.g. 0-3,7",
                   help="Any subset as ranges, e.g. 0-3,7; empty means every layer.")
-    o1, o2 = st.columns(2)
-    o1.toggle("DoRA", key="tg_dora", on_change=_on_options,
-              help="Weight-decomposed LoRA: adds one magnitude vector per wrapped module (+out parameters).")
-    o2.toggle("rsLoRA", key="tg_rslora", on_change=_on_options,
-              help="Rank-stabilised scaling alpha/√r instead of alpha/r; the count does not change.")
+    with row():
+        st.toggle("DoRA", key="tg_dora", on_change=_on_options, width="stretch",
+                  help="Weight-decomposed LoRA: adds one magnitude vector per wrapped module (+out parameters).")
+        st.toggle("rsLoRA", key="tg_rslora", on_change=_on_options, width="stretch",
+                  help="Rank-stabilised scaling alpha/√r instead of alpha/r; the count does not change.")
     if has_vision:
         st.toggle("Include the vision tower", key="tg_vision", on_change=_on_options,
                   help="Also adapt the vision encoder and projector (by default only the language model).")
 
 
-def results(plan: Plan, model, resolved) -> None:
-    """Metrics, warnings and the three live charts."""
-    c = count(plan, model.index)
+def results(model: LoadedModel, view: PlanView) -> None:
+    """Metrics, warnings and the three live charts, then the training memory."""
+    c = view.count
     widgets.count_metrics(c)
-    serving_view.badges(model, plan)  # issue 15
+    serving_view.badges(model, view.plan)  # issue 15
     for w in state.plan_warnings():
         st.warning(w, icon="⚠️")
-    hit = np.zeros(len(model.index.names), dtype=bool)
-    hit[model.index.inventory.index.get_indexer(resolved.index)] = True
-    for note in surprises(model.facts, hit):
+    for note in view.notes:
         st.info(note, icon="💡")
-    per_layer = charts.per_layer_by_role(resolved)
-    widgets.chart(charts.layer_bars(per_layer, model.index.num_layers), "tg_chart_layers",
-                  "Each bar is one layer's trainable LoRA parameters, split by role; hover for exact numbers.")
+    widgets.chart(view.layer_chart, "tg_chart_layers",
+                  "Each bar is one layer's trainable LoRA parameters, split by role; hover for exact numbers.",
+                  config=widgets.FIXED_CHART_CONFIG)
     left, right = st.columns(2)
     with left:
-        widgets.chart(charts.role_share(charts.by_role(resolved)), "tg_chart_share",
-                      "How the trainable parameters divide between roles.")
+        widgets.chart(view.share_chart, "tg_chart_share", "How the trainable parameters divide between roles.",
+                      config=widgets.STATIC_CHART_CONFIG)
     with right:
-        widgets.chart(charts.trainable_vs_frozen(c.trainable, c.all_params - c.trainable), "tg_chart_frozen",
-                      f"{c.trainable:,} trainable beside {c.all_params - c.trainable:,} frozen parameters.")
+        widgets.chart(view.frozen_chart, "tg_chart_frozen",
+                      f"{c.trainable:,} trainable beside {c.all_params - c.trainable:,} frozen parameters.",
+                      config=widgets.STATIC_CHART_CONFIG)
     st.caption(f"{c.modules:,} units wrapped · {c.lora:,} LoRA parameters · {c.extra:,} in saved copies and biases.")
-    memory_view.show(plan, model, c.trainable, resolved)  # issue 16: ui/memory_view.py
+    memory_view.show(view.plan, model, c.trainable, view.resolved)  # issue 16: ui/memory_view.py
 
 
 def render() -> None:
-    """Draw the Targets page."""
+    """Draw the Targets page: the title, the starting points, then :func:`body`."""
     page.begin("Targets")
+    starting_points()
+    body()
+
+
+@st.fragment
+def body() -> None:
+    """Everything a Targets widget changes; a click reruns only this (see the module docstring)."""
     model, plan = state.current_model(), state.current_plan()
     toggles = list(model.toggles)
-    resolved = resolve_plan(plan, model.index)
-    states = toggle_states(toggles, model.index, resolved)
-    write_widgets(toggles, plan, states, model.index.num_layers)
+    view = model.views.get(plan, model.index, toggles, model.facts)
+    write_widgets(toggles, plan, view.states, model.index.num_layers)
     if ERROR in st.session_state:
         widgets.show_error(st.session_state[ERROR])
         st.caption("The previous plan is kept.")
     left, right = st.columns([5, 6], gap="large")
     with left:
         controls(toggles, model.index.num_layers, model.index.has_vision)
-        for note in not_offered_notes(model.inventory):  # issue 11: what PEFT refuses, and why
+        notes = model.views.per_model("not offered", lambda: not_offered_notes(model.inventory))
+        for note in notes:  # issue 11: what PEFT refuses, and why
             st.caption(f"🚫 {note}")
-        with st.expander("Why Q and V? When FFN?"):
-            st.markdown(EXPLAINER)
     with right:
-        results(plan, model, resolved)
-    page.end()
+        results(model, view)
+    page.end(view.count)

@@ -12,6 +12,10 @@ from . import state
 from .urlstate import encode_layers, encode_targets
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
+# Charts where zooming is useless: no mode bar to build, no zoom or pan, hover kept.
+FIXED_CHART_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False, "doubleClick": False}
+# Charts whose numbers are written on them or beside them: a static picture, the cheapest to draw.
+STATIC_CHART_CONFIG = {"staticPlot": True, "responsive": True}
 
 
 def show_error(error: InputError) -> None:
@@ -19,10 +23,11 @@ def show_error(error: InputError) -> None:
     st.error(f"**{error.field}**: {error.message}", icon="🚫")
 
 
-def sidebar_summary() -> None:
-    """The current model and plan in the sidebar, on every page."""
+def sidebar_summary(c: PlanCount | None = None) -> None:
+    """The current model and plan in the sidebar, on every page (``c``: the plan's count, when the
+    page has it already)."""
     model, plan = state.current_model(), state.current_plan()
-    c = count(plan, model.index)
+    c = c or count(plan, model.index)
     with st.sidebar:
         st.caption("Current model")
         st.markdown(f"**{model.ref.label}**" + (f" @ `{model.ref.revision}`" if model.ref.revision else ""))
@@ -36,18 +41,20 @@ def sidebar_summary() -> None:
 
 def count_metrics(c: PlanCount) -> None:
     """Four metrics for a plan count: trainable, share, and adapter size at fp16 / fp32."""
-    cols = [*st.columns(2), *st.columns(2)]
-    cols[0].metric("Trainable parameters", human(c.trainable), help=f"Exactly {c.trainable:,} parameters "
-                   "PEFT will train (LoRA matrices plus any biases or saved modules).")
-    cols[1].metric("% of the model", human_pct(c.share), help=f"{c.trainable:,} of {c.all_params:,} "
-                   "parameters (PEFT's 'all params' includes the adapters).")
-    cols[2].metric("Adapter file (fp16)", human_bytes(c.trainable * 2),
-                   help=f"{c.trainable * 2:,} bytes: the saved adapter at 2 bytes per parameter.")
-    cols[3].metric("Adapter file (fp32)", human_bytes(c.trainable * 4),
-                   help=f"{c.trainable * 4:,} bytes: the saved adapter at 4 bytes per parameter.")
+    row = st.container(horizontal=True, gap="small")  # two rows of two: two blocks, not six columns
+    row.metric("Trainable parameters", human(c.trainable), help=f"Exactly {c.trainable:,} parameters "
+               "PEFT will train (LoRA matrices plus any biases or saved modules).")
+    row.metric("% of the model", human_pct(c.share), help=f"{c.trainable:,} of {c.all_params:,} "
+               "parameters (PEFT's 'all params' includes the adapters).")
+    row = st.container(horizontal=True, gap="small")
+    row.metric("Adapter file (fp16)", human_bytes(c.trainable * 2),
+               help=f"{c.trainable * 2:,} bytes: the saved adapter at 2 bytes per parameter.")
+    row.metric("Adapter file (fp32)", human_bytes(c.trainable * 4),
+               help=f"{c.trainable * 4:,} bytes: the saved adapter at 4 bytes per parameter.")
 
 
-def chart(fig, key: str, explain: str) -> None:
-    """A Plotly chart with its one-sentence explanation underneath."""
-    st.plotly_chart(fig, key=key, config=CHART_CONFIG)
+def chart(fig, key: str, explain: str, config: dict | None = None) -> None:
+    """A Plotly chart with its one-sentence explanation underneath (``config``: Plotly's, e.g.
+    :data:`FIXED_CHART_CONFIG`; :data:`CHART_CONFIG` by default)."""
+    st.plotly_chart(fig, key=key, config=config or CHART_CONFIG)
     st.caption(explain)

@@ -7,7 +7,7 @@ and the logits as the profile's loss holds them (:data:`LOGITS_BYTES`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -20,13 +20,29 @@ _GATED_ROLES = ("gate", "gate_up")
 # fp32_full: transformers upcasts bf16 logits to fp32 (4) and cross_entropy keeps its fp32
 #   log-softmax (4); at the start of backward nll_loss's gradient (4) and log_softmax's (4) exist
 #   beside the saved output: +8.
-# bf16_full: the same in bf16: 2 kept, +4. chunked (LitGPT): the bf16 logit chunks the loop keeps
-#   (2) and their bf16 log-softmax (2); gradients are one 128-token chunk at a time: +0.
+# bf16_full: the same in bf16: 2 kept, +4. chunked (LitGPT): Lightning Fabric's
+#   ``_FabricModule.forward`` ends with ``precision.convert_output``, which casts the bf16 logit
+#   chunks to the default dtype, fp32; the loop keeps that fp32 list (4) and each chunk's
+#   ``cross_entropy`` its fp32 log-softmax (4); gradients are one 128-token chunk at a time: +0.
 # chunked_fp32 (torchtune): fp32 log-softmax of every chunk kept (4); the bf16 logits (2) live until
 #   the loss is computed: +2. fused_inplace (Unsloth): bf16 logits kept, the gradient overwrites
 #   them: 2, +0. fused (CCE / Liger): no full logits.
-LOGITS_BYTES: dict[str, tuple[int, int]] = {"fp32_full": (4, 8), "bf16_full": (2, 4), "chunked": (4, 0),
+LOGITS_BYTES: dict[str, tuple[int, int]] = {"fp32_full": (4, 8), "bf16_full": (2, 4), "chunked": (8, 0),
                                             "chunked_fp32": (4, 2), "fused_inplace": (2, 0), "fused": (0, 0)}
+# Bytes per logit alive when the forward returns, before the loss: chunked, the bf16 chunks (2) and
+# their fp32 copies (4) while ``convert_output`` builds the new list; the others hold at most what
+# they keep for backward.
+LOGITS_FORWARD_BYTES: dict[str, int] = {"fp32_full": 2, "bf16_full": 2, "chunked": 6, "chunked_fp32": 2,
+                                        "fused_inplace": 2, "fused": 0}
+# Bytes per logit of the model output a loop holds from the previous step (keeps_previous_step):
+# chunked, Fabric's fp32 list; otherwise the model's bf16 logits.
+PREVIOUS_LOGITS_BYTES: dict[str, int] = {"fp32_full": 2, "bf16_full": 2, "chunked": 4, "chunked_fp32": 2,
+                                         "fused_inplace": 2, "fused": 0}
+# Bytes per attention score (b x heads x s x s) LitGPT's manual attention keeps for a model with
+# attention logit softcapping (litgpt/model.py CausalSelfAttention.scaled_dot_product_attention, "with
+# softcapping we cannot use SDPA"): tanh's bf16 output (2), softmax(dtype=float)'s fp32 output (4)
+# and its bf16 copy that ``scores @ v`` keeps (2).
+SOFTCAP_SCORE_BYTES = 8
 # Offloaded checkpointing keeps this many layer inputs on the GPU (one being offloaded, one
 # brought back for its recomputation).
 OFFLOADED_RESIDENT_LAYERS = 2
@@ -107,7 +123,7 @@ def activation_shape(config, inventory: pd.DataFrame) -> ActivationShape:
 
 
 def layer_activation_bytes(shape: ActivationShape, ffn: int, tokens_in: int, s: int, b: int,
-                           flash_attention: bool) -> int:
+                           flash_attention: bool, score_bytes: int = 5) -> int:
     """Bytes one block keeps for backward, 16-bit activations, no recomputation.
 
     Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
@@ -125,11 +141,12 @@ def layer_activation_bytes(shape: ActivationShape, ffn: int, tokens_in: int, s: 
                               FlashAttention, Dao et al. 2022, recomputes them in backward)
 
     With MHA, an MLP of 4h and no dropout this is Korthikanti's 34 sbh less the two 1-byte
-    dropout masks (32 sbh): LLMs trained with dropout 0 do not store them.
+    dropout masks (32 sbh): LLMs trained with dropout 0 do not store them. ``score_bytes``
+    replaces the 5 for other eager attentions (:data:`SOFTCAP_SCORE_BYTES`).
     """
     m = 4 if shape.gated else 2
     per_token = 3 * shape.hidden + shape.q_dim + shape.kv_dim + shape.out_dim + tokens_in * shape.hidden + m * ffn
-    scores = 0 if flash_attention else 5 * shape.heads * s * s * b
+    scores = 0 if flash_attention else score_bytes * shape.heads * s * s * b
     return 2 * s * b * per_token + scores
 
 
@@ -184,6 +201,29 @@ def quantized_input_bytes(shape: ActivationShape, s: int, b: int, lm_head: bool)
     return per_block, 2 * s * b * shape.hidden if lm_head else 0
 
 
+def previous_step_bytes(config, inventory: pd.DataFrame, settings, profile: TrainingProfile) -> int:
+    """What the previous step leaves alive while the next forward runs (``keeps_previous_step``).
+
+    LitGPT's loop (``litgpt/finetune/lora.py`` ``fit``) rebinds ``logits = model(...)`` only when
+    the next forward returns, so the previous step's logit list (:data:`PREVIOUS_LOGITS_BYTES`)
+    and its autograd graph are still referenced. Backward (``retain_graph=False``) released the
+    graph's saved tensors, but not tensors a custom ``autograd.Function`` keeps as ctx attributes:
+    bitsandbytes < 0.44 ``MatMul4Bit.forward`` stores ``ctx.tensors = (A, B)``, so every quantized
+    linear's input of the previous step (:func:`quantized_input_bytes`, all dense blocks and a
+    quantized ``lm_head``) stays too. Counted at the same ``seq_len`` and batch: the worst case,
+    when the previous batch was as long as this one.
+    """
+    if not profile.keeps_previous_step:
+        return 0
+    shape = activation_shape(config, inventory)
+    s, b = settings.seq_len, settings.batch_size
+    logits = PREVIOUS_LOGITS_BYTES[profile.logits] * s * b * shape.vocab
+    if settings.base_dtype == "bf16" or not profile.bnb_saves_input:
+        return logits
+    per_block, head = quantized_input_bytes(shape, s, b, profile.quantize_lm_head)
+    return logits + (shape.layers - shape.moe_layers) * per_block + head
+
+
 def adapter_element_bytes(profile: TrainingProfile) -> int:
     """2 under autocast or with bf16 adapters, 4 for fp32 adapters without autocast."""
     return 2 if profile.autocast or profile.adapter_dtype == "bf16" else 4
@@ -210,10 +250,14 @@ def activation_bytes(config, inventory: pd.DataFrame, settings, wrapped: pd.Data
     """
     profile = profile or PROFILES["peft"]
     shape = activation_shape(config, inventory)
+    if profile.expands_kv:  # K and V copied to every query head: q_dim + out_dim wide
+        shape = replace(shape, kv_dim=shape.q_dim + shape.out_dim)
     s, b = settings.seq_len, settings.batch_size
-    flash = settings.flash_attention
-    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash)
-    moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash)
+    flash, score = settings.flash_attention, 5
+    if profile.softcap_eager_attention and getattr(config.get_text_config(), "attn_logit_softcapping", None):
+        flash, score = False, SOFTCAP_SCORE_BYTES
+    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash, score)
+    moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash, score)
     dense_layers = shape.layers - shape.moe_layers
     lora = lora_activation_bytes(wrapped, dora, s, b, adapter_element_bytes(profile))
     outside = int(lora.get(-1, 0))

@@ -4,7 +4,7 @@
 adapters' weights, gradients and optimizer states in the profile's dtypes, DoRA's magnitudes,
 the activations kept for backward (:mod:`.activations`) and the transients at the peak (the
 loss's logit gradients, bitsandbytes' dequantized weight). ``peak_allocated`` is the largest
-phase (loading, backward, optimizer step), ``peak_reserved`` what PyTorch's caching allocator
+phase (loading, forward, backward, optimizer step), ``peak_reserved`` what PyTorch's caching allocator
 holds for it, ``nvidia_smi`` that plus the CUDA context and any paged optimizer states.
 """
 
@@ -19,7 +19,8 @@ from torch import nn
 
 from ..errors import InputError
 from ..skeleton import Skeleton
-from .activations import activation_bytes, activation_shape, logits_bytes
+from .activations import (LOGITS_FORWARD_BYTES, activation_bytes, activation_shape, logits_bytes,
+                          previous_step_bytes)
 from .fits import GPU_SIZES_GB
 from .profiles import OPTIMIZER_STATE_BYTES, PAGED, PROFILES, TrainingProfile
 from .qlora import dequantized_weight_bytes, loading_transient_bytes, upcast_bytes
@@ -44,7 +45,8 @@ ADAM_BYTES_PER_PARAM = 16  # fp32 weight 4 + fp32 grad 4 + AdamW m 4 + v 4
 class MemoryEstimate:
     """Bytes per component at the peak (:data:`COMPONENTS`); ``total`` is their sum.
 
-    ``loading`` and ``optimizer_step`` are the other phases' totals; ``paged_states`` are
+    ``loading``, ``forward`` and ``optimizer_step`` are the other phases' totals (``forward``:
+    ``forward_activations`` and the ``previous_step`` a loop keeps alive); ``paged_states`` are
     optimizer states in CUDA managed memory (outside PyTorch's allocator, seen by nvidia-smi).
     """
 
@@ -57,6 +59,10 @@ class MemoryEstimate:
     activations: int
     peak_transients: int = 0
     loading: int = 0
+    forward: int = 0
+    forward_activations: int = 0
+    forward_transients: int = 0
+    previous_step: int = 0
     optimizer_step: int = 0
     paged_states: int = 0
 
@@ -71,8 +77,9 @@ class MemoryEstimate:
 
     @property
     def phases(self) -> dict[str, int]:
-        """Live bytes per phase: ``{"loading": ..., "backward": ..., "optimizer step": ...}``."""
-        return {"loading": self.loading, "backward": self.total, "optimizer step": self.optimizer_step}
+        """Live bytes per phase: ``{"loading": ..., "forward": ..., "backward": ..., "optimizer step": ...}``."""
+        return {"loading": self.loading, "forward": self.forward, "backward": self.total,
+                "optimizer step": self.optimizer_step}
 
     @property
     def peak_phase(self) -> str:
@@ -106,10 +113,18 @@ class MemoryEstimate:
         return {gb: self.fits(gb) for gb in (sizes or GPU_SIZES_GB)}
 
     def as_frame(self) -> pd.DataFrame:
-        """One row per component: ``component``, ``bytes``, ``gib`` (for a stacked bar)."""
-        values = [getattr(self, c) for c in COMPONENTS]
-        return pd.DataFrame({"component": list(COMPONENTS), "bytes": values,
-                             "gib": [v / GIB for v in values]})
+        """One row per component at the peak: ``component``, ``bytes``, ``gib`` (for a stacked bar).
+
+        The backward phase's components (:data:`COMPONENTS`); when the forward phase is the peak,
+        its activations (the logits as the forward returns them), no transients, and the
+        ``previous_step`` the loop keeps alive (``keeps_previous_step``).
+        """
+        values = {c: getattr(self, c) for c in COMPONENTS}
+        if self.peak_phase == "forward":
+            values.update(activations=self.forward_activations, peak_transients=self.forward_transients,
+                          previous_step=self.previous_step)
+        return pd.DataFrame({"component": list(values), "bytes": list(values.values()),
+                             "gib": [v / GIB for v in values.values()]})
 
     def as_dict(self) -> dict[str, int]:
         """Components and ``total`` in bytes."""
@@ -172,8 +187,15 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
     adapters = adapter_components(trainable_params, dora_params, profile)
     activations = activation_bytes(model.config, inventory, settings, wrapped, dora_params > 0, profile)
     shape = activation_shape(model.config, inventory)
-    _, logits_extra = logits_bytes(shape, settings.seq_len, settings.batch_size, profile.logits)
-    transients = logits_extra + (dequantized_weight_bytes(largest) if quantized else 0)
+    logits_kept, logits_extra = logits_bytes(shape, settings.seq_len, settings.batch_size, profile.logits)
+    logits_forward = LOGITS_FORWARD_BYTES[profile.logits] * settings.seq_len * settings.batch_size * shape.vocab
+    dequantized = dequantized_weight_bytes(largest) if quantized else 0
+    transients = logits_extra + dequantized
+    # in the forward too, MatMul4Bit.forward builds `F.dequantize_4bit(B, quant_state)` per call: the
+    # largest (LitGPT: lm_head, once per 128-token chunk) beside the bf16 logits made so far
+    sbv = settings.seq_len * settings.batch_size * shape.vocab
+    forward_extra = max(0, 2 * sbv + dequantized - logits_forward) if quantized else 0
+    previous = previous_step_bytes(model.config, inventory, settings, profile)
     static = weights + constants + adapters["lora_weights"] + adapters["optimizer_states"] + adapters["dora_extra"]
     grads = adapters["lora_grads"]
     paged = (OPTIMIZER_STATE_BYTES[profile.optimizer] * (trainable_params + dora_params)
@@ -182,6 +204,11 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
         base_weights=weights, quantization_constants=constants, activations=activations,
         peak_transients=transients, **adapters,
         loading=weights + constants + (loading_transient_bytes(largest) if quantized else 0),
+        # the end of the forward: this step's activations with the logits as the forward returns
+        # them (before the loss), and what the previous step leaves alive (keeps_previous_step)
+        forward=static + grads + activations - logits_kept + logits_forward + forward_extra + previous,
+        forward_activations=activations - logits_kept + logits_forward, forward_transients=forward_extra,
+        previous_step=previous,
         # the step: states, grads and foreach AdamW's temporaries (about one more set of states)
         optimizer_step=static + grads + adapters["optimizer_states"],
         paged_states=paged)

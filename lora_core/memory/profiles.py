@@ -40,7 +40,7 @@ OPTIMIZER_HELP = {
 LOGITS_HELP = {
     "fp32_full": "full logits, upcast to fp32 for the loss (transformers ForCausalLMLoss)",
     "bf16_full": "full logits and log-softmax in bf16",
-    "chunked": "lm_head and cross-entropy in 128-token chunks, bf16 (LitGPT)",
+    "chunked": "lm_head and cross-entropy in 128-token chunks; Lightning Fabric returns them as fp32 (LitGPT)",
     "chunked_fp32": "logits in 8 chunks, each upcast to fp32 for the loss (torchtune CEWithChunkedOutputLoss)",
     "fused_inplace": "bf16 logits, gradient written in place by a fused kernel (Unsloth fast_cross_entropy_loss)",
     "fused": "fused linear cross-entropy, no full logits (Cut Cross-Entropy, Liger FLCE)",
@@ -66,6 +66,18 @@ class TrainingProfile:
             ``prepare_model_for_kbit_training``).
         bnb_saves_input: bitsandbytes before 0.44 (``MatMul4Bit.forward``: ``ctx.tensors = (A, B)``)
             keeps every quantized linear's input for backward; 0.44 and later keep ``(None, B)``.
+        keeps_previous_step: the training loop still holds the previous step's model output while
+            the next forward runs (LitGPT's ``fit``: ``logits = model(...)`` rebinds only when the
+            forward returns), so that output and what its autograd graph still references stay
+            alive: the logits, and with ``bnb_saves_input`` every ``ctx.tensors`` input (a ctx
+            attribute, which backward's ``release_variables`` does not free, unlike
+            ``save_for_backward``).
+        expands_kv: grouped-query and multi-query K and V are copied to every query head before
+            attention, so the block keeps them at the query width (LitGPT's
+            ``CausalSelfAttention.forward``: ``k.expand(...)`` then ``k.reshape(B, -1, T, hs)``,
+            "training: flash attention requires it").
+        softcap_eager_attention: a model with attention logit softcapping (Gemma 2) runs a manual
+            attention that keeps 8 bytes per score instead of a fused kernel (LitGPT).
     """
 
     name: str
@@ -80,6 +92,9 @@ class TrainingProfile:
     upcast_unquantized: bool
     sources: tuple[tuple[str, str], ...] = ()
     bnb_saves_input: bool = False
+    keeps_previous_step: bool = False
+    expands_kv: bool = False
+    softcap_eager_attention: bool = False
 
     def with_knobs(self, **knobs) -> "TrainingProfile":
         """The profile with some knobs changed (``None`` keeps the default); values are checked."""
@@ -101,7 +116,9 @@ class TrainingProfile:
 KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZERS, "logits": LOGITS,
                            "checkpointing": CHECKPOINTING, "autocast": (True, False),
                            "quantize_lm_head": (True, False), "double_quant": (True, False),
-                           "upcast_unquantized": (True, False), "bnb_saves_input": (True, False)}
+                           "upcast_unquantized": (True, False), "bnb_saves_input": (True, False),
+                           "keeps_previous_step": (True, False), "expands_kv": (True, False),
+                           "softcap_eager_attention": (True, False)}
 
 _TRANSFORMERS_LOSS = "transformers 5 loss/loss_utils.py ForCausalLMLoss: logits = logits.float()"
 _HF_QUANT = ("transformers 5 integrations/bitsandbytes.py replace_with_bnb_linear skips "
@@ -169,12 +186,25 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
         (("adapter_dtype", "--precision bf16-true: LoRA params bf16"),
          ("optimizer", "torch.optim.AdamW on bf16 params (QLoRA in 2023's finetune/lora.py: "
                        "bnb PagedAdamW 32-bit, knob paged_fp32)"),
-         ("logits", "finetune/lora.py model(..., lm_head_chunk_size=128) + chunked_cross_entropy in bf16"),
+         ("logits", "finetune/lora.py model(..., lm_head_chunk_size=128) + chunked_cross_entropy; Lightning "
+                    "fabric/wrappers.py _FabricModule.forward -> precision.convert_output casts the bf16 chunks "
+                    "to torch.get_default_dtype() (fp32) for bf16-true and BitsandbytesPrecision alike"),
          ("checkpointing", "finetune/lora.py checkpoints only under FSDP: off on one GPU (set it off)"),
          ("autocast", "bf16-true: no autocast"),
          ("quantize_lm_head", "BitsandbytesPrecision swaps every nn.Linear, lm_head included"),
          ("double_quant", "--quantize bnb.nf4: compress_statistics=False ('bnb.nf4-dq' for double quant)"),
-         ("upcast_unquantized", "no upcast"))),
+         ("upcast_unquantized", "no upcast"),
+         ("keeps_previous_step", "litgpt/finetune/lora.py fit() (2024; lit-gpt finetune/lora.py train() in 2023): "
+                                 "`logits = model(input_ids, lm_head_chunk_size=128)` keeps the previous step's "
+                                 "logit list, and through its grad_fn the whole previous graph, until the next "
+                                 "forward returns"),
+         ("expands_kv", "litgpt/model.py CausalSelfAttention.forward (43c44323 and later): if n_query_groups != "
+                        "n_head and input_pos is None, k and v are expand()ed to every query head and reshape() "
+                        "copies them; flash SDPA keeps those copies"),
+         ("softcap_eager_attention", "litgpt/model.py CausalSelfAttention.scaled_dot_product_attention "
+                                     "(916a84ca and later): 'with softcapping we cannot use SDPA': tanh, "
+                                     "softmax(dtype=float) and scores @ v in eager ops")),
+        keeps_previous_step=True, expands_kv=True, softcap_eager_attention=True),
 )}
 TRAINERS: tuple[str, ...] = tuple(PROFILES)
 

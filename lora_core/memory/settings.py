@@ -41,6 +41,9 @@ class MemorySettings:
     double_quant: bool | None = None
     upcast_unquantized: bool | None = None
     bnb_saves_input: bool | None = None
+    keeps_previous_step: bool | None = None
+    expands_kv: bool | None = None
+    softcap_eager_attention: bool | None = None
 
     def __post_init__(self) -> None:
         if self.base_dtype not in BASE_DTYPES:
@@ -58,7 +61,8 @@ class MemorySettings:
             adapter_dtype=self.adapter_dtype, optimizer=self.optimizer, logits=self.logits,
             checkpointing=self.checkpointing, autocast=self.autocast, quantize_lm_head=self.quantize_lm_head,
             double_quant=self.double_quant, upcast_unquantized=self.upcast_unquantized,
-            bnb_saves_input=self.bnb_saves_input)
+            bnb_saves_input=self.bnb_saves_input, keeps_previous_step=self.keeps_previous_step,
+            expands_kv=self.expands_kv, softcap_eager_attention=self.softcap_eager_attention)
 
     def as_dict(self) -> dict:
         """The settings and the resolved knobs (what ``plan --json`` prints)."""
