@@ -254,7 +254,7 @@ def activation_bytes(config, inventory: pd.DataFrame, settings, wrapped: pd.Data
         shape = replace(shape, kv_dim=shape.q_dim + shape.out_dim)
     s, b = settings.seq_len, settings.batch_size
     flash, score = settings.flash_attention, 5
-    if profile.softcap_eager_attention and getattr(config.get_text_config(), "attn_logit_softcapping", None):
+    if profile.softcap_eager_attention and getattr(text_config(config), "attn_logit_softcapping", None):
         flash, score = False, SOFTCAP_SCORE_BYTES
     dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash, score)
     moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash, score)
