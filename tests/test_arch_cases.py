@@ -226,3 +226,18 @@ def test_zero_heads_in_the_app() -> None:
     upload(at, json.dumps(LLAMA_ZERO_HEADS).encode())
     assert not at.exception
     assert any(re.search(ZERO, e) for e in errors(at)), errors(at)
+
+
+# ---------------------------------------------------------------- a composite checkpoint (MusicGen)
+def test_app_opens_a_musicgen_checkpoint() -> None:
+    """A MusicGen config.json (architectures: MusicgenForConditionalGeneration) opens as that
+    class, and the pages that read sizes from the text config take the decoder's."""
+    at = open_app("pages/model.py")
+    upload(at, config_bytes("musicgen"))
+    assert not at.exception and not errors(at), errors(at)
+    assert at.session_state["model_ref"].kind == "upload"
+    at.switch_page("pages/targets.py").run()
+    assert not at.exception and not errors(at) and shown_trainable(at) > 0, errors(at)
+    for page in ("pages/tree.py", "pages/export.py"):
+        at.switch_page(page).run()
+        assert not at.exception and not errors(at), (page, errors(at))
