@@ -143,3 +143,24 @@ def test_moe_model_has_expert_and_router_toggles():
     assert Target("experts", 8) in plan_of(at).targets
     assert shown_trainable(at) == expected_trainable(at)
     assert "tg_on_router" in {t.key for t in at.toggle}
+
+
+DOWN3 = "model.layers.3.mlp.down_proj"
+
+
+def test_a_module_picked_elsewhere_survives_a_toggle(at):
+    """A plan key for one module (from the tree or a link) stays one module when another toggle changes."""
+    at = open_app("pages/targets.py", t=f"q=8,{DOWN3}=4")
+    assert at.toggle(key="tg_on_down").value  # shown on: one of its modules is wrapped
+    at.toggle(key="tg_on_k").set_value(True).run()
+    assert plan_of(at).targets == (Target("q", 8), Target(DOWN3, 4), Target("k", 8))
+    assert_numbers_match(at)
+
+
+def test_switching_a_role_off_re_expresses_a_group_key(at):
+    at = open_app("pages/targets.py", t=f"attention=8,{DOWN3}=4")
+    at.toggle(key="tg_on_q").set_value(False).run()
+    assert plan_of(at).targets == (Target(DOWN3, 4), Target("k", 8), Target("v", 8), Target("o", 8))
+    at.toggle(key="tg_on_down").set_value(False).run()
+    assert plan_of(at).targets == (Target("k", 8), Target("v", 8), Target("o", 8))
+    assert_numbers_match(at)

@@ -26,10 +26,10 @@ from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, parse_laye
 from . import memory_view, page, serving_view, state, widgets
 from .models import LoadedModel
 from .plan_views import PlanView
-from .toggles import SECTIONS, Toggle, not_offered_notes
+from .toggles import SECTIONS, Toggle, edit_targets, not_offered_notes
 from .urlstate import encode_layers
 
-ERROR, MEMORY = "tg_error", "tg_memory"
+ERROR, MEMORY, WRITTEN = "tg_error", "tg_memory", "tg_written"
 EXPLAINER = """
 **Why Q and V?** Attention decides which earlier tokens each token reads from (the query and key
 projections) and what it takes from them (the value projection). Adapting **Q** changes what a
@@ -62,21 +62,22 @@ def _apply(plan: Plan) -> None:
         _fail(e)
 
 
-def _targets_from_widgets(toggles: list[Toggle]) -> tuple[Target, ...]:
+def _widget_values(t: Toggle) -> tuple[bool, int, float | None]:
     ss, memory = st.session_state, st.session_state.setdefault(MEMORY, {})
-    targets = []
-    for t in toggles:
-        rank, alpha = memory.get(t.key, (8, None))
-        if f"tg_rank_{t.key}" in ss:
-            rank, alpha = ss[f"tg_rank_{t.key}"], ss.get(f"tg_alpha_{t.key}")
-        memory[t.key] = (rank, alpha)
-        if ss.get(f"tg_on_{t.key}"):
-            targets.append(Target(t.key, rank, alpha))
-    return tuple(targets)
+    rank, alpha = memory.get(t.key, (8, None))
+    if f"tg_rank_{t.key}" in ss:
+        rank, alpha = ss[f"tg_rank_{t.key}"], ss.get(f"tg_alpha_{t.key}")
+    memory[t.key] = (rank, alpha)
+    return bool(ss.get(f"tg_on_{t.key}")), rank, alpha
 
 
 def _on_targets(toggles: list[Toggle]) -> None:
-    _apply(replace(state.current_plan(), targets=_targets_from_widgets(toggles)))
+    """Apply what the user changed in the toggles, keeping plan keys the change does not touch."""
+    plan, written = state.current_plan(), st.session_state.get(WRITTEN, {})
+    now = {t.key: _widget_values(t) for t in toggles}
+    on = {k: Target(k, rank, alpha) for k, (is_on, rank, alpha) in now.items() if is_on}
+    changed = {k: on.get(k) for k, v in now.items() if v != written.get(k)}
+    _apply(replace(plan, targets=edit_targets(plan.targets, state.current_model().index, changed, on)))
 
 
 def _on_layer_range() -> None:
@@ -110,6 +111,7 @@ def write_widgets(toggles: list[Toggle], plan: Plan, states: dict, num_layers: i
         s = states[t.key]
         rank, alpha = (s.rank, s.alpha) if s.on else memory.get(t.key, (8, None))
         ss[f"tg_on_{t.key}"], ss[f"tg_rank_{t.key}"], ss[f"tg_alpha_{t.key}"] = s.on, rank, alpha
+    ss[WRITTEN] = {t.key: (ss[f"tg_on_{t.key}"], ss[f"tg_rank_{t.key}"], ss[f"tg_alpha_{t.key}"]) for t in toggles}
     layers = plan.layers or (0, max(num_layers - 1, 0))
     ss["tg_layers"] = (min(layers), max(layers))
     ss["tg_layers_text"] = encode_layers(plan.layers)

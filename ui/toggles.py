@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lora_core.plan import ROLE_KEYS, PlanIndex
+from lora_core.plan import ROLE_KEYS, PlanIndex, Target
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("attention", "Attention"), ("linear-attention", "Linear attention (Gated DeltaNet, Lightning)"),
@@ -159,3 +159,27 @@ def toggle_states(toggles: list[Toggle], index: PlanIndex, resolved: pd.DataFram
         rank, alpha = int(np.median(ranks[hit])), float(alphas[hit][0])
         states[t.key] = ToggleState(True, rank, None if alpha == 2 * rank else alpha)
     return states
+
+
+def edit_targets(targets: tuple[Target, ...], index: PlanIndex, changed: dict[str, Target | None],
+                 on: dict[str, Target]) -> tuple[Target, ...]:
+    """The plan's targets after the user changed some toggles, keeping every key the change does not touch.
+
+    ``changed`` maps each toggle the user changed to its new target (``None``: switched off); ``on``
+    holds every toggle that is on in the widgets now. A plan key whose units meet no changed toggle
+    stays as it is (a module picked in the tree, ``model.layers.3.mlp.down_proj``, stays one module).
+    A key that meets one (``attention`` when Q is switched off) is dropped and re-expressed by the
+    toggles now on among its units. Example: ``(attention, layers.3.mlp.down_proj)`` with Q off ->
+    ``(layers.3.mlp.down_proj, k, v, o)``.
+    """
+    hit = np.zeros(len(index.names), bool)
+    for key in changed:
+        hit |= index.mask(key)
+    kept = tuple(t for t in targets if not (index.mask(t.key) & hit).any())
+    dropped = np.zeros(len(index.names), bool)
+    for t in targets:
+        if t not in kept:
+            dropped |= index.mask(t.key)
+    again = tuple(t for key, t in on.items()
+                  if key not in changed and key not in {k.key for k in kept} and (index.mask(key) & dropped).any())
+    return kept + again + tuple(t for t in changed.values() if t is not None)
