@@ -171,6 +171,27 @@ def test_vllm_judges_architectures_it_does_not_register() -> None:
     assert preset.verdict == "serves" and not preset.findings
 
 
+def test_sglang_judges_architectures_it_has_no_model_class_for() -> None:
+    from lora_core.serving import sglang, sglang_archs, vllm
+
+    plan = Plan((Target("all-linear", 8),))
+    music, arch = _judged_on("musicgen", "MusicgenForConditionalGeneration", plan)
+    v = sglang.judge(music)  # MusicGen's transformers class has _supports_attention_backend = False
+    refusal = next(f for f in v.findings if f.source == source_of(sglang.rule_registry))
+    assert v.verdict == "refuses" and refusal.message == (
+        "MusicgenForConditionalGeneration has no SGlang implementation and the Transformers implementation "
+        "is not compatible with SGLang.")
+    # CTRL: registered by neither engine, its transformers class supports custom attention: both backends run it
+    ctrl, arch = _judged_on("ctrl", "CTRLLMHeadModel", plan)
+    assert arch not in sglang_archs.REGISTERED
+    for engine in (sglang, vllm):
+        notes = [f for f in engine.judge(ctrl).findings if f.source == source_of(engine.rule_registry)]
+        assert [f.kind for f in notes] == ["note"] and "Transformers" in notes[0].reason, engine.__name__
+    assert vllm.judge(ctrl).verdict == "serves"
+    preset = sglang.judge(exported("qv-r8").adapter)
+    assert preset.verdict == "serves" and not preset.findings
+
+
 def test_vllm_converted_pooling_architecture_is_its_registered_base() -> None:
     from lora_core.serving import vllm
 

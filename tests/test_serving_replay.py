@@ -12,7 +12,7 @@ from functools import lru_cache
 import pytest
 
 from lora_core.plan import PlanIndex
-from lora_core.serving import peft_tensors, servable_plan, sglang, vllm, vllm_archs
+from lora_core.serving import peft_tensors, servable_plan, sglang, sglang_archs, vllm, vllm_archs
 from lora_core.serving.verdict import source_of
 
 from tests.helpers import cached_inventory, cached_skeleton
@@ -161,7 +161,8 @@ def test_every_sglang_rule_names_a_function_of_the_installed_sglang() -> None:
 # formerly supported or moved to a plugin, and transformers classes it does not register.
 UNREGISTERED = ("MusicgenForConditionalGeneration", "CodeGenForCausalLM", "XGLMForCausalLM", "MptForCausalLM",
                 "ReformerModelWithLMHead", "BioGptForCausalLM", "T5ForConditionalGeneration",
-                "LlamaForSequenceClassification", "Gemma2ForTokenClassification", "NoSuchForCausalLM")
+                "LlamaForSequenceClassification", "Gemma2ForTokenClassification", "CTRLLMHeadModel",
+                "FuyuForCausalLM", "NoSuchForCausalLM")
 
 
 @lru_cache(maxsize=None)
@@ -203,3 +204,23 @@ def test_vllm_resolves_unregistered_architectures_as_its_registry_does() -> None
                 assert ours == theirs, arch
     assert got["backend"]["MusicgenForConditionalGeneration"] is not None
     assert got["backend"]["CodeGenForCausalLM"] is None
+
+
+def test_sglang_registry_and_transformers_fallback_as_its_code_does() -> None:
+    """The EntryClass names of the installed model files are our table; ``resolve_transformers_arch``
+    executed from the installed source refuses exactly what we refuse, with the same message."""
+    got = run_replay("sglang_registry_replay.py", {"archs": sorted(set(UNREGISTERED) | set(ARCH_FILES))})
+    assert set(got["registered"]) == sglang_archs.REGISTERED
+    base = exported("qv-r8").adapter
+    kinds = set()
+    for arch, res in got["resolved"].items():
+        found = sglang.rule_registry(dataclasses.replace(base, model=dataclasses.replace(base.model, arch=arch)))
+        if arch in sglang_archs.REGISTERED:
+            assert found == [], arch
+            continue
+        kinds.add(found[0].kind)
+        if res["error"]:
+            assert [(f.kind, f.message) for f in found] == [("refuses", res["error"])], arch
+        else:
+            assert [f.kind for f in found] == ["note"], arch
+    assert kinds == {"refuses", "note"}
