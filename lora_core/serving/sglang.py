@@ -51,10 +51,10 @@ def rule_registry(a: Adapter) -> list[Finding]:
                         "class does not support custom attention backends (_supports_attention_backend=False); "
                         "--model-impl transformers only moves the refusal to TransformersBase.__init__.",
                         source_of(rule_registry), msg)]
-    return [Finding("note", f"{arch} has no SGLang model class: SGLang runs it through its Transformers backend "
-                    "(chosen by the default --model-impl auto), which replaces its linear layers with SGLang's, so "
-                    "LoRA modules are wrapped by name; module-level coverage of that backend is not checked.",
-                    source_of(rule_registry))]
+    return [Finding("note", f"{arch} has no SGLang model class: SGLang falls back to its Transformers backend "
+                    "(chosen by the default --model-impl auto, no flag), which replaces the linear layers with "
+                    "SGLang's, so LoRA wraps them by name. Not checked: which modules that backend wraps, and "
+                    "whether it runs this model end to end.", source_of(rule_registry))]
 
 
 def rule_dora(a: Adapter) -> list[Finding]:

@@ -151,11 +151,11 @@ def rule_registry(a: Adapter) -> list[Finding]:
     if normalized_arch(arch) in va.REGISTERED:  # a pooling architecture converted from a registered one
         return []
     if transformers_backend_runs(arch):
-        return [Finding("note", f"{arch} is not one of vLLM's own model classes: vLLM runs it through its "
-                        "Transformers modeling backend (chosen by the default --model-impl auto; "
+        return [Finding("note", f"{arch} is not one of vLLM's own model classes: vLLM's registry hands it to "
+                        "the Transformers modeling backend (chosen by the default --model-impl auto, no flag; "
                         "--model-impl transformers forces it), whose Base class implements SupportsLoRA, so "
-                        "--enable-lora accepts it; module-level LoRA coverage of that backend is not checked.",
-                        source_of(rule_registry))]
+                        "--enable-lora accepts it. Not checked: which modules that backend wraps, and whether it "
+                        "runs this model end to end.", source_of(rule_registry))]
     return [Finding("refuses", f"vLLM cannot run {arch}: it is not among vLLM's registered architectures and "
                     "its Transformers modeling backend does not accept the transformers class.",
                     source_of(rule_registry), unsupported_message(arch))]
