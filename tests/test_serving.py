@@ -129,6 +129,15 @@ def test_a_plan_without_linear_units_is_judged() -> None:
 
 
 # ---------------------------------------------------------------- vLLM: architectures it does not register
+def _inventory(model_type: str, arch: str):
+    from bench.arch_sweep import shrunk_config
+    from lora_core import inventory, skeleton
+
+    config = shrunk_config(model_type)
+    config.architectures = [arch]
+    return inventory.build_inventory(skeleton.build_skeleton(config))
+
+
 def _judged_on(model_type: str, arch: str, plan: Plan):
     """``plan`` exported for the 2-layer default config of ``model_type``, naming ``arch`` as its
     checkpoint's config.json does (default configs name no architecture)."""
@@ -150,9 +159,11 @@ def test_vllm_judges_architectures_it_does_not_register() -> None:
     music, arch = _judged_on("musicgen", "MusicgenForConditionalGeneration", plan)
     assert arch == "MusicgenForConditionalGeneration" and arch not in vllm_archs.REGISTERED
     v = vllm.judge(music)
-    # vLLM's registry falls back to its Transformers backend (SupportsLoRA): served, and the reason says how
-    assert v.verdict == "serves", v.reasons
-    assert [f.kind for f in v.findings] == ["note"] and "Transformers modeling backend" in v.reasons[0]
+    # vLLM's registry hands it to its Transformers backend (SupportsLoRA), whose AutoModel.from_config
+    # cannot build a MusicgenConfig (MusicgenModel wants the decoder's config): refused with that error
+    assert [f.kind for f in v.findings] == ["note", "refuses"] and "Transformers modeling backend" in v.reasons[0]
+    assert v.verdict == "refuses" and v.findings[1].source == source_of(vllm.rule_backend_model)
+    assert v.findings[1].message.startswith("AttributeError: 'MusicgenConfig' object has no attribute")
 
     codegen, arch = _judged_on("codegen", "CodeGenForCausalLM", plan)
     assert arch == "CodeGenForCausalLM"
@@ -188,6 +199,13 @@ def test_sglang_judges_architectures_it_has_no_model_class_for() -> None:
         notes = [f for f in engine.judge(ctrl).findings if f.source == source_of(engine.rule_registry)]
         assert [f.kind for f in notes] == ["note"] and "Transformers" in notes[0].reason, engine.__name__
     assert vllm.judge(ctrl).verdict == "serves"
+    # the backend wraps the nn.Linear layers of AutoModel (CTRLModel) and embed_tokens, not the lm_head
+    with_head, _ = _judged_on("ctrl", "CTRLLMHeadModel", Plan((Target("all-linear", 8), Target("head", 8))))
+    refused = [f for f in vllm.judge(with_head).findings if f.kind == "refuses"]
+    assert [f.source for f in refused] == [source_of(vllm.rule_unexpected_modules)]
+    assert refused[0].modules == ("lm_head",) and "'lm_head'" in refused[0].message
+    s = servable_plan(with_head.plan, PlanIndex(_inventory("ctrl", "CTRLLMHeadModel")), with_head.model.config, "vllm")
+    assert s.plan is not None and vllm.judge(_judged_on("ctrl", "CTRLLMHeadModel", s.plan)[0]).verdict == "serves"
     preset = sglang.judge(exported("qv-r8").adapter)
     assert preset.verdict == "serves" and not preset.findings
 

@@ -16,6 +16,7 @@ import numpy as np
 import transformers
 
 from . import vllm_archs as va
+from . import vllm_backend
 from .adapter import PREFIX, Adapter, peft_tensors
 from .verdict import Finding, Verdict, source_of, verdict_of
 
@@ -154,11 +155,30 @@ def rule_registry(a: Adapter) -> list[Finding]:
         return [Finding("note", f"{arch} is not one of vLLM's own model classes: vLLM's registry hands it to "
                         "the Transformers modeling backend (chosen by the default --model-impl auto, no flag; "
                         "--model-impl transformers forces it), whose Base class implements SupportsLoRA, so "
-                        "--enable-lora accepts it. Not checked: which modules that backend wraps, and whether it "
-                        "runs this model end to end.", source_of(rule_registry))]
+                        "--enable-lora accepts it; LoRA applies to the model's nn.Linear layers and embed_tokens. "
+                        "Not checked: whether the backend runs this model end to end.", source_of(rule_registry))]
     return [Finding("refuses", f"vLLM cannot run {arch}: it is not among vLLM's registered architectures and "
                     "its Transformers modeling backend does not accept the transformers class.",
                     source_of(rule_registry), unsupported_message(arch))]
+
+
+def backend(a: Adapter) -> vllm_backend.Backend | None:
+    """What vLLM's Transformers backend builds for ``a``'s model, ``None`` when vLLM runs its own class."""
+    arch = a.model.arch
+    if (not arch or arch in va.REGISTERED or normalized_arch(arch) in va.REGISTERED
+            or not transformers_backend_runs(arch) or a.model.config is None):
+        return None
+    return vllm_backend.probe(a.model.config)
+
+
+def rule_backend_model(a: Adapter) -> list[Finding]:
+    """`vllm/model_executor/models/transformers/base.py` `Base._create_model` (the backend builds AutoModel.from_config(hf_config))."""
+    b = backend(a)
+    if b is None or b.error is None:
+        return []
+    return [Finding("refuses", f"vLLM's Transformers backend cannot build {a.model.arch}: transformers' "
+                    "AutoModel.from_config raises on this config, so the server does not start.",
+                    source_of(rule_backend_model), b.error)]
 
 
 def rule_validate_legal(a: Adapter) -> list[Finding]:
@@ -213,7 +233,8 @@ def expected_modules(a: Adapter) -> frozenset[str] | None:
     """`vllm/lora/worker_manager.py` `WorkerLoRAManager._load_adapter`: leaf names the model accepts (None: not read)."""
     entry = va.LEAVES.get(a.model.arch)
     if entry is None:
-        return None
+        b = backend(a)
+        return b.leaves if b is not None and b.error is None else None
     leaves = set(entry[1]) | va.embedding_leaves(a.model.arch)
     if a.model.arch == "Qwen3MoeForCausalLM" and a.model.mlp_only_layers:
         leaves |= {"gate_proj", "up_proj", "down_proj"}
@@ -301,7 +322,7 @@ def rule_vocab(a: Adapter) -> list[Finding]:
     return []
 
 
-RULES = (rule_registry, rule_arch, rule_validate_legal, rule_tensor_names, rule_unexpected_modules, rule_moe_layout,
+RULES = (rule_registry, rule_backend_model, rule_arch, rule_validate_legal, rule_tensor_names, rule_unexpected_modules, rule_moe_layout,
          rule_path_mismatch, rule_vision, rule_vocab)
 
 
