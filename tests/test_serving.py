@@ -4,6 +4,7 @@ and "make it servable" (the engines' own code is replayed in ``test_serving_repl
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 import warnings
@@ -12,9 +13,9 @@ import pytest
 from peft import get_peft_model, get_peft_model_state_dict
 
 from lora_core.export import config_dict, to_lora_config
-from lora_core.plan import PlanIndex, count
+from lora_core.plan import Plan, PlanIndex, Target, count
 from lora_core.serving import ENGINES, describe, judge_all, peft_tensors, servable_plan
-from lora_core.serving.verdict import SOURCE_RE, Finding, verdict_of
+from lora_core.serving.verdict import SOURCE_RE, Finding, source_of, verdict_of
 
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 from tests.serving_cases import CASES, exported
@@ -125,3 +126,107 @@ def test_a_plan_without_linear_units_is_judged() -> None:
     assert sglang.configured_names(adapter) == set()
     verdicts = judge_all(adapter)
     assert set(verdicts) == set(ENGINES) and all(v.verdict for v in verdicts.values())
+
+
+# ---------------------------------------------------------------- vLLM: architectures it does not register
+def _inventory(model_type: str, arch: str):
+    from bench.arch_sweep import shrunk_config
+    from lora_core import inventory, skeleton
+
+    config = shrunk_config(model_type)
+    config.architectures = [arch]
+    return inventory.build_inventory(skeleton.build_skeleton(config))
+
+
+def _judged_on(model_type: str, arch: str, plan: Plan):
+    """``plan`` exported for the 2-layer default config of ``model_type``, naming ``arch`` as its
+    checkpoint's config.json does (default configs name no architecture)."""
+    from bench.arch_sweep import shrunk_config
+    from lora_core import inventory, skeleton
+
+    config = shrunk_config(model_type)
+    config.architectures = [arch]
+    skel = skeleton.build_skeleton(config)
+    inv = inventory.build_inventory(skel)
+    cfg = config_dict(to_lora_config(plan, inv, skel))
+    return describe(plan, PlanIndex(inv), skel.config, cfg), skel.config.architectures[0]
+
+
+def test_vllm_judges_architectures_it_does_not_register() -> None:
+    from lora_core.serving import vllm, vllm_archs
+
+    plan = Plan((Target("all-linear", 8),))
+    music, arch = _judged_on("musicgen", "MusicgenForConditionalGeneration", plan)
+    assert arch == "MusicgenForConditionalGeneration" and arch not in vllm_archs.REGISTERED
+    v = vllm.judge(music)
+    # vLLM's registry hands it to its Transformers backend (SupportsLoRA), whose AutoModel.from_config
+    # cannot build a MusicgenConfig (MusicgenModel wants the decoder's config): refused with that error
+    assert [f.kind for f in v.findings] == ["note", "refuses"] and "Transformers modeling backend" in v.reasons[0]
+    assert v.verdict == "refuses" and v.findings[1].source == source_of(vllm.rule_backend_model)
+    assert v.findings[1].message.startswith("AttributeError: 'MusicgenConfig' object has no attribute")
+
+    codegen, arch = _judged_on("codegen", "CodeGenForCausalLM", plan)
+    assert arch == "CodeGenForCausalLM"
+    v = vllm.judge(codegen)
+    refusal = next(f for f in v.findings if f.source == source_of(vllm.rule_registry))
+    assert v.verdict == "refuses" and refusal.message.startswith(
+        "Model architectures ['CodeGenForCausalLM'] are not supported for now. Supported architectures: ")
+
+    mpt, arch = _judged_on("mpt", "MptForCausalLM", plan)
+    assert arch == "MptForCausalLM"
+    refusal = next(f for f in vllm.judge(mpt).findings if f.source == source_of(vllm.rule_registry))
+    assert refusal.kind == "refuses" and "was supported in vLLM until v0.28.0" in refusal.message
+
+    # a preset vLLM registers: no registry finding, still served
+    preset = vllm.judge(exported("qv-r8").adapter)
+    assert preset.verdict == "serves" and not preset.findings
+
+
+def test_sglang_judges_architectures_it_has_no_model_class_for() -> None:
+    from lora_core.serving import sglang, sglang_archs, vllm
+
+    plan = Plan((Target("all-linear", 8),))
+    music, arch = _judged_on("musicgen", "MusicgenForConditionalGeneration", plan)
+    v = sglang.judge(music)  # MusicGen's transformers class has _supports_attention_backend = False
+    refusal = next(f for f in v.findings if f.source == source_of(sglang.rule_registry))
+    assert v.verdict == "refuses" and refusal.message == (
+        "MusicgenForConditionalGeneration has no SGlang implementation and the Transformers implementation "
+        "is not compatible with SGLang.")
+    # CTRL: registered by neither engine, its transformers class supports custom attention: both backends run it
+    ctrl, arch = _judged_on("ctrl", "CTRLLMHeadModel", plan)
+    assert arch not in sglang_archs.REGISTERED
+    for engine in (sglang, vllm):
+        notes = [f for f in engine.judge(ctrl).findings if f.source == source_of(engine.rule_registry)]
+        assert [f.kind for f in notes] == ["note"] and "Transformers" in notes[0].reason, engine.__name__
+    assert vllm.judge(ctrl).verdict == "serves"
+    # the backend wraps the nn.Linear layers of AutoModel (CTRLModel) and embed_tokens, not the lm_head
+    with_head, _ = _judged_on("ctrl", "CTRLLMHeadModel", Plan((Target("all-linear", 8), Target("head", 8))))
+    refused = [f for f in vllm.judge(with_head).findings if f.kind == "refuses"]
+    assert [f.source for f in refused] == [source_of(vllm.rule_unexpected_modules)]
+    assert refused[0].modules == ("lm_head",) and "'lm_head'" in refused[0].message
+    s = servable_plan(with_head.plan, PlanIndex(_inventory("ctrl", "CTRLLMHeadModel")), with_head.model.config, "vllm")
+    assert s.plan is not None and vllm.judge(_judged_on("ctrl", "CTRLLMHeadModel", s.plan)[0]).verdict == "serves"
+    preset = sglang.judge(exported("qv-r8").adapter)
+    assert preset.verdict == "serves" and not preset.findings
+
+
+def test_vllm_converted_pooling_architecture_is_its_registered_base() -> None:
+    from lora_core.serving import vllm
+
+    llama = exported("qv-r8").adapter
+    as_cls = dataclasses.replace(llama, model=dataclasses.replace(llama.model, arch="LlamaForSequenceClassification"))
+    assert vllm.normalized_arch("LlamaForSequenceClassification") == "LlamaForCausalLM"
+    assert vllm.rule_registry(as_cls) == []
+    unknown = dataclasses.replace(llama, model=dataclasses.replace(llama.model, arch="NoSuchForCausalLM"))
+    assert [f.kind for f in vllm.rule_registry(unknown)] == ["refuses"]
+
+
+def test_no_servable_plan_where_vllm_cannot_run_the_model() -> None:
+    from bench.arch_sweep import shrunk_config
+    from lora_core import inventory, skeleton
+
+    config = shrunk_config("codegen")
+    config.architectures = ["CodeGenForCausalLM"]
+    skel = skeleton.build_skeleton(config)
+    s = servable_plan(Plan((Target("all-linear", 8),)), PlanIndex(inventory.build_inventory(skel)), skel.config, "vllm")
+    assert s.plan is None and "CodeGenForCausalLM" in s.changes[0]

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from functools import lru_cache
@@ -11,7 +12,7 @@ from functools import lru_cache
 import pytest
 
 from lora_core.plan import PlanIndex
-from lora_core.serving import peft_tensors, servable_plan, sglang, vllm, vllm_archs
+from lora_core.serving import peft_tensors, servable_plan, sglang, sglang_archs, vllm, vllm_archs
 from lora_core.serving.verdict import source_of
 
 from tests.helpers import cached_inventory, cached_skeleton
@@ -154,3 +155,72 @@ def test_sglang_config_checks_agree_with_our_verdicts() -> None:
 def test_every_sglang_rule_names_a_function_of_the_installed_sglang() -> None:
     _, got = sglang_run()
     assert got["sources"] and all(got["sources"].values()), got["sources"]
+
+
+# Architectures whose resolution the registry replay checks: the presets', every one vLLM names as
+# formerly supported or moved to a plugin, and transformers classes it does not register.
+UNREGISTERED = ("MusicgenForConditionalGeneration", "CodeGenForCausalLM", "XGLMForCausalLM", "MptForCausalLM",
+                "ReformerModelWithLMHead", "BioGptForCausalLM", "T5ForConditionalGeneration",
+                "LlamaForSequenceClassification", "Gemma2ForTokenClassification", "CTRLLMHeadModel",
+                "FuyuForCausalLM", "NoSuchForCausalLM")
+
+
+@lru_cache(maxsize=None)
+def registry_run() -> dict:
+    archs = sorted(set(ARCH_FILES) | set(vllm_archs.PREVIOUSLY_SUPPORTED) | set(vllm_archs.OOT_SUPPORTED)
+                   | set(UNREGISTERED))
+    return run_replay("vllm_registry_replay.py", {"archs": archs})
+
+
+def test_vllm_registry_tables_match_the_installed_registry() -> None:
+    got = registry_run()
+    assert set(got["registered"]) == vllm_archs.REGISTERED
+    assert got["previously"] == vllm_archs.PREVIOUSLY_SUPPORTED
+    assert got["oot"] == vllm_archs.OOT_SUPPORTED
+    assert [tuple(s) for s in got["suffixes"]] == list(vllm._SUFFIXES)
+    assert vllm_archs.NO_LORA <= vllm_archs.REGISTERED and set(ARCH_FILES) <= vllm_archs.REGISTERED
+
+
+def test_vllm_resolves_unregistered_architectures_as_its_registry_does() -> None:
+    """``_try_resolve_transformers`` executed from the installed registry.py decides, per architecture,
+    whether the Transformers backend takes it; our rule must note exactly those and refuse the rest."""
+    got = registry_run()
+    base = exported("qv-r8").adapter
+    for arch, backend in got["backend"].items():
+        a = dataclasses.replace(base, model=dataclasses.replace(base.model, arch=arch))
+        found = vllm.rule_registry(a)
+        if arch in vllm_archs.REGISTERED or vllm.normalized_arch(arch) in vllm_archs.REGISTERED:
+            assert found == [], arch
+        elif backend is not None:
+            assert [f.kind for f in found] == ["note"], arch
+        else:
+            assert [f.kind for f in found] == ["refuses"], arch
+            ours, theirs = found[0].message, got["unsupported"][arch]
+            if "Supported architectures: " in theirs:  # ours abbreviates the list of names vLLM prints
+                head, names = theirs.split("Supported architectures: ")
+                assert ours == head + f"Supported architectures: dict_keys([... {len(vllm_archs.REGISTERED)} names])"
+                assert names.count("'") == 2 * len(vllm_archs.REGISTERED)
+            else:
+                assert ours == theirs, arch
+    assert got["backend"]["MusicgenForConditionalGeneration"] is not None
+    assert got["backend"]["CodeGenForCausalLM"] is None
+
+
+def test_sglang_registry_and_transformers_fallback_as_its_code_does() -> None:
+    """The EntryClass names of the installed model files are our table; ``resolve_transformers_arch``
+    executed from the installed source refuses exactly what we refuse, with the same message."""
+    got = run_replay("sglang_registry_replay.py", {"archs": sorted(set(UNREGISTERED) | set(ARCH_FILES))})
+    assert set(got["registered"]) == sglang_archs.REGISTERED
+    base = exported("qv-r8").adapter
+    kinds = set()
+    for arch, res in got["resolved"].items():
+        found = sglang.rule_registry(dataclasses.replace(base, model=dataclasses.replace(base.model, arch=arch)))
+        if arch in sglang_archs.REGISTERED:
+            assert found == [], arch
+            continue
+        kinds.add(found[0].kind)
+        if res["error"]:
+            assert [(f.kind, f.message) for f in found] == [("refuses", res["error"])], arch
+        else:
+            assert [f.kind for f in found] == ["note"], arch
+    assert kinds == {"refuses", "note"}

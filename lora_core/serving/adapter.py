@@ -43,6 +43,7 @@ class ModelFacts:
         is_vlm: the model has a vision tower or projector.
         mlp_only_layers: Qwen-MoE dense MLP layers or shared experts (vLLM then accepts gate/up_proj).
         head_dim_unset: the text config has ``head_dim = None`` (transformers 5 when config.json omits it).
+        config: the transformers config itself (for rules that build what an engine builds from it).
     """
 
     arch: str
@@ -52,6 +53,7 @@ class ModelFacts:
     is_vlm: bool
     mlp_only_layers: bool = False
     head_dim_unset: bool = False
+    config: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ def model_facts(config) -> ModelFacts:
     return ModelFacts(archs[0], config.model_type, getattr(text, "model_type", config.model_type),
                       int(getattr(text, "vocab_size", 0) or 0), vision,
                       bool(getattr(text, "mlp_only_layers", None) or getattr(text, "shared_expert_intermediate_size", 0)),
-                      hasattr(text, "head_dim") and getattr(text, "head_dim") is None)
+                      hasattr(text, "head_dim") and getattr(text, "head_dim") is None, config)
 
 
 def layer_units(inventory: pd.DataFrame) -> dict[str, frozenset[int]]:

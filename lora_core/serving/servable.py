@@ -110,8 +110,8 @@ def servable_plan(plan: Plan, index: PlanIndex, model_config, engine: str) -> Se
     a = describe(plan, index, model_config)
     before = count(plan, index).trainable
     mod = {"vllm": vllm, "sglang": sglang, "tgi": tgi, "lorax": lorax}[engine]
-    model_rule = getattr(mod, "rule_arch", None) or getattr(mod, "rule_model", None)
-    refused = model_rule(a) if model_rule else []
+    model_rules = [getattr(mod, n) for n in ("rule_registry", "rule_backend_model", "rule_arch", "rule_model") if hasattr(mod, n)]
+    refused = [f for rule in model_rules for f in rule(a) if f.kind == "refuses"]
     if refused:
         return Servable(None, (refused[0].reason,), before, before)
     changes: list[str] = []

@@ -8,6 +8,9 @@ Rules marked *deduced* follow the code path past one function.
 
 from __future__ import annotations
 
+import transformers
+
+from . import sglang_archs
 from .adapter import Adapter
 from .verdict import Finding, Verdict, source_of, verdict_of
 
@@ -23,6 +26,35 @@ SIZED = frozenset({"qkv_proj", "o_proj", "gate_up_proj", "down_proj", "fused_qkv
 def normalized(leaf: str) -> str:
     """`sglang/srt/lora/utils.py` `get_normalized_target_modules`: ``q_proj -> qkv_proj``, prefixes dropped."""
     return NAME_MAP.get(leaf, leaf)
+
+
+def rule_registry(a: Adapter) -> list[Finding]:
+    """`sglang/srt/model_loader/utils.py` `resolve_transformers_arch` (architectures without an SGLang model class, --model-impl auto).
+
+    ``get_model_architecture`` sends an architecture no ``EntryClass`` registers to
+    ``resolve_transformers_arch``: a class transformers lacks, or one whose ``is_backend_compatible()``
+    is false, raises; otherwise SGLang runs the Transformers backend (``sglang/srt/models/transformers.py``).
+    """
+    arch = a.model.arch
+    if not arch or arch in sglang_archs.REGISTERED:
+        return []
+    cls = getattr(transformers, arch, None) if arch.isidentifier() else None
+    if cls is None:
+        msg = (f"Cannot find model module. '{arch}' is not a registered model in the Transformers library (only "
+               "relevant if the model is meant to be in Transformers) and 'AutoModel' is not present in the model "
+               "config's 'auto_map' (relevant if the model is custom).")
+        return [Finding("refuses", f"SGLang cannot run {arch}: no SGLang model class and no transformers class "
+                        "of that name.", source_of(rule_registry), msg)]
+    if not cls.is_backend_compatible():
+        msg = f"{arch} has no SGlang implementation and the Transformers implementation is not compatible with SGLang."
+        return [Finding("refuses", f"SGLang cannot run {arch}: it has no SGLang model class and the transformers "
+                        "class does not support custom attention backends (_supports_attention_backend=False); "
+                        "--model-impl transformers only moves the refusal to TransformersBase.__init__.",
+                        source_of(rule_registry), msg)]
+    return [Finding("note", f"{arch} has no SGLang model class: SGLang falls back to its Transformers backend "
+                    "(chosen by the default --model-impl auto, no flag), which replaces the linear layers with "
+                    "SGLang's, so LoRA wraps them by name. Not checked: which modules that backend wraps, and "
+                    "whether it runs this model end to end.", source_of(rule_registry))]
 
 
 def rule_dora(a: Adapter) -> list[Finding]:
@@ -157,7 +189,7 @@ def rule_vision(a: Adapter) -> list[Finding]:
                     "wrapped by SGLang.", source_of(rule_vision), modules=names, params=params)]
 
 
-RULES = (rule_dora, rule_target_string, rule_hidden_dim, rule_parameters, rule_rslora, rule_patterns,
+RULES = (rule_registry, rule_dora, rule_target_string, rule_hidden_dim, rule_parameters, rule_rslora, rule_patterns,
          rule_saved_and_bias, rule_vision)
 
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["refuses", "differs", "ignores", "flag"]
+Kind = Literal["refuses", "differs", "ignores", "flag", "note"]
 VerdictName = Literal["serves", "serves-with-flags", "ignores", "differs", "refuses"]
 SEVERITY: dict[str, int] = {"serves": 0, "serves-with-flags": 1, "ignores": 2, "differs": 3, "refuses": 4}
-_KIND_VERDICT: dict[str, VerdictName] = {"flag": "serves-with-flags", "ignores": "ignores",
+_KIND_VERDICT: dict[str, VerdictName] = {"note": "serves", "flag": "serves-with-flags", "ignores": "ignores",
                                          "differs": "differs", "refuses": "refuses"}
 SOURCE_RE = re.compile(r"^`?[\w/]+\.(py|rs)`? `?[\w.]+`?")
 
@@ -26,7 +26,8 @@ class Finding:
     """One thing an engine does with the adapter.
 
     Attributes:
-        kind: ``refuses``, ``differs``, ``ignores`` or ``flag`` (needs a server option).
+        kind: ``refuses``, ``differs``, ``ignores``, ``flag`` (needs a server option) or ``note``
+            (how the engine serves it; changes no verdict).
         reason: what happens, in words.
         source: the engine file and function the rule was read from.
         message: the engine's own error message, for ``refuses``.
