@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import json
 
 import pytest
@@ -73,3 +75,25 @@ def test_profile_follows_the_recipe_tool_the_export_page_sets():
     assert not at.exception
     assert at.selectbox(key="tg_mem_trainer").value == "llamafactory"
     assert at.toggle(key="tg_mem_dq").value is PROFILES["llamafactory"].double_quant is True
+
+
+
+def test_opening_a_tool_tab_on_export_picks_its_memory_profile():
+    """The Export page's recipe tabs are one keyed widget whose callback hands the open tool to the
+    Targets page: after it, the Targets page draws that tool's profile and knobs."""
+    from ui import recipes_view
+
+    at = open_app("pages/targets.py")
+    assert at.selectbox(key="tg_mem_trainer").value == "peft"
+    at.switch_page("pages/export.py").run()
+    labels = [t.label for t in at.tabs]
+    assert labels[:5] == ["adapter_config.json", "PEFT Python", "axolotl", "LLaMA-Factory", "Unsloth"]
+    assert at.session_state["ex_tool_tab"] == "adapter_config.json"
+    at.session_state["ex_tool_tab"] = "LLaMA-Factory"
+    at.session_state["tg_mem_trainer"] = "peft"  # as if the Targets widgets had outlived the page switch
+    with patch.object(recipes_view.st, "session_state", at.session_state):
+        recipes_view._remember_tool({label: tool for label, tool in zip(labels, recipes_view.TOOLS)})
+    at.switch_page("pages/targets.py").run()
+    assert not at.exception
+    assert at.selectbox(key="tg_mem_trainer").value == "llamafactory"
+    assert at.toggle(key="tg_mem_dq").value is PROFILES["llamafactory"].double_quant

@@ -28,6 +28,15 @@ KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "lo
              "softcap_eager_attention": "tg_mem_softcap"}
 
 
+def follow_recipe_tool(tool: str) -> None:
+    """Make ``tool``'s profile (and its knobs) the Targets page's memory setting on its next render."""
+    ss = st.session_state
+    ss["mem_recipe_tool"] = tool
+    for key in ("tg_mem_trainer", *KNOB_KEYS.values()):
+        if key in ss:
+            del ss[key]
+
+
 def _reset_knobs() -> None:
     profile = PROFILES[st.session_state["tg_mem_trainer"]]
     for knob, key in KNOB_KEYS.items():

@@ -13,10 +13,11 @@ from lora_core.errors import InputError
 from lora_core.plan import Plan
 from lora_core.recipes import TOOLS, Recipe, write_all
 
-from . import widgets
+from . import memory_view, widgets
 from .models import LoadedModel, ModelRef
 
 TAB_TITLES = {"peft": "adapter_config.json", "python": "PEFT Python"}  # others: the tool's name
+TAB_KEY = "ex_tool_tab"
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -62,6 +63,11 @@ def show(recipe: Recipe) -> None:
                        key=f"ex_dl_{recipe.tool}", help=f"Checked against {recipe.label} {recipe.version}.")
 
 
+def _remember_tool(labels: dict[str, str]) -> None:
+    """The tool whose tab is open becomes the Targets page's memory profile (``ui/memory_view.py``)."""
+    memory_view.follow_recipe_tool(labels[st.session_state[TAB_KEY]])
+
+
 def render_tabs(model: LoadedModel, plan: Plan, exported: dict) -> None:
     """One tab per tool (``exported``: the plan's adapter_config.json dict, already computed)."""
     try:
@@ -69,7 +75,8 @@ def render_tabs(model: LoadedModel, plan: Plan, exported: dict) -> None:
     except InputError as e:
         widgets.show_error(e)
         return
-    tabs = st.tabs([TAB_TITLES.get(t, found[t].label) for t in TOOLS])
+    labels = {TAB_TITLES.get(t, found[t].label): t for t in TOOLS}
+    tabs = st.tabs(list(labels), key=TAB_KEY, on_change=_remember_tool, args=(labels,))
     for tab, tool in zip(tabs, TOOLS):
         with tab:
             show(found[tool])
