@@ -79,3 +79,21 @@ def test_memory_and_per_model_values_are_built_once():
     assert views.memory(other, ("bf16", 2048), make("c")) == "c"  # other plan
     assert views.per_model("notes", make("n")) == views.per_model("notes", make("n2")) == "n"
     assert built == ["a", "b", "c", "n"]
+
+
+
+def test_serving_verdicts_are_judged_once_per_plan_and_export(monkeypatch):
+    """The Targets badges and the Export panel read the engines' verdicts from the model's views."""
+    from ui import serving_view
+    from ui.models import LoadedModel, ModelRef, load
+
+    loaded = load(ModelRef("preset", "openai-community/gpt2"))
+    model = LoadedModel(**{**loaded.__dict__, "views": PlanViews()})  # fresh views, same cached model
+    calls = []
+    real = serving_view.judge_all
+    monkeypatch.setattr(serving_view, "judge_all", lambda a: calls.append(a) or real(a))
+    plan = Plan((Target("qkv", 8),))
+    first = serving_view.verdicts(model, plan)
+    assert serving_view.verdicts(model, plan) is first and len(calls) == 1
+    serving_view.verdicts(model, plan, {"r": 8})
+    assert len(calls) == 2 and set(first) == {"vllm", "sglang", "tgi", "lorax"}

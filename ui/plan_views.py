@@ -102,6 +102,7 @@ class PlanViews:
         self._views = LRU(size)
         self._memory = LRU(MAX_MEMORY_ESTIMATES_PER_MODEL)
         self._model = LRU(32)
+        self._serving = LRU(4 * size)
 
     def __len__(self) -> int:
         return len(self._views)
@@ -114,6 +115,11 @@ class PlanViews:
         """What ``build`` makes for ``plan`` under memory ``settings`` (e.g. the estimate and its
         chart), built once per (plan, settings)."""
         return self._memory.get((plan, settings), build)
+
+    def serving(self, plan: Plan, exported: Hashable, build: Callable[[], object]) -> object:
+        """What ``build`` makes for ``plan`` as exported (``None``: judged from the plan alone), e.g.
+        the engines' verdicts, built once per (plan, export)."""
+        return self._serving.get((plan, exported), build)
 
     def per_model(self, key: str, build: Callable[[], object]) -> object:
         """What ``build`` makes from the model alone (e.g. notes on what it cannot offer), built once."""

@@ -1,15 +1,12 @@
 """Serving verdicts in the app: a badge per engine on the Targets page, the Serving panel on Export.
 
-Verdicts are memoised per (model, plan) in a small server-wide table, so a rerun with the same
-plan is a dict lookup and a toggle costs one judgement (a few ms, no PEFT call). The panel's
+Verdicts are kept per (model, plan) in the model's cached views (:mod:`ui.plan_views`), so a rerun
+with the same plan is a dict lookup and a toggle costs one judgement (a few ms, no PEFT call). The panel's
 "make it servable" action first shows the proposed plan's count difference, then applies it
 through :func:`ui.state.set_plan`.
 """
 
 from __future__ import annotations
-
-import threading
-from collections import OrderedDict
 
 import streamlit as st
 
@@ -26,33 +23,15 @@ COLOURS = {"serves": "green", "serves-with-flags": "blue", "ignores": "orange", 
            "refuses": "red"}
 ICONS = {"serves": "✓", "serves-with-flags": "⚑", "ignores": "◐", "differs": "≠", "refuses": "✕"}
 PROPOSAL = "sv_proposal"
-_MAX = 256
-_lock = threading.Lock()
-_verdicts: OrderedDict = OrderedDict()
-_templates: dict = {}
-
-
-def _memo(key, make):
-    with _lock:
-        if key in _verdicts:
-            _verdicts.move_to_end(key)
-            return _verdicts[key]
-    value = make()
-    with _lock:
-        _verdicts[key] = value
-        while len(_verdicts) > _MAX:
-            _verdicts.popitem(last=False)
-    return value
 
 
 def verdicts(model: LoadedModel, plan: Plan, exported: dict | None = None) -> dict[str, Verdict]:
-    """Every engine's verdict on ``plan`` (on its exported config when given), memoised."""
+    """Every engine's verdict on ``plan`` (on its exported config when given), kept in the model's views."""
     def make():
-        if model.ref not in _templates:
-            _templates[model.ref] = layer_units(model.inventory)
-        return judge_all(describe(plan, model.index, model.skeleton.config, exported, _templates[model.ref]))
-    key = (model.ref, plan, None if exported is None else repr(sorted(exported.items())))
-    return _memo(key, make)
+        units = model.views.per_model("serving layer units", lambda: layer_units(model.inventory))
+        return judge_all(describe(plan, model.index, model.skeleton.config, exported, units))
+    key = None if exported is None else repr(sorted(exported.items()))
+    return model.views.serving(plan, key, make)  # type: ignore[return-value]
 
 
 def badge(name: str, v: Verdict) -> str:
