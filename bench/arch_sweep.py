@@ -32,10 +32,10 @@ import transformers
 from transformers import CONFIG_MAPPING, AutoModelForCausalLM, PretrainedConfig
 from transformers.models.auto import modeling_auto as ma
 
-from lora_core import inventory, skeleton, sources
+from lora_core.model import open_model, skeleton, sources
 from lora_core.errors import InputError
-from lora_core.plan import Plan, PlanIndex, Target
-from lora_core.verify import verify
+from lora_core.planning.plan import Plan, PlanIndex, Target
+from lora_core.planning.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "architectures.md"
@@ -340,8 +340,8 @@ def run_type(model_type: str, task: str = "", cut: bool = True, plans: bool = Tr
     """Open, inspect and (unless ``plans`` is false) plan, export and verify one model type."""
     try:
         config = shrunk_config(model_type, cut)
-        skel = skeleton.build_skeleton(config)
-        rows = inventory.build_inventory(skel)
+        opened = open_model(config)
+        skel, rows = opened.skeleton, opened.inventory
     except Exception as e:  # noqa: BLE001 - the sweep records every failure by type
         return TypeResult(model_type, task, _short(e))
     numel = sum(p.numel() for p in skel.model.parameters())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lora_core.export import config_dict, to_lora_config
-from lora_core.plan import Plan, PlanIndex, Target
+from lora_core.planning.export import config_dict, to_lora_config
+from lora_core.planning.plan import Plan, PlanIndex, Target
 from lora_core.serving import Adapter, describe
 
 from tests.helpers import cached_inventory, cached_skeleton

@@ -8,10 +8,10 @@ import json
 import pytest
 from peft import LoraConfig
 
-from lora_core.export import adapter_config_bytes, to_lora_config
-from lora_core.plan import Target, count
+from lora_core.planning.export import adapter_config_bytes, to_lora_config
+from lora_core.planning.plan import Target, count
 from tests.app_support import errors, index_of, model_of, open_app, plan_of
-from ui.models import ModelRef, load
+from ui.common.loaded_model import ModelRef, load
 
 
 def test_save_and_compare_two_plans():

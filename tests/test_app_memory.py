@@ -10,7 +10,7 @@ import pytest
 
 from lora_core.memory import GIB, PROFILES, MemorySettings, estimate_for_plan
 from tests.app_support import errors, open_app, plan_of
-from ui.models import load
+from ui.common.loaded_model import load
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_profile_follows_the_recipe_tool_the_export_page_sets():
 def test_opening_a_tool_tab_on_export_picks_its_memory_profile():
     """The Export page's recipe tabs are one keyed widget whose callback hands the open tool to the
     Targets page: after it, the Targets page draws that tool's profile and knobs."""
-    from ui import recipes_view
+    from ui.export import recipes as recipes_view
 
     at = open_app("pages/targets.py")
     assert at.selectbox(key="tg_mem_trainer").value == "peft"

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-import lora_core.hub
-from lora_core import presets
+import lora_core.model.hub
+from lora_core.model import presets
 from lora_core.charts import human
-from lora_core.summary import summarize
+from lora_core.model.summary import summarize
 from tests.app_support import errors, metric, model_of, open_app, plan_of
-from ui.models import load
+from ui.common.loaded_model import load
 
 PHI3 = "microsoft/Phi-3-mini-4k-instruct"
 MISTRAL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -56,8 +56,8 @@ def test_hub_id_uses_the_real_download_path_and_fetches_only_config(at, monkeypa
         return str(presets.preset_path(MISTRAL))
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(lora_core.hub, "hub_reachable", lambda timeout=2.0: True)
-    monkeypatch.setattr(lora_core.hub, "hf_hub_download", fake_download)
+    monkeypatch.setattr(lora_core.model.hub, "hub_reachable", lambda timeout=2.0: True)
+    monkeypatch.setattr(lora_core.model.hub, "hf_hub_download", fake_download)
     at.text_input(key="model_hub_id").input("example-org/mistral-copy").run()
     at.text_input(key="model_hub_revision").input("v1").run()
     at.button(key="model_hub_open").click().run()

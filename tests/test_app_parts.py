@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lora_core import charts
-from lora_core.plan import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.planning.plan import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve_plan
 from tests.helpers import PRESETS, cached_inventory
-from ui.toggles import toggle_states, toggles_for
+from ui.targets.toggles import toggle_states, toggles_for
 
 
 @pytest.mark.parametrize("n, text", [(41_943_040, "41.9 M"), (8_030_261_248, "8.03 B"), (512, "512"),
@@ -69,7 +69,7 @@ def test_chart_data_sums_to_the_plan_count(model):
 
 
 def _notes(model: str, plan: Plan) -> list[str]:
-    from ui.surprises import NameFacts, surprises
+    from ui.targets.surprises import NameFacts, surprises
 
     inv = cached_inventory(model)
     rows = resolve_plan(plan, PlanIndex(inv))

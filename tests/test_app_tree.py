@@ -11,9 +11,9 @@ import json
 import pytest
 
 from lora_core.charts import human
-from lora_core.plan import Plan, Target, count
+from lora_core.planning.plan import Plan, Target, count
 from tests.app_support import errors, index_of, metric, model_of, open_app, plan_of
-from ui.state import SAVED, SavedPlan
+from ui.common.state import SAVED, SavedPlan
 
 MODELS = ["meta-llama/Meta-Llama-3.1-8B", "openai-community/gpt2", "deepseek-ai/DeepSeek-V3",
           "google/flan-t5-base", "llava-hf/llava-1.5-7b-hf"]

@@ -17,11 +17,12 @@ import pytest
 from peft import LoraConfig, get_peft_model
 
 from bench import arch_sweep as sweep
-from lora_core import cli, inventory, skeleton, sources
+from lora_core import cli
+from lora_core.model import open_model, skeleton, sources
 from lora_core.errors import InputError
-from lora_core.export import to_lora_config
-from lora_core.plan import Plan, PlanIndex, Target, resolve_plan, validate_plan
-from lora_core.verify import verify
+from lora_core.planning.export import to_lora_config
+from lora_core.planning.plan import Plan, PlanIndex, Target, resolve_plan, validate_plan
+from lora_core.planning.verify import verify
 from tests.app_support import errors, open_app, shown_trainable
 
 LLAMA_ZERO_HEADS = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
@@ -36,8 +37,8 @@ def config_bytes(model_type: str) -> bytes:
 
 def opened(model_type: str) -> tuple[skeleton.Skeleton, object, sources.ModelSource]:
     src = sources.from_upload(config_bytes(model_type))
-    skel = skeleton.build_skeleton(src.config)
-    return skel, inventory.build_inventory(skel), src
+    opened = open_model(src)
+    return opened.skeleton, opened.inventory, src
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
@@ -63,7 +64,7 @@ def test_per_layer_sizes_are_read_and_verified_by_peft() -> None:
     assert isinstance(raw["intermediate_size"], list)
     raw["intermediate_size"] = [4096, 8192]  # Gemma-3n's per-layer FFN widths, one per layer
     src = sources.from_upload(json.dumps(raw).encode())
-    inv = inventory.build_inventory(skeleton.build_skeleton(src.config))
+    inv = open_model(src).inventory
     ups = inv[inv["name"].str.endswith("mlp.up_proj")].sort_values("layer")
     assert list(ups["out_features"]) == [4096, 8192]
     plan = Plan((Target("q", 8), Target("v", 8), Target("ffn", 4)))

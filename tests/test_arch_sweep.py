@@ -15,9 +15,9 @@ import pytest
 
 from bench import arch_sweep as sweep
 from bench.arch_sweep import SKIP, TypeResult
-from lora_core import skeleton
-from lora_core.summary import summarize
-from lora_core.text_config import text_config
+from lora_core.model import skeleton
+from lora_core.model.summary import summarize
+from lora_core.model.text_config import text_config
 
 MIN_PASS_RATE = 0.98  # over every swept type (334 of 340 pass with transformers 5.23 / PEFT 0.21)
 # Types that, cut to 2 layers, hold no softmax attention: state-space, recurrent, Fourier mixing.

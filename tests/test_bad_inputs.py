@@ -29,10 +29,11 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub import hf_hub_download
 from huggingface_hub.utils import _http as hf_http
 
-from lora_core import cli, guards, hub, presets, sources
+from lora_core import cli
+from lora_core.model import guards, hub, presets, sources
 from lora_core.errors import InputError
-from lora_core.guards import MAX_CONFIG_BYTES
-from lora_core.plan import MAX_TARGETS, Plan, PlanIndex, Target, parse_layers, validate_plan
+from lora_core.model.guards import MAX_CONFIG_BYTES
+from lora_core.planning.plan import MAX_TARGETS, Plan, PlanIndex, Target, parse_layers, validate_plan
 from tests.helpers import cached_inventory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,7 +262,7 @@ def test_core_refuses_bad_hub_model(case: str, fake_hub: FakeHub) -> None:
 
 def test_core_no_network_offline_mode_real_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """HF_HUB_OFFLINE=1 and an empty cache: the real hf_hub_download fails, with our message."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # read by lora_core.hub at call time
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # read by lora_core.model.hub at call time
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)  # huggingface_hub reads it at import
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(InputError, match=NO_NETWORK):
@@ -345,8 +346,8 @@ def test_core_dora_on_fused_experts_refused() -> None:
 # ---------------------------------------------------------------- never weights, remote code
 def test_only_config_json_is_requested_from_the_hub(fake_hub: FakeHub) -> None:
     """Opening a Hub model end to end (source, meta skeleton, inventory) fetches config.json only."""
-    from lora_core.inventory import build_inventory
-    from lora_core.skeleton import build_skeleton
+    from lora_core.model.inventory import build_inventory
+    from lora_core.model.skeleton import build_skeleton
 
     src = sources.from_hub("good-org/tiny-llama")
     inv = build_inventory(build_skeleton(src.config))
@@ -438,8 +439,8 @@ def adapter(**fields) -> bytes:
     return json.dumps({"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["c_attn"], **fields}).encode()
 
 
-# id -> (adapter_config.json bytes, expected message), refused by lora_core.audit (its parsing
-# goes through lora_core.guards.load_json_object and check_adapter_config).
+# id -> (adapter_config.json bytes, expected message), refused by lora_core.planning.audit (its parsing
+# goes through lora_core.model.guards.load_json_object and check_adapter_config).
 ADAPTER_CASES: dict[str, tuple[bytes, str]] = {
     "adapter-malformed": (b'{"peft_type": "LORA", "r": 8,', r"adapter_config: is not valid JSON"),
     "adapter-array": (b"[]", r"adapter_config: holds JSON but not an object"),
@@ -462,7 +463,7 @@ ADAPTER_CASES: dict[str, tuple[bytes, str]] = {
 
 @pytest.mark.parametrize("case", ADAPTER_CASES)
 def test_core_audit_refuses_bad_adapter_config(case: str) -> None:
-    from lora_core import audit
+    from lora_core.planning import audit
     from tests.helpers import cached_skeleton
 
     data, match = ADAPTER_CASES[case]
@@ -500,11 +501,11 @@ CLI_PLAN_CASES: dict[str, tuple[list[str], str]] = {
 @pytest.fixture
 def cached_cli_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """The plan subcommand opens Llama-3.1-8B once (opening is tested above; this tests the plan)."""
-    from lora_core import cli_common, cli_plan
+    from lora_core.cli import common as cli_common, plan as cli_plan
 
-    opened = functools.lru_cache(maxsize=None)(lambda model: cli_common.open_model(
+    opened = functools.lru_cache(maxsize=None)(lambda model: cli_common.open_from_args(
         __import__("argparse").Namespace(model=model, revision=None, trust_remote_code=False)))
-    monkeypatch.setattr(cli_plan, "open_model", lambda args: opened(args.model))
+    monkeypatch.setattr(cli_plan, "open_from_args", lambda args: opened(args.model))
 
 
 @pytest.mark.parametrize("case", CLI_PLAN_CASES)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from lora_core import cli, presets
-from lora_core.summary import fold_layers, relative_name
+from lora_core import cli
+from lora_core.model import presets
+from lora_core.model.summary import fold_layers, relative_name
 
 from tests.helpers import cached_inventory, cached_skeleton
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from transformers import PretrainedConfig
 
-from lora_core import inventory
-from lora_core.summary import fold_layers, summarize
+from lora_core.model import inventory
+from lora_core.model.summary import fold_layers, summarize
 
 from tests.helpers import PRESETS, cached_inventory, cached_skeleton
 

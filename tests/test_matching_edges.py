@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pytest
 from peft import LoraConfig, get_peft_model
 
-from lora_core.export import peft_matches, to_lora_config
-from lora_core.plan import Plan, PlanIndex, Target, resolve_plan
-from lora_core.verify import wrapped_by_peft
+from lora_core.planning.export import peft_matches, to_lora_config
+from lora_core.planning.plan import Plan, PlanIndex, Target, resolve_plan
+from lora_core.planning.verify import wrapped_by_peft
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 
 LLAMA, GPT2, PHI3 = "meta-llama/Meta-Llama-3.1-8B", "openai-community/gpt2", "microsoft/Phi-3-mini-4k-instruct"

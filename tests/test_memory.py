@@ -21,13 +21,14 @@ from transformers import AutoModelForCausalLM, LlamaConfig
 
 from lora_core import cli
 from lora_core.errors import InputError
-from lora_core.inventory import build_inventory
-from lora_core.memory import (BASE_DTYPES, COMPONENTS, CUDA_CONTEXT_BYTES, GIB, GPU_SIZES_GB, RESERVED_OVERHEAD, MemoryEstimate, MemorySettings,
-                              activation_bytes, activation_shape, base_weight_bytes, estimate_for_plan,
-                              estimate_memory, layer_activation_bytes, lora_activation_bytes, nf4_constant_bytes,
+from lora_core.model.inventory import build_inventory
+from lora_core.memory import (BASE_DTYPES, COMPONENTS, CUDA_CONTEXT_BYTES, GIB, GPU_SIZES_GB,
+                              RESERVED_OVERHEAD, MemoryEstimate, MemorySettings, activation_bytes,
+                              activation_shape, base_weight_bytes, estimate_for_plan, estimate_memory,
+                              layer_activation_bytes, lora_activation_bytes, nf4_constant_bytes,
                               quantization_constant_bytes)
-from lora_core.plan import Plan, PlanIndex, Target, count, resolve_plan
-from lora_core.skeleton import build_skeleton
+from lora_core.planning.plan import Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.model.skeleton import build_skeleton
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 
 LLAMA, MIXTRAL, GPT2 = "meta-llama/Meta-Llama-3.1-8B", "mistralai/Mixtral-8x7B-v0.1", "openai-community/gpt2"

@@ -24,10 +24,10 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, LlamaConfig
 
-from lora_core.inventory import build_inventory
+from lora_core.model.inventory import build_inventory
 from lora_core.memory import MemorySettings
 from lora_core.memory.activations import previous_step_bytes
-from lora_core.skeleton import build_skeleton
+from lora_core.model.skeleton import build_skeleton
 
 TINY = dict(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=4,
             num_key_value_heads=2, vocab_size=1000, tie_word_embeddings=False)

@@ -13,10 +13,10 @@ import pytest
 import torch
 from transformers import LlamaConfig
 
-from lora_core.inventory import build_inventory
+from lora_core.model.inventory import build_inventory
 from lora_core.memory import MemorySettings, activation_bytes, base_weight_bytes, quantization_constant_bytes
-from lora_core.plan import Plan, PlanIndex, Target, resolve_plan
-from lora_core.skeleton import build_skeleton
+from lora_core.planning.plan import Plan, PlanIndex, Target, resolve_plan
+from lora_core.model.skeleton import build_skeleton
 from tests.replay_support import run_replay
 
 TINY = dict(hidden_size=256, intermediate_size=704, num_hidden_layers=4, num_attention_heads=4,

@@ -11,8 +11,8 @@ from peft import LoraConfig, get_peft_model
 from peft.tuners.lora import LoraLayer
 
 from lora_core.errors import InputError
-from lora_core.plan import (PRESET_PLANS, Plan, PlanIndex, Target, count, parse_layers,
-                            resolve_plan, validate_plan)
+from lora_core.planning.plan import (PRESET_PLANS, Plan, PlanIndex, Target, count, parse_layers, resolve_plan,
+                                     validate_plan)
 from tests.helpers import cached_inventory, fresh_skeleton
 
 LLAMA, GPT2, T5 = "meta-llama/Meta-Llama-3.1-8B", "openai-community/gpt2", "google/flan-t5-base"

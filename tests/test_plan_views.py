@@ -1,4 +1,4 @@
-"""ui.plan_views: what the Targets page shows for a plan, built once per (model, plan) and equal
+"""ui.common.plan_views: what the Targets page shows for a plan, built once per (model, plan) and equal
 to what lora_core computes from scratch."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from lora_core.plan import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.planning.plan import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve_plan
 from tests.helpers import cached_inventory
-from ui.plan_views import LRU, PlanViews, build_view
-from ui.surprises import NameFacts
-from ui.toggles import toggle_states, toggles_for
+from ui.common.plan_views import LRU, PlanViews, build_view
+from ui.targets.surprises import NameFacts
+from ui.targets.toggles import toggle_states, toggles_for
 
 CASES = [
     ("meta-llama/Meta-Llama-3.1-8B", PRESET_PLANS["Q,V r8 + FFN r4 (extended)"]),
@@ -84,8 +84,8 @@ def test_memory_and_per_model_values_are_built_once():
 
 def test_serving_verdicts_are_judged_once_per_plan_and_export(monkeypatch):
     """The Targets badges and the Export panel read the engines' verdicts from the model's views."""
-    from ui import serving_view
-    from ui.models import LoadedModel, ModelRef, load
+    from ui.common import serving as serving_view
+    from ui.common.loaded_model import LoadedModel, ModelRef, load
 
     loaded = load(ModelRef("preset", "openai-community/gpt2"))
     model = LoadedModel(**{**loaded.__dict__, "views": PlanViews()})  # fresh views, same cached model

@@ -18,11 +18,11 @@ import pytest
 import yaml
 from peft import LoraConfig, get_peft_model
 
-from lora_core.export import config_dict
-from lora_core.plan import Plan, PlanIndex, Target, resolve_plan
+from lora_core.planning.export import config_dict
+from lora_core.planning.plan import Plan, PlanIndex, Target, resolve_plan
 from lora_core.recipes import CAPS, Recipe, write_all
 from lora_core.recipes.statement import plan_units
-from lora_core.verify import wrapped_by_peft
+from lora_core.planning.verify import wrapped_by_peft
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 from tests.replay_support import run_replay
 

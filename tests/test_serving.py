@@ -12,8 +12,8 @@ import warnings
 import pytest
 from peft import get_peft_model, get_peft_model_state_dict
 
-from lora_core.export import config_dict, to_lora_config
-from lora_core.plan import Plan, PlanIndex, Target, count
+from lora_core.planning.export import config_dict, to_lora_config
+from lora_core.planning.plan import Plan, PlanIndex, Target, count
 from lora_core.serving import ENGINES, describe, judge_all, peft_tensors, servable_plan
 from lora_core.serving.verdict import SOURCE_RE, Finding, source_of, verdict_of
 
@@ -117,7 +117,7 @@ def test_the_regex_row_is_a_regex_export() -> None:
 def test_a_plan_without_linear_units_is_judged() -> None:
     """Experts only on Mixtral wraps no linear module: every engine still answers (SGLang's target
     names are then empty, not a crash of the badge on the Targets page)."""
-    from lora_core.plan import Plan, Target
+    from lora_core.planning.plan import Plan, Target
     from lora_core.serving import sglang
 
     model = "mistralai/Mixtral-8x7B-v0.1"
@@ -131,7 +131,7 @@ def test_a_plan_without_linear_units_is_judged() -> None:
 # ---------------------------------------------------------------- vLLM: architectures it does not register
 def _inventory(model_type: str, arch: str):
     from bench.arch_sweep import shrunk_config
-    from lora_core import inventory, skeleton
+    from lora_core.model import inventory, skeleton
 
     config = shrunk_config(model_type)
     config.architectures = [arch]
@@ -142,7 +142,7 @@ def _judged_on(model_type: str, arch: str, plan: Plan):
     """``plan`` exported for the 2-layer default config of ``model_type``, naming ``arch`` as its
     checkpoint's config.json does (default configs name no architecture)."""
     from bench.arch_sweep import shrunk_config
-    from lora_core import inventory, skeleton
+    from lora_core.model import inventory, skeleton
 
     config = shrunk_config(model_type)
     config.architectures = [arch]
@@ -223,7 +223,7 @@ def test_vllm_converted_pooling_architecture_is_its_registered_base() -> None:
 
 def test_no_servable_plan_where_vllm_cannot_run_the_model() -> None:
     from bench.arch_sweep import shrunk_config
-    from lora_core import inventory, skeleton
+    from lora_core.model import inventory, skeleton
 
     config = shrunk_config("codegen")
     config.architectures = ["CodeGenForCausalLM"]

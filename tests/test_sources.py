@@ -11,7 +11,7 @@ import pytest
 from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
-from lora_core import presets, sources
+from lora_core.model import presets, sources
 from lora_core.errors import InputError
 
 from tests.helpers import PRESETS

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..plan import Plan, PlanIndex, count, resolve_plan
-from ..skeleton import Skeleton
+from ..planning.plan import Plan, PlanIndex, count, resolve_plan
+from ..model.skeleton import Skeleton
 from .activations import (ActivationShape, activation_bytes, activation_shape, head_activation_bytes,
                           layer_activation_bytes, logits_bytes, lora_activation_bytes)
 from .estimate import (ADAM_BYTES_PER_PARAM, COMPONENTS, CUDA_CONTEXT_BYTES, GIB, RESERVED_OVERHEAD,
@@ -48,7 +48,7 @@ def dora_magnitude_params(plan: Plan, index: PlanIndex) -> int:
 
 def estimate_for_plan(skel_or_model: Skeleton, index: PlanIndex, plan: Plan,
                       settings: MemorySettings = MemorySettings()) -> MemoryEstimate:
-    """:func:`estimate_memory` for a plan, its trainable count from :func:`lora_core.plan.count`."""
+    """:func:`estimate_memory` for a plan, its trainable count from :func:`lora_core.planning.plan.count`."""
     dora = dora_magnitude_params(plan, index)
     trainable = count(plan, index).trainable - dora
     return estimate_memory(skel_or_model, index.inventory, trainable, dora, settings,

@@ -16,9 +16,8 @@ from functools import lru_cache
 import pandas as pd
 from transformers import AutoConfig
 
-from ..inventory import build_inventory
-from ..plan import Plan, PlanIndex, Target, count
-from ..skeleton import build_skeleton
+from ..model import open_model
+from ..planning.plan import Plan, PlanIndex, Target, count
 from . import MemorySettings, estimate_for_plan
 
 # Sources (full citations in docs/memory.md):
@@ -283,8 +282,8 @@ CASES = CASES + (
 def _opened(model: str):
     cfg = dict(CONFIGS[model])
     config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
-    skel = build_skeleton(config)
-    return skel, PlanIndex(build_inventory(skel))
+    opened = open_model(config)
+    return opened.skeleton, PlanIndex(opened.inventory)
 
 
 def estimate_case(case: Case):

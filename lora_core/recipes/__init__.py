@@ -13,8 +13,8 @@ from importlib import import_module
 
 import pandas as pd
 
-from ..plan import Plan
-from ..skeleton import Skeleton
+from ..planning.plan import Plan
+from ..model.skeleton import Skeleton
 from .capabilities import CAPS, TOOLS, ToolCaps
 from .forms import Chooser
 from .statement import Statement

@@ -18,9 +18,9 @@ import pandas as pd
 from peft.utils.transformers_weight_conversion import _MODEL_TO_CONVERSION_PATTERN, _MOE_TARGET_MODULE_MAPPING
 
 from ..errors import InputError
-from ..export import _module_candidates, config_dict, to_lora_config, wanted_targets
-from ..plan import Plan, PlanIndex, count, resolve_plan
-from ..skeleton import Skeleton
+from ..planning.export import _module_candidates, config_dict, to_lora_config, wanted_targets
+from ..planning.plan import Plan, PlanIndex, count, resolve_plan
+from ..model.skeleton import Skeleton
 from .capabilities import CAPS, ToolCaps
 from .statement import Statement, compare, plan_units, tool_units
 

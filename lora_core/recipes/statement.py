@@ -1,6 +1,6 @@
 """What a tool will train for a recipe, as data, beside the plan: exact, or which modules differ.
 
-The tool's side is counted with the project's own counting (:func:`lora_core.audit.audit_adapter_config`:
+The tool's side is counted with the project's own counting (:func:`lora_core.planning.audit.audit_adapter_config`:
 PEFT's matching replayed, then the closed-form count, equal to ``get_nb_trainable_parameters``).
 """
 
@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..audit import audit_adapter_config
+from ..planning.audit import audit_adapter_config
 from ..charts import human
 from ..errors import InputError
-from ..export import config_dict
-from ..skeleton import Skeleton
+from ..planning.export import config_dict
+from ..model.skeleton import Skeleton
 
 RankAlpha = tuple[int, float]
 

@@ -25,8 +25,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..plan import Plan, PlanIndex, count, resolve_plan
-from ..text_config import text_config
+from ..planning.plan import Plan, PlanIndex, count, resolve_plan
+from ..model.text_config import text_config
 
 PREFIX = "base_model.model."
 _VISION_STACKS = ("vision", "projector")

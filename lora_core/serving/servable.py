@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from ..audit import plan_from_hits
-from ..plan import Plan, PlanIndex, count
+from ..planning.audit import plan_from_hits
+from ..planning.plan import Plan, PlanIndex, count
 from . import lorax, sglang, tgi, vllm, vllm_archs
 from .adapter import Adapter, describe
 

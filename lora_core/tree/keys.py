@@ -16,8 +16,8 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InputError
-from ..plan import ROLE_KEYS, Plan, PlanIndex, per_row, validate_plan
-from ..summary import relative_name
+from ..planning.plan import ROLE_KEYS, Plan, PlanIndex, per_row, validate_plan
+from ..model.summary import relative_name
 
 By = Literal["role", "module"]
 DEFAULT_RANK = 8
