@@ -21,7 +21,7 @@ from peft import get_peft_model
 
 from lora_core.model import open_model, skeleton, sources
 from lora_core.planning.export import to_lora_config
-from lora_core.planning.plan import Plan, Target
+from lora_core.planning import Plan, Target
 from lora_core.recipes import write_all
 
 MODELS = ("meta-llama/Meta-Llama-3.1-405B", "deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-30B-A3B")

@@ -20,7 +20,7 @@ from peft import get_peft_model
 
 from lora_core.model import open_model, skeleton, sources
 from lora_core.planning.export import to_lora_config
-from lora_core.planning.plan import Plan, PlanIndex, Target, count
+from lora_core.planning import Plan, PlanIndex, Target, count
 
 MODEL = "meta-llama/Meta-Llama-3.1-405B"
 PLAN = Plan((Target("all-linear", 16),))

@@ -21,7 +21,7 @@ from peft import get_peft_model, get_peft_model_state_dict
 
 from lora_core.model import open_model, skeleton, sources
 from lora_core.planning.export import config_dict, to_lora_config
-from lora_core.planning.plan import Plan, PlanIndex, Target
+from lora_core.planning import Plan, PlanIndex, Target
 from lora_core.serving import describe, judge_all, peft_tensors
 from lora_core.serving.adapter import layer_units
 

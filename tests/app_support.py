@@ -10,7 +10,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lora_core.planning.plan import Plan, PlanIndex, count
+from lora_core.planning import Plan, PlanIndex, count
 from ui.common.loaded_model import ModelRef, load
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

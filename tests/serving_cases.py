@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from lora_core.planning.export import config_dict, to_lora_config
-from lora_core.planning.plan import Plan, PlanIndex, Target
+from lora_core.planning import Plan, PlanIndex, Target
 from lora_core.serving import Adapter, describe
 
 from tests.helpers import cached_inventory, cached_skeleton

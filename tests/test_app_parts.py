@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lora_core import charts
-from lora_core.planning.plan import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.planning import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve, resolve_plan
 from tests.helpers import PRESETS, cached_inventory
 from ui.targets.toggles import toggle_states, toggles_for
 
@@ -30,7 +30,7 @@ def test_every_toggle_targets_something_and_reads_back(model):
     for t in toggles:
         assert index.mask(t.key).any(), (model, t.key)
     plan = Plan(tuple(Target(t.key, 4 + i) for i, t in enumerate(toggles)))
-    states = toggle_states(toggles, index, resolve_plan(plan, index))
+    states = toggle_states(toggles, resolve(plan, index))
     assert all(states[t.key].on for t in toggles if (index.mask(t.key) & index.scope_mask("language")).any())
 
 
@@ -50,7 +50,7 @@ def test_toggle_states_read_presets_with_group_keys():
     index = PlanIndex(inv)
     toggles = toggles_for(inv)
     plan = PRESET_PLANS["Q,V r8 + FFN r4 (extended)"]
-    states = toggle_states(toggles, index, resolve_plan(plan, index))
+    states = toggle_states(toggles, resolve(plan, index))
     assert {k for k, s in states.items() if s.on} == {"q", "v", "gate", "up", "down"}
     assert states["down"].rank == 4 and states["q"].rank == 8 and states["q"].alpha is None
 

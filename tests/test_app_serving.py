@@ -3,7 +3,7 @@ page's Serving panel with "make it servable" (count difference shown, then appli
 
 from __future__ import annotations
 
-from lora_core.planning.plan import count
+from lora_core.planning import count
 from lora_core.serving import judge_all, describe
 from tests.app_support import errors, index_of, open_app, plan_of
 from ui.common.loaded_model import load

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lora_core.errors import InputError
-from lora_core.planning.plan import Plan, Target
+from lora_core.planning import Plan, Target
 from tests.app_support import errors, expected_trainable, model_of, open_app, plan_of, shown_trainable
 from ui.common.urlstate import decode_targets, encode_layers, encode_targets, plan_from_params, plan_to_params
 

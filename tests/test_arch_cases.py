@@ -21,7 +21,7 @@ from lora_core import cli
 from lora_core.model import open_model, skeleton, sources
 from lora_core.errors import InputError
 from lora_core.planning.export import to_lora_config
-from lora_core.planning.plan import Plan, PlanIndex, Target, resolve_plan, validate_plan
+from lora_core.planning import Plan, PlanIndex, Target, resolve_plan, validate_plan
 from lora_core.planning.verify import verify
 from tests.app_support import errors, open_app, shown_trainable
 

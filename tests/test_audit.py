@@ -11,7 +11,7 @@ from peft import LoraConfig, get_peft_model
 from lora_core.planning.audit import audit_adapter_config, plan_from_adapter_config
 from lora_core.errors import InputError
 from lora_core.planning.export import adapter_config_bytes
-from lora_core.planning.plan import Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.planning import Plan, PlanIndex, Target, count, resolve_plan
 from lora_core.planning.verify import wrapped_by_peft
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 

@@ -33,7 +33,7 @@ from lora_core import cli
 from lora_core.model import guards, hub, presets, sources
 from lora_core.errors import InputError
 from lora_core.model.guards import MAX_CONFIG_BYTES
-from lora_core.planning.plan import MAX_TARGETS, Plan, PlanIndex, Target, parse_layers, validate_plan
+from lora_core.planning import MAX_TARGETS, Plan, PlanIndex, Target, parse_layers, validate_plan
 from tests.helpers import cached_inventory
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from peft import LoraConfig, get_peft_model
 
 from lora_core.charts import human, per_layer_by_role
-from lora_core.planning.plan import Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.planning import Plan, PlanIndex, Target, count, resolve_plan
 from tests.browser_support import (ROOT, app_url, browser, error_texts, nav_link, save_png,  # noqa: F401
                                    set_full_height, signature, wait_changed, wait_idle)
 from tests.helpers import cached_inventory, fresh_skeleton

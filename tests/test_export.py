@@ -12,9 +12,10 @@ from peft.utils.other import get_pattern_key
 
 from lora_core import cli
 from lora_core.errors import InputError
-from lora_core.planning.export import (adapter_config_bytes, config_dict, convert_like_peft, layer_regex,
-                                       minimal_suffixes, to_lora_config, wanted_targets, write_adapter_config)
-from lora_core.planning.plan import Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.peft_rules import convert_like_peft
+from lora_core.planning.export import adapter_config_bytes, config_dict, to_lora_config, write_adapter_config
+from lora_core.planning.export_forms import layer_regex, minimal_suffixes, wanted_targets
+from lora_core.planning import Plan, PlanIndex, Target, count, resolve_plan
 from tests.helpers import cached_inventory, cached_skeleton
 
 LLAMA, GPT2, T5, BERT = ("meta-llama/Meta-Llama-3.1-8B", "openai-community/gpt2", "google/flan-t5-base",

@@ -13,8 +13,9 @@ from collections.abc import Callable
 import pytest
 from peft import LoraConfig, get_peft_model
 
-from lora_core.planning.export import peft_matches, to_lora_config
-from lora_core.planning.plan import Plan, PlanIndex, Target, resolve_plan
+from lora_core.peft_rules import peft_matches
+from lora_core.planning.export import to_lora_config
+from lora_core.planning import Plan, PlanIndex, Target, resolve_plan
 from lora_core.planning.verify import wrapped_by_peft
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 

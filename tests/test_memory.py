@@ -27,7 +27,7 @@ from lora_core.memory import (BASE_DTYPES, COMPONENTS, CUDA_CONTEXT_BYTES, GIB, 
                               activation_shape, base_weight_bytes, estimate_for_plan, estimate_memory,
                               layer_activation_bytes, lora_activation_bytes, nf4_constant_bytes,
                               quantization_constant_bytes)
-from lora_core.planning.plan import Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.planning import Plan, PlanIndex, Target, count, resolve_plan
 from lora_core.model.skeleton import build_skeleton
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 

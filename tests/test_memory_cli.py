@@ -8,7 +8,7 @@ import pytest
 
 from lora_core import cli
 from lora_core.memory import COMPONENTS, MemorySettings, estimate_for_plan
-from lora_core.planning.plan import Plan, PlanIndex, Target
+from lora_core.planning import Plan, PlanIndex, Target
 from tests.helpers import cached_inventory, cached_skeleton
 
 LLAMA = "meta-llama/Meta-Llama-3.1-8B"

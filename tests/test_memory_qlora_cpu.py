@@ -15,7 +15,7 @@ from transformers import LlamaConfig
 
 from lora_core.model.inventory import build_inventory
 from lora_core.memory import MemorySettings, activation_bytes, base_weight_bytes, quantization_constant_bytes
-from lora_core.planning.plan import Plan, PlanIndex, Target, resolve_plan
+from lora_core.planning import Plan, PlanIndex, Target, resolve_plan
 from lora_core.model.skeleton import build_skeleton
 from tests.replay_support import run_replay
 

@@ -11,7 +11,7 @@ from peft import LoraConfig, get_peft_model
 from peft.tuners.lora import LoraLayer
 
 from lora_core.errors import InputError
-from lora_core.planning.plan import (PRESET_PLANS, Plan, PlanIndex, Target, count, parse_layers, resolve_plan,
+from lora_core.planning import (PRESET_PLANS, Plan, PlanIndex, Target, count, parse_layers, resolve_plan,
                                      validate_plan)
 from tests.helpers import cached_inventory, fresh_skeleton
 

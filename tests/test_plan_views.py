@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from lora_core.planning.plan import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.planning import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve, resolve_plan
 from tests.helpers import cached_inventory
 from ui.common.plan_views import LRU, PlanViews, build_view
 from ui.targets.surprises import NameFacts
@@ -29,11 +29,11 @@ def _model(model_id: str):
 @pytest.mark.parametrize("model_id, plan", CASES, ids=["llama-extended", "llama-layers-dora", "qwen3-moe", "gpt2-all"])
 def test_view_equals_lora_core(model_id, plan):
     index, toggles, facts = _model(model_id)
-    view = build_view(plan, index, toggles, facts)
+    view = build_view(resolve(plan, index), toggles, facts)
     rows = resolve_plan(plan, index)
     assert view.count == count(plan, index)
-    assert view.resolved.equals(rows)
-    assert view.states == toggle_states(toggles, index, rows)
+    assert view.rows.equals(rows)
+    assert view.states == toggle_states(toggles, resolve(plan, index))
     assert view.dora_params == (count(plan, index).trainable - count(replace(plan, dora=False), index).trainable)
     layer_sum = sum(sum(t["y"]) for t in view.layer_chart.spec["data"])
     assert layer_sum == int(rows.loc[rows["layer"].notna(), "lora_params"].sum())

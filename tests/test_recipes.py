@@ -13,7 +13,7 @@ from peft import LoraConfig
 
 from lora_core import cli
 from lora_core.planning.export import adapter_config_bytes, config_dict, to_lora_config
-from lora_core.planning.plan import PRESET_PLANS, Plan, Target
+from lora_core.planning import PRESET_PLANS, Plan, Target
 from lora_core.recipes import CAPS, TOOLS, write
 from lora_core.recipes.peft_python import non_default
 from tests.helpers import cached_inventory, cached_skeleton

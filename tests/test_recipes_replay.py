@@ -19,7 +19,7 @@ import yaml
 from peft import LoraConfig, get_peft_model
 
 from lora_core.planning.export import config_dict
-from lora_core.planning.plan import Plan, PlanIndex, Target, resolve_plan
+from lora_core.planning import Plan, PlanIndex, Target, resolve_plan
 from lora_core.recipes import CAPS, Recipe, write_all
 from lora_core.recipes.statement import plan_units
 from lora_core.planning.verify import wrapped_by_peft

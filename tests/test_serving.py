@@ -13,7 +13,7 @@ import pytest
 from peft import get_peft_model, get_peft_model_state_dict
 
 from lora_core.planning.export import config_dict, to_lora_config
-from lora_core.planning.plan import Plan, PlanIndex, Target, count
+from lora_core.planning import Plan, PlanIndex, Target, count
 from lora_core.serving import ENGINES, describe, judge_all, peft_tensors, servable_plan
 from lora_core.serving.verdict import SOURCE_RE, Finding, source_of, verdict_of
 
@@ -117,7 +117,7 @@ def test_the_regex_row_is_a_regex_export() -> None:
 def test_a_plan_without_linear_units_is_judged() -> None:
     """Experts only on Mixtral wraps no linear module: every engine still answers (SGLang's target
     names are then empty, not a crash of the badge on the Targets page)."""
-    from lora_core.planning.plan import Plan, Target
+    from lora_core.planning import Plan, Target
     from lora_core.serving import sglang
 
     model = "mistralai/Mixtral-8x7B-v0.1"

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import pytest
 
-from lora_core.planning.plan import PlanIndex
+from lora_core.planning import PlanIndex
 from lora_core.serving import peft_tensors, servable_plan, sglang, sglang_archs, vllm, vllm_archs
 from lora_core.serving.verdict import source_of
 

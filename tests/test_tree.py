@@ -17,7 +17,7 @@ from peft import get_peft_model
 
 from lora_core.errors import InputError
 from lora_core.planning.export import to_lora_config
-from lora_core.planning.plan import Plan, PlanIndex, Target, count, per_row, validate_plan
+from lora_core.planning import Plan, PlanIndex, Target, count, per_row, validate_plan
 from lora_core.tree import keys
 from lora_core.tree.diagram import layer_diagram
 from lora_core.tree.figures import diagram_figure, tree_icicle

@@ -15,7 +15,7 @@ import pytest
 from peft import LoraConfig, get_peft_model
 
 from lora_core.planning.export import write_adapter_config
-from lora_core.planning.plan import Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.planning import Plan, PlanIndex, Target, count, resolve_plan
 from lora_core.planning.verify import verify, wrapped_by_peft
 from tests.helpers import PRESETS, cached_inventory, cached_skeleton, fresh_skeleton
 

@@ -59,7 +59,8 @@ def warn(config, settings: MemorySettings) -> list[str]:
 
 
 def render_memory(skeleton, index, plan, settings: MemorySettings) -> str:
-    """Summary lines: the peaks, the phase and the GPU sizes it fits with their headroom."""
+    """Summary lines: the peaks, the phase and the GPU sizes it fits with their headroom (``plan``: a
+    :class:`~lora_core.planning.Plan` or, resolved once, a :class:`~lora_core.planning.ResolvedPlan`)."""
     est = estimate_for_plan(skeleton, index, plan, settings)
     fits = ", ".join(f"{gb} GB {'fits' if est.fits(gb) else 'too small'} ({est.headroom(gb) / GIB:+.1f} GiB)"
                      for gb in GPU_SIZES_GB)

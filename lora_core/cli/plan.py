@@ -20,12 +20,12 @@ import pandas as pd
 from ..model import OpenedModel
 from .common import add_model_arguments, human_count, open_from_args
 from ..errors import InputError
-from ..planning.export import config_bytes, config_dict, to_lora_config
+from ..planning.export import config_bytes, config_dict, lora_config
 from .serve_check import summary_lines, verdicts_for_plan
 from .memory import add_memory_arguments, memory_settings, render_memory, warn
 from ..memory import memory_payload
 from ..serving import payload as serving_payload
-from ..planning.plan import Plan, PlanCount, PlanIndex, Target, count, parse_layers, resolve_plan, validate_plan
+from ..planning import Plan, PlanCount, PlanIndex, ResolvedPlan, Target, check_fields, parse_layers, resolve, validate
 from .recipe_format import add_format_argument, print_recipe, recipe_for, statement_payload
 
 DEFAULT_RANK = 8
@@ -46,8 +46,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rslora", action="store_true", help="rank-stabilised scaling alpha/sqrt(r)")
     p.add_argument("--out", default=None, metavar="FILE", help="write adapter_config.json (or the --format recipe) here")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
-    add_format_argument(p)  # issue 10: --format peft|python|axolotl|llamafactory|unsloth
-    add_memory_arguments(p)  # issue 16
+    add_format_argument(p)  # --format peft|python|axolotl|llamafactory|unsloth
+    add_memory_arguments(p)  # --batch-size --seq-len --base-dtype ... --trainer
     p.set_defaults(func=run)
 
 
@@ -65,33 +65,35 @@ def parse_target(text: str) -> Target:
     return Target(m["key"].strip(), rank, alpha)
 
 
-def build_plan(args: argparse.Namespace, index: PlanIndex) -> tuple[Plan, list[str]]:
-    """The plan the arguments describe and its warnings (validated; raises InputError)."""
+def build_plan(args: argparse.Namespace, index: PlanIndex) -> tuple[ResolvedPlan, list[str]]:
+    """The plan the arguments describe, resolved, and its warnings (validated; raises InputError)."""
     if not args.target:
         raise InputError("--target", "give at least one, e.g. --target q=8 --target v=8")
     plan = Plan(tuple(parse_target(t) for t in args.target),
                 layers=parse_layers(args.layers, index.num_layers), dora=args.dora, rslora=args.rslora)
-    return plan, validate_plan(plan, index)
+    check_fields(plan, index)
+    resolved = resolve(plan, index)
+    return resolved, validate(resolved)
 
 
 def run(args: argparse.Namespace) -> int:
     """Open the model, count the plan, export its config; print a summary or JSON."""
     opened = open_from_args(args)
     index = PlanIndex(opened.inventory)
-    plan, warnings = build_plan(args, index)
-    settings = memory_settings(args)  # issue 16: checked before any output
-    config = to_lora_config(plan, opened.inventory, opened.skeleton)
-    rows = resolve_plan(plan, index)
-    totals = count(plan, index)
-    recipe = recipe_for(args, plan, opened.inventory, opened.skeleton, opened.source.label)
+    resolved, warnings = build_plan(args, index)
+    plan = resolved.plan
+    settings = memory_settings(args)  # checked before any output
+    config = lora_config(resolved, opened.skeleton)
+    rows, totals = resolved.rows, resolved.count
+    recipe = recipe_for(args, resolved, opened.skeleton, opened.source.label)
     data = recipe.text.encode("utf-8") if recipe else config_bytes(config)
     written = _write(args.out, data, recipe.filename if recipe else "adapter_config.json") if args.out else None
     if args.json:
         payload = to_payload(opened, totals, rows, config_dict(config))
         if recipe:
             payload["recipe"] = statement_payload(recipe)
-        payload["serving"] = serving_payload(verdicts_for_plan(opened, plan, config_dict(config)))  # issue 15
-        payload["memory"] = memory_payload(opened.skeleton, index, plan, settings)  # issues 7, 16
+        payload["serving"] = serving_payload(verdicts_for_plan(opened, resolved, config_dict(config)))
+        payload["memory"] = memory_payload(opened.skeleton, index, resolved, settings)
         warn(opened.skeleton.config, settings)
         print(json.dumps(payload, indent=2))
     elif recipe and not written:
@@ -100,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         print(render(opened, plan, totals, rows, config_dict(config), warnings, written))
         if recipe:
             print_recipe(recipe, text=False)
-        print("\nTraining memory:\n" + render_memory(opened.skeleton, index, plan, settings))
-        print("\nServing:\n" + "\n".join(summary_lines(verdicts_for_plan(opened, plan, config_dict(config)))))
+        print("\nTraining memory:\n" + render_memory(opened.skeleton, index, resolved, settings))
+        print("\nServing:\n" + "\n".join(summary_lines(verdicts_for_plan(opened, resolved, config_dict(config)))))
         warn(opened.skeleton.config, settings)
     return 0
 

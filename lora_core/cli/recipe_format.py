@@ -11,11 +11,10 @@ import dataclasses
 import sys
 from typing import Any
 
-import pandas as pd
-
-from ..planning.plan import Plan
+from ..planning import ResolvedPlan
 from ..model.skeleton import Skeleton
 from ..recipes import TOOLS, Recipe, write
+from ..recipes.forms import Chooser
 
 
 def add_format_argument(parser: argparse.ArgumentParser) -> None:
@@ -25,10 +24,12 @@ def add_format_argument(parser: argparse.ArgumentParser) -> None:
                              "write it there; what the tool will train is stated in its header")
 
 
-def recipe_for(args: argparse.Namespace, plan: Plan, inventory: pd.DataFrame, skel: Skeleton,
-               model_id: str) -> Recipe | None:
-    """The recipe ``--format`` asks for, or ``None`` without it."""
-    return write(args.format, plan, inventory, skel, model_id) if args.format else None
+def recipe_for(args: argparse.Namespace, resolved: ResolvedPlan, skel: Skeleton, model_id: str) -> Recipe | None:
+    """The recipe ``--format`` asks for, or ``None`` without it (``resolved``: validated)."""
+    if not args.format:
+        return None
+    return write(args.format, resolved.plan, resolved.index, skel, model_id, Chooser(resolved.plan, resolved.index, skel,
+                                                                                  resolved=resolved))
 
 
 def statement_payload(recipe: Recipe) -> dict[str, Any]:

@@ -17,10 +17,10 @@ from typing import Any
 from ..planning.audit import MAX_ADAPTER_CONFIG_BYTES, audit_adapter_config
 from .common import open_from_args
 from ..errors import InputError
-from ..planning.export import convert_like_peft
 from ..model.guards import load_json_object
-from ..planning.plan import Plan, PlanIndex
-from ..serving import LABELS, Verdict, describe, judge_all, payload
+from ..peft_rules import convert_like_peft
+from ..planning import PlanIndex, ResolvedPlan, resolve
+from ..serving import LABELS, Verdict, adapter_of, judge_all, payload
 
 
 def register(subparsers: Any) -> None:
@@ -53,9 +53,9 @@ def read_adapter_config(path: str) -> dict:
     return config
 
 
-def verdicts_for_plan(opened, plan: Plan, exported: dict) -> dict[str, Verdict]:
-    """Every engine's verdict on a plan's exported config."""
-    return judge_all(describe(plan, PlanIndex(opened.inventory), opened.skeleton.config, exported))
+def verdicts_for_plan(opened, resolved: ResolvedPlan, exported: dict) -> dict[str, Verdict]:
+    """Every engine's verdict on a resolved plan's exported config."""
+    return judge_all(adapter_of(resolved, opened.skeleton.config, exported))
 
 
 def summary_lines(verdicts: dict[str, Verdict]) -> list[str]:
@@ -72,13 +72,14 @@ def run(args: argparse.Namespace) -> int:
     """Read the adapter config against the model and print every engine's verdict."""
     config = read_adapter_config(args.adapter_config)
     opened = open_from_args(args)
-    audit = audit_adapter_config(config, opened.inventory, opened.skeleton)
+    index = PlanIndex(opened.inventory)
+    audit = audit_adapter_config(config, index, opened.skeleton)
     judged = dict(config)
     if audit.rewritten:  # what PEFT writes back after its MoE rewrite (rank doubled on fused pairs)
         after = convert_like_peft(audit.config, opened.skeleton.model)
         judged.update(rank_pattern=dict(after.rank_pattern or {}), alpha_pattern=dict(after.alpha_pattern or {}),
                       target_parameters=sorted(after.target_parameters or []) or None)
-    verdicts = verdicts_for_plan(opened, audit.plan, judged)
+    verdicts = verdicts_for_plan(opened, resolve(audit.plan, index), judged)
     if args.json:
         print(json.dumps({"trainable_params": int(audit.count.trainable), "targeted": sorted(audit.rows["name"]),
                           "rewritten": audit.rewritten, "serving": payload(verdicts)}, indent=2))

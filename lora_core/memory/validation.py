@@ -17,7 +17,7 @@ import pandas as pd
 from transformers import AutoConfig
 
 from ..model import open_model
-from ..planning.plan import Plan, PlanIndex, Target, count
+from ..planning import Plan, PlanIndex, Target, count
 from . import MemorySettings, estimate_for_plan
 
 # Sources (full citations in docs/memory.md):

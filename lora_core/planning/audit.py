@@ -1,6 +1,6 @@
 """Import an existing adapter_config.json against a model: what it hits, at what rank, and what it costs.
 
-Matching is PEFT's own (:func:`lora_core.planning.export.peft_matches`, which replays ``inject_adapter``'s
+Matching is PEFT's own (:func:`lora_core.peft_rules.peft_matches`, which replays ``inject_adapter``'s
 rewriting and ``check_target_module_exists``), so MoE rewrites and suffix collisions show up as
 they will in training. :func:`plan_from_adapter_config` turns the hits back into a :class:`Plan`,
 so export -> import gives the same rows, ranks and counts.
@@ -9,7 +9,6 @@ so export -> import gives the same rows, ranks and counts.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +17,13 @@ from peft import LoraConfig
 
 from ..errors import InputError
 from ..model.guards import check_adapter_config, load_json_object
-from .export import (MODULE_KINDS, PeftTargets, _layer_of, convert_like_peft, minimal_suffixes, param_names,
-                     peft_matches)
-from .plan import Plan, PlanCount, PlanIndex, Target, count, resolve_plan
 from ..model.skeleton import Skeleton
+from ..peft_rules import (PeftTargets, convert_like_peft, layer_index, matches_any_entry, matches_pattern,
+                          param_names, pattern_key_matches, peft_matches)
+from .export_forms import MODULE_KINDS, minimal_suffixes
+from .index import PlanIndex
+from .plan import Plan, PlanCount, Target
+from .resolve import resolve
 
 MAX_ADAPTER_CONFIG_BYTES = 1_000_000
 _FIELDS = {f.name for f in dataclasses.fields(LoraConfig)}
@@ -99,20 +101,21 @@ def matched_rows(hits: PeftTargets, inventory: pd.DataFrame) -> dict[str, tuple[
     return out
 
 
-def plan_from_hits(hits: dict[str, tuple[int, float]], config: LoraConfig, inventory: pd.DataFrame) -> Plan:
+def plan_from_hits(hits: dict[str, tuple[int, float]], config: LoraConfig, index: PlanIndex) -> Plan:
     """The plan that wraps exactly ``hits`` (row name -> rank, alpha) with ``config``'s options."""
+    inventory = index.inventory
     inv = inventory[inventory["targetable"]]
     stacks = set(inv.loc[inv["name"].isin(list(hits)), "stack"])
     base = Plan(dora=config.use_dora, rslora=config.use_rslora, lora_bias=config.lora_bias,
                 bias=config.bias, modules_to_save=tuple(sorted(config.modules_to_save or ())),
                 scope="all" if stacks & {"vision", "projector"} else "language")
-    layers = sorted({_layer_of(n) for n in hits} - {None})
+    layers = sorted({layer_index(n) for n in hits} - {None})
     every = set(inv["layer"].dropna().astype(int))
     tries = [tuple(layers)] if layers and set(layers) != every else []
     for subset in tries + [None]:
         in_scope = inv if base.scope == "all" else inv[~inv["stack"].isin(["vision", "projector"])]
         plan = dataclasses.replace(base, layers=subset, targets=_targets(hits, in_scope, subset))
-        if _rows_of(plan, inventory) == hits:
+        if _rows_of(plan, index) == hits:
             return plan
     return dataclasses.replace(base, targets=tuple(Target(n, r, _alpha(r, a)) for n, (r, a) in sorted(hits.items())))
 
@@ -134,9 +137,10 @@ def _alpha(rank: int, alpha: float) -> float | None:
     return None if alpha == 2 * rank else alpha
 
 
-def _rows_of(plan: Plan, inventory: pd.DataFrame) -> dict[str, tuple[int, float]]:
-    rows = resolve_plan(plan, inventory)
-    return {n: (int(r), float(a)) for n, r, a in zip(rows["name"], rows["rank"], rows["alpha"])}
+def _rows_of(plan: Plan, index: PlanIndex) -> dict[str, tuple[int, float]]:
+    r = resolve(plan, index)
+    hit = r.wrapped
+    return {n: (int(k), float(a)) for n, k, a in zip(index.names[hit], r.ranks[hit], r.alphas[hit])}
 
 
 def _unmatched(config: LoraConfig, skel: Skeleton, hits: PeftTargets) -> list[str]:
@@ -144,17 +148,16 @@ def _unmatched(config: LoraConfig, skel: Skeleton, hits: PeftTargets) -> list[st
     names = [n for n, _ in skel.model.named_modules() if n]
     tm = config.target_modules
     out: list[str] = []
-    if isinstance(tm, str) and tm != "all-linear" and not any(re.fullmatch(tm, n) for n in names):
+    if isinstance(tm, str) and tm != "all-linear" and not any(matches_pattern(n, tm) for n in names):
         out.append(tm)
     elif isinstance(tm, (set, list)):
-        out += [e for e in sorted(tm) if not any(n == e or n.endswith("." + e) for n in names)]
+        out += [e for e in sorted(tm) if not any(matches_any_entry(n, [e]) for n in names)]
     params = param_names(skel.model)
-    out += [e for e in sorted(config.target_parameters or ())
-            if not any(p == e or p.endswith("." + e) for p in params)]
+    out += [e for e in sorted(config.target_parameters or ()) if not any(matches_any_entry(p, [e]) for p in params)]
     hit_names = list(hits.modules) + list(hits.parameters)
     for attr in ("rank_pattern", "alpha_pattern"):
         out += [f"{attr}: {k}" for k in getattr(config, attr) or {}
-                if not any(re.match(rf"(.*\.)?({k})$", n) for n in hit_names)]
+                if not any(pattern_key_matches(k, n) for n in hit_names)]
     return out
 
 
@@ -170,20 +173,22 @@ def _rewrites(config: LoraConfig, skel: Skeleton) -> list[str]:
     return notes
 
 
-def audit_adapter_config(data: bytes | str | dict[str, Any], inventory: pd.DataFrame,
+def audit_adapter_config(data: bytes | str | dict[str, Any], inventory: pd.DataFrame | PlanIndex,
                          skel: Skeleton) -> AdapterAudit:
     """Read an adapter_config.json against a model (``skel`` is only read, never wrapped)."""
+    index = inventory if isinstance(inventory, PlanIndex) else PlanIndex(inventory)
+    inventory = index.inventory
     config, ignored = parse_adapter_config(data)
     try:
         hits = peft_matches(config, skel.model)
     except ValueError as e:
         raise InputError("adapter_config", f"PEFT rejects it on this model: {e}") from None
     rows_hit = matched_rows(hits, inventory)
-    plan = plan_from_hits(rows_hit, config, inventory) if rows_hit else Plan()
-    rows = resolve_plan(plan, inventory) if rows_hit else _no_rows(inventory)
-    plan_count = count(plan, PlanIndex(inventory))
+    plan = plan_from_hits(rows_hit, config, index) if rows_hit else Plan()
+    resolved = resolve(plan, index)
+    rows = resolved.rows if rows_hit else _no_rows(inventory)
     return AdapterAudit(config, rows, _unmatched(config, skel, hits), _rewrites(config, skel),
-                        plan, plan_count, ignored)
+                        plan, resolved.count, ignored)
 
 
 def _no_rows(inventory: pd.DataFrame) -> pd.DataFrame:

@@ -17,8 +17,12 @@ from peft import get_peft_model
 from peft.tuners.lora import LoraLayer, ParamWrapper
 from torch import nn
 
-from .export import to_lora_config, wanted_targets
-from .plan import Plan, PlanIndex, count, resolve_plan
+from .export import lora_config
+from .export_forms import wanted_targets
+from .index import PlanIndex
+from .plan import Plan
+from .resolve import resolve
+from .validate import check_fields, validate
 from ..model.skeleton import Skeleton
 
 
@@ -69,12 +73,15 @@ def _diff(want: dict[str, tuple[int, float]], got: dict[str, tuple[int, float]])
     return lines
 
 
-def verify(plan: Plan, inventory: pd.DataFrame, skel_factory: Callable[[], Skeleton]) -> Verification:
+def verify(plan: Plan, inventory: pd.DataFrame | PlanIndex, skel_factory: Callable[[], Skeleton]) -> Verification:
     """Apply ``plan``'s exported config with PEFT on a fresh skeleton and compare counts and sets."""
     skel = skel_factory()
-    config = to_lora_config(plan, inventory, skel)
-    index = PlanIndex(inventory)
-    rows = resolve_plan(plan, index)
+    index = inventory if isinstance(inventory, PlanIndex) else PlanIndex(inventory)
+    check_fields(plan, index)
+    resolved = resolve(plan, index)
+    validate(resolved)
+    config = lora_config(resolved, skel)
+    rows = resolved.rows
     want = wanted_targets(rows, skel.model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -85,7 +92,7 @@ def verify(plan: Plan, inventory: pd.DataFrame, skel_factory: Callable[[], Skele
     plan_side = {by_peft_name[n]: ra for n, ra in {**want.modules, **want.parameters}.items()}
     peft_side = {by_peft_name.get(n, n): ra for n, ra in got.items()}
     diff = _diff(plan_side, peft_side)
-    plan_n, peft_n = count(plan, index).trainable, int(model.get_nb_trainable_parameters()[0])
+    plan_n, peft_n = resolved.count.trainable, int(model.get_nb_trainable_parameters()[0])
     if plan_n != peft_n:
         diff.append(f"trainable: plan {plan_n:,}, PEFT {peft_n:,}")
     return Verification(plan_n, peft_n, sorted(rows["name"]), sorted(peft_side), not diff, diff)

@@ -15,6 +15,7 @@ from ..charts import human
 from ..errors import InputError
 from ..planning.export import config_dict
 from ..model.skeleton import Skeleton
+from ..planning import PlanIndex
 
 RankAlpha = tuple[int, float]
 
@@ -78,7 +79,7 @@ def plan_units(rows: pd.DataFrame) -> dict[str, RankAlpha]:
     return {n: (int(r), float(a)) for n, r, a in zip(rows["name"], rows["rank"], rows["alpha"])}
 
 
-def tool_units(kwargs: dict, inventory: pd.DataFrame, skel: Skeleton) -> tuple[dict[str, RankAlpha], int]:
+def tool_units(kwargs: dict, inventory: pd.DataFrame | PlanIndex, skel: Skeleton) -> tuple[dict[str, RankAlpha], int]:
     """What PEFT wraps with the ``LoraConfig(**kwargs)`` a tool builds, and the trainable count.
 
     Raises:

@@ -16,7 +16,7 @@ import streamlit as st
 from lora_core.model import sources
 from lora_core.errors import InputError
 from lora_core.model import open_model
-from lora_core.planning.plan import PlanIndex
+from lora_core.planning import PlanIndex
 from lora_core.model.skeleton import Skeleton
 from lora_core.model.summary import ModelSummary
 

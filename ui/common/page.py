@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lora_core.planning.plan import PlanCount
+from lora_core.planning import PlanCount
 
 from . import state, widgets
 

@@ -16,12 +16,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from lora_core import charts
-from lora_core.memory import dora_magnitude_params
-from lora_core.planning.plan import Plan, PlanCount, PlanIndex, count, resolve_plan
+from lora_core.planning import Plan, PlanCount, PlanIndex, ResolvedPlan, check_fields, resolve, validate
 
 from ..targets.surprises import NameFacts, surprises
 from ..targets.toggles import Toggle, ToggleState, toggle_states
@@ -62,8 +60,10 @@ class PlanView:
 
     Attributes:
         plan: the plan.
-        count: its trainable count (``lora_core.planning.plan.count``).
-        resolved: the rows it wraps (``resolve_plan``).
+        count: its trainable count.
+        resolved: the plan resolved once (:class:`lora_core.planning.ResolvedPlan`), which the
+            memory estimate, the serving badges and the charts read.
+        rows: the rows it wraps (``resolved.rows``).
         states: per toggle key, whether it is on and at what rank/alpha.
         notes: PEFT's surprises for the wrapped rows.
         layer_chart, share_chart, frozen_chart: the figures, built once.
@@ -72,7 +72,8 @@ class PlanView:
 
     plan: Plan
     count: PlanCount
-    resolved: pd.DataFrame = field(repr=False)
+    resolved: ResolvedPlan = field(repr=False)
+    rows: pd.DataFrame = field(repr=False)
     states: dict[str, ToggleState] = field(repr=False)
     notes: tuple[str, ...]
     layer_chart: charts.SpecFigure = field(repr=False)
@@ -81,18 +82,15 @@ class PlanView:
     dora_params: int = 0
 
 
-def build_view(plan: Plan, index: PlanIndex, toggles: list[Toggle], facts: NameFacts | None) -> PlanView:
-    """Compute a :class:`PlanView` (the plan must be valid for the model)."""
-    c = count(plan, index)
-    resolved = resolve_plan(plan, index)
-    hit = np.zeros(len(index.names), dtype=bool)
-    hit[index.inventory.index.get_indexer(resolved.index)] = True
-    notes = tuple(surprises(facts, hit)) if facts is not None else ()
-    per_layer = charts.per_layer_by_role(resolved)
+def build_view(resolved: ResolvedPlan, toggles: list[Toggle], facts: NameFacts | None) -> PlanView:
+    """Compute a :class:`PlanView` from a resolved plan (valid for the model)."""
+    c, rows, index = resolved.count, resolved.rows, resolved.index
+    notes = tuple(surprises(facts, resolved.wrapped)) if facts is not None else ()
+    per_layer = charts.per_layer_by_role(rows)
     return PlanView(
-        plan, c, resolved, toggle_states(toggles, index, resolved), notes,
-        charts.layer_bars(per_layer, index.num_layers), charts.role_share(charts.by_role(resolved)),
-        charts.trainable_vs_frozen(c.trainable, c.all_params - c.trainable), dora_magnitude_params(plan, index))
+        resolved.plan, c, resolved, rows, toggle_states(toggles, resolved), notes,
+        charts.layer_bars(per_layer, index.num_layers), charts.role_share(charts.by_role(rows)),
+        charts.trainable_vs_frozen(c.trainable, c.all_params - c.trainable), resolved.dora_params)
 
 
 class PlanViews:
@@ -100,6 +98,7 @@ class PlanViews:
 
     def __init__(self, size: int = MAX_PLANS_PER_MODEL) -> None:
         self._views = LRU(size)
+        self._resolved = LRU(size)
         self._memory = LRU(MAX_MEMORY_ESTIMATES_PER_MODEL)
         self._model = LRU(32)
         self._serving = LRU(4 * size)
@@ -107,9 +106,18 @@ class PlanViews:
     def __len__(self) -> int:
         return len(self._views)
 
+    def resolve(self, plan: Plan, index: PlanIndex) -> ResolvedPlan:
+        """``plan`` resolved on this model, once (its fields must have passed ``check_fields``)."""
+        return self._resolved.get(plan, lambda: resolve(plan, index))  # type: ignore[return-value]
+
+    def validate(self, plan: Plan, index: PlanIndex) -> list[str]:
+        """``validate_plan`` with the resolving shared by every later use of the plan."""
+        check_fields(plan, index)
+        return validate(self.resolve(plan, index))
+
     def get(self, plan: Plan, index: PlanIndex, toggles: list[Toggle], facts: NameFacts | None) -> PlanView:
         """The view of ``plan``, built on first use."""
-        return self._views.get(plan, lambda: build_view(plan, index, toggles, facts))  # type: ignore[return-value]
+        return self._views.get(plan, lambda: build_view(self.resolve(plan, index), toggles, facts))  # type: ignore[return-value]
 
     def memory(self, plan: Plan, settings: Hashable, build: Callable[[], object]) -> object:
         """What ``build`` makes for ``plan`` under memory ``settings`` (e.g. the estimate and its

@@ -12,8 +12,8 @@ import streamlit as st
 
 from lora_core.errors import InputError
 from lora_core.planning.export import config_bytes, to_lora_config
-from lora_core.planning.plan import Plan
-from lora_core.serving import LABELS, Verdict, describe, judge_all, servable_plan
+from lora_core.planning import Plan
+from lora_core.serving import LABELS, Verdict, adapter_of, judge_all, servable_plan
 from lora_core.serving.adapter import layer_units
 
 from . import state, widgets
@@ -29,7 +29,7 @@ def verdicts(model: LoadedModel, plan: Plan, exported: dict | None = None) -> di
     """Every engine's verdict on ``plan`` (on its exported config when given), kept in the model's views."""
     def make():
         units = model.views.per_model("serving layer units", lambda: layer_units(model.inventory))
-        return judge_all(describe(plan, model.index, model.skeleton.config, exported, units))
+        return judge_all(adapter_of(model.views.resolve(plan, model.index), model.skeleton.config, exported, units))
     key = None if exported is None else repr(sorted(exported.items()))
     return model.views.serving(plan, key, make)  # type: ignore[return-value]
 
@@ -52,7 +52,8 @@ def badges(model: LoadedModel, plan: Plan) -> None:
 
 def _propose(engine: str) -> None:
     model, plan = state.current_model(), state.current_plan()
-    st.session_state[PROPOSAL] = (model.ref, plan, engine, servable_plan(plan, model.index, model.skeleton.config, engine))
+    st.session_state[PROPOSAL] = (model.ref, plan, engine, servable_plan(model.views.resolve(plan, model.index), model.index,
+                                                                         model.skeleton.config, engine))
 
 
 def _apply() -> None:
@@ -78,7 +79,7 @@ def _proposal_box(model: LoadedModel, plan: Plan) -> None:
               help="Replace the current plan with the proposed one (undo by importing or editing on Targets).")
     if s.list_form:
         try:
-            data = config_bytes(to_lora_config(s.plan, model.inventory, model.skeleton, allow_regex=False))
+            data = config_bytes(to_lora_config(s.plan, model.index, model.skeleton, allow_regex=False))
         except InputError as e:
             widgets.show_error(e)
             return

@@ -14,7 +14,7 @@ import streamlit as st
 
 from lora_core.model import presets
 from lora_core.errors import InputError
-from lora_core.planning.plan import PRESET_PLANS, Plan, validate_plan
+from lora_core.planning import PRESET_PLANS, Plan
 
 from . import urlstate
 from .loaded_model import LoadedModel, ModelRef, load
@@ -37,7 +37,7 @@ def default_plan(model: LoadedModel) -> Plan:
     """The classic Q,V r8 plan, or all attention r8 where the model has no Q/V."""
     for name in (DEFAULT_PLAN_NAME, "All attention r8", "All linear r16 (QLoRA-style)"):
         try:
-            validate_plan(PRESET_PLANS[name], model.index)
+            model.views.validate(PRESET_PLANS[name], model.index)
             return PRESET_PLANS[name]
         except InputError:
             continue
@@ -72,11 +72,11 @@ def init() -> None:
     plan = default_plan(model)
     try:
         plan = urlstate.plan_from_params(params, model.index.num_layers) or plan
-        ss[WARNINGS] = validate_plan(plan, model.index)
+        ss[WARNINGS] = model.views.validate(plan, model.index)
     except InputError as e:
         flash(f"The link's plan was not applied ({e}); showing the default plan.")
         plan = default_plan(model)
-        ss[WARNINGS] = validate_plan(plan, model.index)
+        ss[WARNINGS] = model.views.validate(plan, model.index)
     ss[PLAN] = plan
 
 
@@ -121,7 +121,8 @@ def set_plan(plan: Plan) -> list[str]:
 
     On error nothing changes.
     """
-    warnings = validate_plan(plan, current_model().index)
+    model = current_model()
+    warnings = model.views.validate(plan, model.index)
     st.session_state[PLAN] = plan
     st.session_state[WARNINGS] = warnings
     return warnings
@@ -138,10 +139,10 @@ def set_model(ref: ModelRef, data: bytes | None = None) -> LoadedModel:
         ss[UPLOADS] = {ref.digest: data}
     ss[MODEL] = ref
     try:
-        ss[WARNINGS] = validate_plan(ss[PLAN], model.index)
+        ss[WARNINGS] = model.views.validate(ss[PLAN], model.index)
     except InputError as e:
         ss[PLAN] = default_plan(model)
-        ss[WARNINGS] = validate_plan(ss[PLAN], model.index)
+        ss[WARNINGS] = model.views.validate(ss[PLAN], model.index)
         flash(f"The plan did not fit {ref.label} ({e.message}); it was reset to the default plan.")
     return model
 

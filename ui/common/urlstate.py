@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from lora_core.errors import InputError
-from lora_core.planning.plan import Plan, Target, parse_layers
+from lora_core.planning import Plan, Target, parse_layers
 
 _TARGET_RE = re.compile(r"(?P<key>[^=,]+)=(?P<rank>-?\d+)(?::(?P<alpha>-?[\d.]+))?")
 

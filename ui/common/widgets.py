@@ -6,7 +6,7 @@ import streamlit as st
 
 from lora_core.charts import human, human_bytes, human_pct
 from lora_core.errors import InputError
-from lora_core.planning.plan import PlanCount, count
+from lora_core.planning import PlanCount
 
 from . import state
 from .urlstate import encode_layers, encode_targets
@@ -27,7 +27,7 @@ def sidebar_summary(c: PlanCount | None = None) -> None:
     """The current model and plan in the sidebar, on every page (``c``: the plan's count, when the
     page has it already)."""
     model, plan = state.current_model(), state.current_plan()
-    c = c or count(plan, model.index)
+    c = c or model.views.resolve(plan, model.index).count
     with st.sidebar:
         st.caption("Current model")
         st.markdown(f"**{model.ref.label}**" + (f" @ `{model.ref.revision}`" if model.ref.revision else ""))

@@ -12,7 +12,6 @@ from lora_core import charts
 from lora_core.model import presets
 from lora_core.errors import InputError
 from lora_core.memory import estimate_for_plan
-from lora_core.planning.plan import count, resolve_plan, validate_plan
 
 from ..common import page, state, widgets
 from ..common.loaded_model import LoadedModel, ModelRef, load
@@ -57,8 +56,9 @@ def _model_of(ref: ModelRef) -> LoadedModel:
 
 def summary_row(label: str, model: LoadedModel, plan) -> dict:
     """One row of the side-by-side table (figures from lora_core)."""
-    c = count(plan, model.index)
-    mem = estimate_for_plan(model.skeleton, model.index, plan)
+    resolved = model.views.resolve(plan, model.index)
+    c = resolved.count
+    mem = estimate_for_plan(model.skeleton, model.index, resolved)
     return {"plan": label, "model": model.ref.label, "targets": encode_targets(plan.targets),
             "layers": encode_layers(plan.layers) or "all",
             "options": ", ".join(o for o, on in (("DoRA", plan.dora), ("rsLoRA", plan.rslora)) if on) or "—",
@@ -68,7 +68,7 @@ def summary_row(label: str, model: LoadedModel, plan) -> dict:
 
 def breakdown(label: str, model: LoadedModel, plan) -> pd.DataFrame:
     """Per-role trainable parameters of one plan, labelled for the grouped bars."""
-    return charts.by_role(resolve_plan(plan, model.index)).assign(plan=label)
+    return charts.by_role(model.views.resolve(plan, model.index).rows).assign(plan=label)
 
 
 def differences(a, b) -> pd.DataFrame:
@@ -135,7 +135,7 @@ def cross_model_section() -> None:
         return
     try:
         other = load(ModelRef("preset", other_id))
-        validate_plan(plan, other.index)
+        other.views.validate(plan, other.index)
     except InputError as e:
         widgets.show_error(e)
         st.caption("This plan cannot be applied as is to that model.")

@@ -12,7 +12,7 @@ import streamlit as st
 from lora_core.planning.audit import audit_adapter_config
 from lora_core.charts import human, human_pct
 from lora_core.errors import InputError
-from lora_core.planning.plan import Plan
+from lora_core.planning import Plan
 
 from ..common import page, serving as serving_view, state, widgets
 from . import recipes as recipes_view
@@ -71,7 +71,7 @@ def _audit() -> None:
         return
     model = state.current_model()
     try:
-        ss[AUDIT] = (model.ref, audit_adapter_config(file.getvalue(), model.inventory, model.skeleton))
+        ss[AUDIT] = (model.ref, audit_adapter_config(file.getvalue(), model.index, model.skeleton))
     except InputError as e:
         ss[IMPORT_ERROR] = e
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from lora_core.charts import human
 from lora_core.errors import InputError
-from lora_core.planning.plan import Plan
+from lora_core.planning import Plan
 from lora_core.recipes import TOOLS, Recipe, write_all
 
 from ..targets import memory as memory_view
@@ -25,7 +25,8 @@ TAB_KEY = "ex_tool_tab"
 def _recipes(ref: ModelRef, plan: Plan, model_id: str, _model: LoadedModel,
              _exported: dict) -> dict[str, Recipe] | InputError:
     try:
-        return write_all(plan, _model.inventory, _model.skeleton, model_id, _exported)
+        return write_all(plan, _model.index, _model.skeleton, model_id, _exported,
+                         _model.views.resolve(plan, _model.index))
     except InputError as e:
         return e
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from lora_core.errors import InputError
-from lora_core.planning.export import config_bytes, config_dict, to_lora_config
-from lora_core.planning.plan import Plan
+from lora_core.planning import check_fields, validate
+from lora_core.planning.export import config_bytes, config_dict, lora_config
+from lora_core.planning import Plan
 from lora_core.model.skeleton import build_skeleton
 from lora_core.planning.verify import Verification, verify
 
@@ -21,7 +22,10 @@ from ..common.loaded_model import LoadedModel, ModelRef
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _config(ref: ModelRef, plan: Plan, _model: LoadedModel) -> tuple[dict, bytes] | InputError:
     try:
-        config = to_lora_config(plan, _model.inventory, _model.skeleton)
+        check_fields(plan, _model.index)
+        resolved = _model.views.resolve(plan, _model.index)
+        validate(resolved)
+        config = lora_config(resolved, _model.skeleton)
     except InputError as e:
         return e
     return config_dict(config), config_bytes(config)
@@ -43,4 +47,4 @@ def adapter_config(model: LoadedModel, plan: Plan) -> tuple[dict, bytes]:
 def verification(ref: ModelRef, plan: Plan, _model: LoadedModel) -> Verification:
     """PEFT's own count and wrapped set for ``plan`` (a fresh skeleton each time; PEFT mutates it)."""
     config = _model.source.config
-    return verify(plan, _model.inventory, lambda: build_skeleton(config, trust_remote_code=ref.trust_remote_code))
+    return verify(plan, _model.index, lambda: build_skeleton(config, trust_remote_code=ref.trust_remote_code))

@@ -1,6 +1,6 @@
 """The Targets page's training-memory section: trainer profile, its knobs, the peaks, "fits on".
 
-One call from ``ui/targets_view.py`` (:func:`show`). The numbers are ``lora_core.memory``'s; this
+One call from ``ui/targets/page.py`` (:func:`show`). The numbers are ``lora_core.memory``'s; this
 module only lays out widgets. The profile defaults to PEFT with the transformers Trainer (or the
 one matching ``st.session_state["mem_recipe_tool"]`` when the Export page sets it); changing
 the trainer resets the knobs to its defaults.
@@ -12,8 +12,9 @@ import streamlit as st
 
 from lora_core import charts
 from lora_core.errors import InputError
+from lora_core.planning import ResolvedPlan
 from lora_core.memory import (BASE_DTYPES, GIB, GPU_SIZES_GB, PROFILES, TRAINERS, MemorySettings,
-                              dora_magnitude_params, estimate_memory, profile_for_recipe, sequence_warnings)
+                              estimate_for_plan, profile_for_recipe, sequence_warnings)
 from lora_core.memory.profiles import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LOGITS_HELP, OPTIMIZER_HELP,
                                        OPTIMIZERS)
 
@@ -92,11 +93,11 @@ def _fits_line(est) -> str:
     return "Fits on: " + " ".join(badges)
 
 
-def show(plan, model, trainable: int, resolved) -> None:
+def show(model, resolved: ResolvedPlan) -> None:
     """Training memory for the exact plan, by component, its peaks, and which GPU sizes it fits."""
     st.markdown("**Training memory**")
     _defaults()
-    # One horizontal container, not four columns: one block to send and draw on every click (issue 12).
+    # One horizontal container, not four columns: one block to send and draw on every click.
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         st.selectbox("Trainer", TRAINERS, key="tg_mem_trainer", on_change=_reset_knobs, width="stretch",
                      format_func=lambda t: PROFILES[t].label, help="Whose defaults the estimate uses.")
@@ -117,15 +118,14 @@ def show(plan, model, trainable: int, resolved) -> None:
     for w in sequence_warnings(model.skeleton.config, settings):
         st.warning(w, icon="⚠️")
     def build():
-        dora = dora_magnitude_params(plan, model.index)
-        est = estimate_memory(model.skeleton, model.inventory, trainable - dora, dora, settings, wrapped=resolved)
+        est = estimate_for_plan(model.skeleton, model.index, resolved, settings)
         return est, charts.memory_bar(est.as_frame(), GPU_SIZES_GB)
 
-    est, chart = model.views.memory(plan, settings, build)  # issue 12: once per (model, plan, settings)
+    est, chart = model.views.memory(resolved.plan, settings, build)  # once per (model, plan, settings)
     widgets.chart(chart, "tg_chart_memory",
                   f"Peak allocated {est.peak_allocated / GIB:.1f} GiB ({est.peak_phase}); the allocator "
                   f"reserves {est.peak_reserved / GIB:.1f} GiB and nvidia-smi shows {est.nvidia_smi / GIB:.1f} GiB "
                   "with the CUDA context. Dotted lines mark common GPU sizes.",
-                  config=widgets.STATIC_CHART_CONFIG)  # issue 12: its legend carries the sizes
+                  config=widgets.STATIC_CHART_CONFIG)  # its legend carries the GPU sizes
     st.markdown(_fits_line(est), help="By the nvidia-smi figure: reserved memory plus the CUDA context "
                                       "(and paged optimizer states).")

@@ -21,7 +21,7 @@ from dataclasses import replace
 import streamlit as st
 
 from lora_core.errors import InputError
-from lora_core.planning.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, parse_layers
+from lora_core.planning import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, parse_layers
 
 from . import memory as memory_view
 from ..common import page, serving as serving_view, state, widgets
@@ -192,7 +192,7 @@ def results(model: LoadedModel, view: PlanView) -> None:
     """Metrics, warnings and the three live charts, then the training memory."""
     c = view.count
     widgets.count_metrics(c)
-    serving_view.badges(model, view.plan)  # issue 15
+    serving_view.badges(model, view.plan)
     for w in state.plan_warnings():
         st.warning(w, icon="⚠️")
     for note in view.notes:
@@ -209,7 +209,7 @@ def results(model: LoadedModel, view: PlanView) -> None:
                       f"{c.trainable:,} trainable beside {c.all_params - c.trainable:,} frozen parameters.",
                       config=widgets.STATIC_CHART_CONFIG)
     st.caption(f"{c.modules:,} units wrapped · {c.lora:,} LoRA parameters · {c.extra:,} in saved copies and biases.")
-    memory_view.show(view.plan, model, c.trainable, view.resolved)  # issue 16: ui/memory_view.py
+    memory_view.show(model, view.resolved)
 
 
 def render() -> None:
@@ -233,7 +233,7 @@ def body() -> None:
     with left:
         controls(toggles, model.index.num_layers, model.index.has_vision)
         notes = model.views.per_model("not offered", lambda: not_offered_notes(model.inventory))
-        for note in notes:  # issue 11: what PEFT refuses, and why
+        for note in notes:  # what PEFT refuses, and why
             st.caption(f"🚫 {note}")
     with right:
         results(model, view)

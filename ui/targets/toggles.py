@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lora_core.planning.plan import ROLE_KEYS, PlanIndex, Target
+from lora_core.planning import ROLE_KEYS, PlanIndex, ResolvedPlan, Target
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("attention", "Attention"), ("linear-attention", "Linear attention (Gated DeltaNet, Lightning)"),
@@ -144,12 +144,9 @@ def not_offered_notes(inventory: pd.DataFrame) -> list[str]:
             f"{refused.loc[leaves == leaf, 'not_offered'].iloc[0]}." for leaf in sorted(set(leaves))]
 
 
-def toggle_states(toggles: list[Toggle], index: PlanIndex, resolved: pd.DataFrame) -> dict[str, ToggleState]:
+def toggle_states(toggles: list[Toggle], resolved: ResolvedPlan) -> dict[str, ToggleState]:
     """For each toggle: on when the plan wraps any of its units, with the rank/alpha they get."""
-    pos = index.inventory.index.get_indexer(resolved.index)
-    ranks = np.zeros(len(index.names), np.int64)
-    alphas = np.zeros(len(index.names), np.float64)
-    ranks[pos], alphas[pos] = resolved["rank"].to_numpy(), resolved["alpha"].to_numpy()
+    index, ranks, alphas = resolved.index, resolved.ranks, resolved.alphas
     states: dict[str, ToggleState] = {}
     for t in toggles:
         hit = index.mask(t.key) & (ranks > 0)

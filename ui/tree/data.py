@@ -115,7 +115,9 @@ def _points(key: str) -> list[dict]:
 def _apply(rows: np.ndarray) -> None:
     ss = st.session_state
     try:
-        result = keys.toggle(state.current_plan(), state.current_model().index, rows, ss.get(BY, "role"))
+        model = state.current_model()
+        result = keys.toggle(state.current_plan(), model.index, rows, ss.get(BY, "role"),
+                             lambda p: model.views.resolve(p, model.index))
         if result.changed:
             state.set_plan(result.plan)
         ss[MESSAGE] = ("success" if result.changed else "info", result.message)

@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from lora_core.charts import human
-from lora_core.planning.plan import count, per_row
 from lora_core.tree.figures import diagram_figure, tree_icicle
 from lora_core.tree.hierarchy import ROOT, node_table, search_focus
 
@@ -155,16 +154,16 @@ def render() -> None:
     lid = td.layer_id(model, stack, layer) if open_it else None
     opened = (lid,) if lid else ()
     shape = td.tree_shape(st.session_state[state.MODEL], opened)
-    ranks, lora = per_row(plan, model.index)
-    c = count(plan, model.index)
+    resolved = model.views.resolve(plan, model.index)
+    ranks, lora, c = resolved.ranks, resolved.lora, resolved.count
     m = st.columns(3)
     m[0].metric("Trainable parameters", human(c.trainable), help=f"Exactly {c.trainable:,}, as PEFT counts them.")
     m[1].metric("Wrapped modules", f"{c.modules:,}")
     other = None
     if compare:
         saved = state.saved_plans()[compare]
-        other = per_row(saved.plan, model.index)[0]
-        oc = count(saved.plan, model.index)
+        theirs = model.views.resolve(saved.plan, model.index)
+        other, oc = theirs.ranks, theirs.count
         m[2].metric(f"vs “{compare}”", human(oc.trainable), delta=human(c.trainable - oc.trainable))
     nodes = node_table(shape, model.inventory, ranks, lora)
     left, right = st.columns([6, 5], gap="large")
@@ -175,4 +174,4 @@ def render() -> None:
     with right:
         st.subheader("One layer, drawn")
         layer_diagram(model, stack, layer, ranks, lora, other)
-    page.end()
+    page.end(c)
