@@ -36,6 +36,8 @@ from torch import nn
 
 # PEFT's ``layers_to_transform`` rule (no ``layers_pattern``): the first number after a dotted segment.
 LAYER_INDEX = re.compile(r".*?\.[^.]*\.(?P<idx>\d+)\.")
+# The same rule with the parts around the number named: ``model.layers`` / ``7`` / ``mlp.up_proj``.
+LAYER_PARTS = re.compile(r"^(?P<prefix>.*?\.[^.]*)\.(?P<idx>\d+)\.(?P<rest>.+)$")
 
 
 # ---------------------------------------------------------------- names
@@ -92,7 +94,11 @@ def pattern_key_matches(key: str, name: str) -> bool:
 
 
 def layer_index(name: str) -> int | None:
-    """The layer ``layers_to_transform`` reads from a name: ``model.layers.7.mlp.up_proj -> 7``."""
+    """The layer ``layers_to_transform`` reads from a name: ``model.layers.7.mlp.up_proj -> 7``.
+
+    Read on the name with a dot appended, so a layer's own name (``model.layers.7``, and a
+    parameter held by the layer itself) is in its layer too; PEFT, which wants a dot after the
+    number, gives such a name no layer, but LoRA wraps only modules below a layer."""
     match = LAYER_INDEX.match(name + ".")
     return int(match["idx"]) if match else None
 

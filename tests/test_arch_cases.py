@@ -1,4 +1,4 @@
-"""The five ways families outside the presets broke (issue 11), in the core, the CLI and the app.
+"""The five ways model families outside the presets used to break, in the core, the CLI and the app.
 
 Configs are the sweep's: each type's default config cut to 2 layers (``bench/arch_sweep.py``),
 written as the config.json a user would upload. Counts and wrapped sets are checked by applying

@@ -43,7 +43,7 @@ from torch import nn
 from transformers.pytorch_utils import Conv1D
 
 from . import taxonomy as tx
-from ..peft_rules import peft_refusal
+from ..peft_rules import layer_index, peft_refusal
 from .skeleton import Skeleton
 from .text_config import text_config
 
@@ -52,7 +52,6 @@ COLUMNS: tuple[str, ...] = (
     "module_class", "in_features", "out_features", "num_experts", "base_params",
     "bias_params", "numel", "tied_to", "is_output", "targetable", "not_offered",
 )
-_LAYER_RE = re.compile(r".*?\.[^.]*\.(?P<idx>\d+)\.")  # PEFT's layers_to_transform rule
 _EXPERT_COUNT_KEYS = ("num_local_experts", "n_routed_experts", "num_experts")
 _WRAPPABLE = ("linear", "conv1d", "embedding")
 
@@ -69,12 +68,6 @@ class _Scope:
 def _join(module: str, param: str) -> str:
     """``module.param``, or ``param`` alone for a parameter of the root (BLIP-2's ``query_tokens``)."""
     return f"{module}.{param}" if module else param
-
-
-def layer_index(module_name: str) -> int | None:
-    """The layer index PEFT reads from a module name: ``model.layers.7.mlp -> 7``."""
-    match = _LAYER_RE.match(module_name + ".")
-    return int(match.group("idx")) if match else None
 
 
 def stack_of(module_name: str, default: str) -> str:

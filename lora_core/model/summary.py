@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from . import taxonomy as tx
-from .inventory import _LAYER_RE
+from ..peft_rules import split_layer
 from .skeleton import Skeleton
 from .text_config import text_config
 
@@ -111,8 +111,8 @@ def summarize(skel: Skeleton, inventory: pd.DataFrame) -> ModelSummary:
 
 def relative_name(name: str) -> str:
     """A row's name below its layer: ``model.layers.7.mlp.up_proj -> 'mlp.up_proj'``."""
-    match = _LAYER_RE.match(name + ".")
-    return (name + ".")[match.end():].rstrip(".") if match else name
+    parts = split_layer(name)
+    return parts[2][1:] if parts else name
 
 
 def _signature(layer_rows: pd.DataFrame) -> tuple:

@@ -2,7 +2,7 @@
 
 - :mod:`.plan`: :class:`Plan`, :class:`Target`, :class:`PlanCount`, the target keys and preset plans.
 - :mod:`.index`: :class:`PlanIndex`, arrays over one model's inventory, built once per model.
-- :mod:`.resolve`: :func:`resolve` -> :class:`ResolvedPlan`, once per (model, plan).
+- :mod:`.resolved`: :func:`resolve` -> :class:`ResolvedPlan`, once per (model, plan).
 - :mod:`.validate`: what PEFT would refuse, and ``parse_layers``.
 - :mod:`.export`: the exact ``LoraConfig`` (:mod:`.export_forms`: the candidate forms it tries).
 - :mod:`.audit`: an existing adapter_config.json read back into a plan.
@@ -15,7 +15,7 @@ imported from their own modules.
 from .index import PlanIndex
 from .plan import (GROUP_KEYS, MAX_RANK, MAX_TARGETS, PRESET_PLANS, ROLE_KEYS, TASK_GUIDANCE, Plan, PlanCount,
                    Target, TaskGuidance, key_level)
-from .resolve import ResolvedPlan, count, lora_params, per_row, resolve, resolve_plan
+from .resolved import ResolvedPlan, count, lora_params, per_row, resolve, resolve_plan
 from .validate import check_fields, check_layers, parse_layers, validate, validate_plan
 
 __all__ = [

@@ -23,7 +23,7 @@ from ..peft_rules import (PeftTargets, convert_like_peft, layer_index, matches_a
 from .export_forms import MODULE_KINDS, minimal_suffixes
 from .index import PlanIndex
 from .plan import Plan, PlanCount, Target
-from .resolve import resolve
+from .resolved import resolve
 
 MAX_ADAPTER_CONFIG_BYTES = 1_000_000
 _FIELDS = {f.name for f in dataclasses.fields(LoraConfig)}

@@ -34,7 +34,7 @@ from .export_forms import (form_size, minimal_suffixes, mode, module_candidates,
                            wanted_targets)
 from .index import PlanIndex
 from .plan import Plan
-from .resolve import ResolvedPlan, resolve
+from .resolved import ResolvedPlan, resolve
 from .validate import check_fields, validate
 
 

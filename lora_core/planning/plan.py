@@ -19,7 +19,7 @@ PEFT refuses on the model (``not_offered``, e.g. Mamba's ``out_proj``) are never
 
 Counting is closed form over the inventory (PEFT's rules, see ``lora_params``), vectorised with
 NumPy through a :class:`~lora_core.planning.index.PlanIndex` built once per model, so a recount costs
-microseconds. :func:`~lora_core.planning.resolve.resolve` assigns ranks to rows once per (model, plan); every
+microseconds. :func:`~lora_core.planning.resolved.resolve` assigns ranks to rows once per (model, plan); every
 consumer (counts, export, recipes, memory, serving, tree, charts) reads that :class:`ResolvedPlan`.
 """
 

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..peft_rules import entry_mask, matches_entry, saved_by_text
 from .index import PlanIndex
 from .plan import GROUP_KEYS, MAX_RANK, MAX_TARGETS, Plan, Target
-from .resolve import ResolvedPlan, resolve
+from .resolved import ResolvedPlan, resolve
 
 _KEY_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 

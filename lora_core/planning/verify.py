@@ -21,7 +21,7 @@ from .export import lora_config
 from .export_forms import wanted_targets
 from .index import PlanIndex
 from .plan import Plan
-from .resolve import resolve
+from .resolved import resolve
 from .validate import check_fields, validate
 from ..model.skeleton import Skeleton
 

@@ -121,7 +121,7 @@ def render() -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         cfg = downloads(model, plan)
-        serving_view.panel(model, plan, cfg)  # issue 15
+        serving_view.panel(model, plan, cfg)
     with right:
         verify_section(model, plan)
         st.divider()
