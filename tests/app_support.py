@@ -1,4 +1,4 @@
-"""Shared AppTest helpers for the tests/test_app_*.py files.
+"""Shared AppTest helpers for the tests/ui/test_app_*.py files.
 
 Pages are addressed by file; widgets by their explicit keys. The skeletons are cached per
 process by ``st.cache_resource``, so each preset is built once per test run.

@@ -3,7 +3,7 @@
 :func:`describe` builds it from a plan on a model; the exported ``adapter_config.json`` dict is
 optional (the Targets page badges judge the plan without exporting). :func:`peft_tensors` gives
 the tensor names and shapes ``peft.get_peft_model_state_dict`` saves for the plan, in closed form
-(checked against PEFT on the meta model in ``tests/test_serving.py``):
+(checked against PEFT on the meta model in ``tests/serving/test_serving.py``):
 
 - a wrapped Linear/Conv1D ``m``: ``m.lora_A.weight (r, in)``, ``m.lora_B.weight (out, r)``, with
   DoRA ``m.lora_magnitude_vector (out,)``, with ``lora_bias`` ``m.lora_B.bias (out,)``;

@@ -14,8 +14,8 @@ from lora_core.charts import human, human_pct
 from lora_core.errors import InputError
 from lora_core.planning import Plan
 
-from ..common import page, serving as serving_view, state, widgets
-from . import recipes as recipes_view
+from ..common import page, serving as serving_section, state, widgets
+from . import recipes as recipe_tabs
 from .verification import adapter_config, verification
 from ..common.loaded_model import LoadedModel
 
@@ -34,7 +34,7 @@ def downloads(model: LoadedModel, plan: Plan) -> dict | None:
     st.download_button("Download adapter_config.json", data, file_name="adapter_config.json",
                        mime="application/json", key="ex_download", type="primary",
                        help="Put it in an adapter folder; peft.LoraConfig.from_pretrained(folder) loads it.")
-    recipes_view.render_tabs(model, plan, cfg)
+    recipe_tabs.render_tabs(model, plan, cfg)
     return cfg
 
 
@@ -121,7 +121,7 @@ def render() -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         cfg = downloads(model, plan)
-        serving_view.panel(model, plan, cfg)
+        serving_section.panel(model, plan, cfg)
     with right:
         verify_section(model, plan)
         st.divider()

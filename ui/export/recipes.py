@@ -13,7 +13,7 @@ from lora_core.errors import InputError
 from lora_core.planning import Plan
 from lora_core.recipes import TOOLS, Recipe, write_all
 
-from ..targets import memory as memory_view
+from ..targets import memory as memory_section
 from ..common import widgets
 from ..common.loaded_model import LoadedModel, ModelRef
 
@@ -66,8 +66,8 @@ def show(recipe: Recipe) -> None:
 
 
 def _remember_tool(labels: dict[str, str]) -> None:
-    """The tool whose tab is open becomes the Targets page's memory profile (``ui/memory_view.py``)."""
-    memory_view.follow_recipe_tool(labels[st.session_state[TAB_KEY]])
+    """The tool whose tab is open becomes the Targets page's memory profile (``ui/memory_section.py``)."""
+    memory_section.follow_recipe_tool(labels[st.session_state[TAB_KEY]])
 
 
 def render_tabs(model: LoadedModel, plan: Plan, exported: dict) -> None:

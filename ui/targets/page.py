@@ -23,8 +23,8 @@ import streamlit as st
 from lora_core.errors import InputError
 from lora_core.planning import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, parse_layers
 
-from . import memory as memory_view
-from ..common import page, serving as serving_view, state, widgets
+from . import memory as memory_section
+from ..common import page, serving as serving_section, state, widgets
 from ..common.loaded_model import LoadedModel
 from ..common.plan_views import PlanView
 from .toggles import SECTIONS, Toggle, edit_targets, not_offered_notes
@@ -192,7 +192,7 @@ def results(model: LoadedModel, view: PlanView) -> None:
     """Metrics, warnings and the three live charts, then the training memory."""
     c = view.count
     widgets.count_metrics(c)
-    serving_view.badges(model, view.plan)
+    serving_section.badges(model, view.plan)
     for w in state.plan_warnings():
         st.warning(w, icon="⚠️")
     for note in view.notes:
@@ -209,7 +209,7 @@ def results(model: LoadedModel, view: PlanView) -> None:
                       f"{c.trainable:,} trainable beside {c.all_params - c.trainable:,} frozen parameters.",
                       config=widgets.STATIC_CHART_CONFIG)
     st.caption(f"{c.modules:,} units wrapped · {c.lora:,} LoRA parameters · {c.extra:,} in saved copies and biases.")
-    memory_view.show(model, view.resolved)
+    memory_section.show(model, view.resolved)
 
 
 def render() -> None:

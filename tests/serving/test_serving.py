@@ -18,7 +18,7 @@ from lora_core.serving import ENGINES, describe, judge_all, peft_tensors, servab
 from lora_core.serving.verdict import SOURCE_RE, Finding, source_of, verdict_of
 
 from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
-from tests.serving_cases import CASES, exported
+from tests.serving.cases import CASES, exported
 
 IDS = list(CASES)
 

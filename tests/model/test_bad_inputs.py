@@ -36,7 +36,7 @@ from lora_core.model.guards import MAX_CONFIG_BYTES
 from lora_core.planning import MAX_TARGETS, Plan, PlanIndex, Target, parse_layers, validate_plan
 from tests.helpers import cached_inventory
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LLAMA_ID = "meta-llama/Meta-Llama-3.1-8B"
 LLAMA = presets.preset_dict(LLAMA_ID)
 LLAVA = presets.preset_dict("llava-hf/llava-1.5-7b-hf")

@@ -17,7 +17,7 @@ from lora_core.serving.verdict import source_of
 
 from tests.helpers import cached_inventory, cached_skeleton
 from tests.replay_support import run_replay
-from tests.serving_cases import CASES, Exported, export, exported
+from tests.serving.cases import CASES, Exported, export, exported
 
 ARCH_FILES = {arch: (mod, arch) for arch, (mod, _) in vllm_archs.LEAVES.items()}
 ARCH_FILES["GPT2LMHeadModel"] = ("gpt2", "GPT2LMHeadModel")

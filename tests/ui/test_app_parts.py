@@ -1,4 +1,4 @@
-"""The app's pure parts: number formatting, the Targets toggles, chart data (tool recipes: tests/test_recipes.py)."""
+"""The app's pure parts: number formatting, the Targets toggles, chart data (tool recipes: tests/recipes/test_recipes.py)."""
 
 from __future__ import annotations
 

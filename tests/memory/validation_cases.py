@@ -16,9 +16,9 @@ from functools import lru_cache
 import pandas as pd
 from transformers import AutoConfig
 
-from ..model import open_model
-from ..planning import Plan, PlanIndex, Target, count
-from . import MemorySettings, estimate_for_plan
+from lora_core.memory import MemorySettings, estimate_for_plan
+from lora_core.model import open_model
+from lora_core.planning import Plan, PlanIndex, Target, count
 
 # Sources (full citations in docs/memory.md):
 # - LitGPT 2023: tutorials/resource-tables.md (commit 0cc02afa), runs with finetune/lora.py at 8641822,

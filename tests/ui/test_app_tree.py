@@ -1,7 +1,7 @@
 """Module tree page in AppTest: every architecture renders, the numbers are lora_core's, and the
 layer picker, search, navigation and saved-plan comparison drive the tree and the diagram.
 
-Clicks on the charts (Plotly selection events) need a browser: tests/test_browser_tree.py.
+Clicks on the charts (Plotly selection events) need a browser: tests/ui/test_browser_tree.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The estimate against published, measured peaks (lora_core.memory.validation.CASES).
+"""The estimate against published, measured peaks (tests.memory.validation_cases.CASES).
 
 Each case is compared with the estimate of the same kind (allocated with allocated, reserved with
 reserved). The acceptance band is ±15 % (±20 % for QLoRA); cases outside it stay in the table
@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from lora_core.memory.validation import CASES, markdown_table, trainable_of, validation_table
+from tests.memory.validation_cases import CASES, markdown_table, trainable_of, validation_table
 
 # Cases outside ±15 % (each must be inside its band) -> why. Kept in the table; the test pins the list.
 # Empty since the previous step's retention (keeps_previous_step) and Fabric's fp32 logits were read

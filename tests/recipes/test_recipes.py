@@ -1,6 +1,6 @@
 """The recipe writers in-process: the forms they choose, the PEFT recipes, and ``plan --format``.
 
-What the trainers themselves make of the recipes is proven in tests/test_recipes_replay.py.
+What the trainers themselves make of the recipes is proven in tests/recipes/test_recipes_replay.py.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from lora_core.model.summary import fold_layers, relative_name
 
 from tests.helpers import cached_inventory, cached_skeleton
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LLAMA = "meta-llama/Meta-Llama-3.1-8B"
 
 
