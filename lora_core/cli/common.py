@@ -21,11 +21,3 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def open_from_args(args: argparse.Namespace) -> OpenedModel:
     """Resolve ``args.model`` and open it (raises InputError)."""
     return open_model(sources.resolve(args.model, revision=args.revision, trust_remote_code=args.trust_remote_code))
-
-
-def human_count(n: int) -> str:
-    """``8_030_261_248 -> '8.03 B'``, ``124_439_808 -> '124.4 M'``."""
-    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= size:
-            return f"{n / size:.3g} {unit}" if size >= 1e9 else f"{n / size:.1f} {unit}"
-    return str(n)

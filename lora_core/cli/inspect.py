@@ -9,7 +9,8 @@ from typing import Any
 import pandas as pd
 
 from ..model import OpenedModel
-from .common import add_model_arguments, human_count, open_from_args
+from ..numbers import human
+from .common import add_model_arguments, open_from_args
 from ..model.summary import ModelSummary, fold_layers, relative_name
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -71,7 +72,7 @@ def render(opened: OpenedModel) -> str:
 def _headlines(s: ModelSummary) -> list[str]:
     rows = [(label, f"{getattr(s, attr):,}") for label, attr in _HEADLINES
             if getattr(s, attr) is not None and not (attr == "num_experts" and not s.num_experts)]
-    rows.append(("total parameters", f"{s.total_params:,} ({human_count(s.total_params)})"))
+    rows.append(("total parameters", f"{s.total_params:,} ({human(s.total_params, one_decimal=True)})"))
     if s.fused_roles:
         rows.append(("fused roles", ", ".join(s.fused_roles)))
     return [f"  {label:<22}{value}" for label, value in rows]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..charts import human
+from ..numbers import human
 from .sentences import SENTENCES
 
 WIDTH = 6.0

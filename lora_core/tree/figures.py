@@ -13,7 +13,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..charts import GROUP_COLORS, SpecFigure, tint, human
+from ..charts import GROUP_COLORS, SpecFigure, tint
+from ..numbers import human
 from .diagram import WIDTH, Box, Diagram
 from .sentences import SENTENCES
 

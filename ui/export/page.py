@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from lora_core.planning.audit import audit_adapter_config
-from lora_core.charts import human, human_pct
+from lora_core.numbers import human, human_pct
 from lora_core.errors import InputError
 from lora_core.planning import Plan
 
