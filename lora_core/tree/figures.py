@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..charts import GROUP_COLORS, SpecFigure, tint
 from ..numbers import human
-from .diagram import WIDTH, Box, Diagram
+from .boxes import WIDTH, Box, Diagram
 from .sentences import SENTENCES
 
 AreaBy = Literal["base", "lora"]
