@@ -154,7 +154,7 @@ def _judged_on(model_type: str, arch: str, plan: Plan):
 
 
 def test_vllm_judges_architectures_it_does_not_register() -> None:
-    from lora_core.serving import vllm, vllm_archs
+    from lora_core.serving import vllm
 
     plan = Plan((Target("all-linear", 8),))
     music, arch = _judged_on("musicgen", "MusicgenForConditionalGeneration", plan)
@@ -212,8 +212,6 @@ def test_sglang_judges_architectures_it_has_no_model_class_for() -> None:
 
 
 def test_vllm_converted_pooling_architecture_is_its_registered_base() -> None:
-    from lora_core.serving import vllm
-
     llama = exported("qv-r8").adapter
     as_cls = dataclasses.replace(llama, model=dataclasses.replace(llama.model, arch="LlamaForSequenceClassification"))
     assert vllm_model.normalized_arch("LlamaForSequenceClassification") == "LlamaForCausalLM"
