@@ -87,17 +87,19 @@ def compare(before: Path, runs: int) -> None:
     """Before and after, alternately (before, after, before, after), each in a fresh process."""
     here = Path(__file__).resolve().parent.parent
     merged: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
-    for _ in range(2):
+    for _ in range(3):
         for label, root in (("before", before), ("after", here)):
-            for case, times in _in_process(root.resolve(), runs // 2 or 1).items():
+            for case, times in _in_process(root.resolve(), runs // 3 or 1).items():
                 merged[label].setdefault(case, []).extend(times)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"Rerun times, before ({before}) and after ({here}), {MODEL} on Targets and {TREE_MODEL} on the tree, "
-          f"{2 * (runs // 2 or 1)} AppTest runs each, alternated ({os.cpu_count()} CPUs, load average {load})")
-    print(f"{'case':<18} {'before ms':>10} {'after ms':>9} {'after/before':>13}")
+          f"{3 * (runs // 3 or 1)} AppTest runs each, alternated ({os.cpu_count()} CPUs, load average {load})")
+    print("median and fastest run (the fastest is the least disturbed by other work on the machine)")
+    print(f"{'case':<18} {'before ms':>10} {'after ms':>9} {'ratio':>6}   {'before min':>10} {'after min':>9} {'ratio':>6}")
     for case, times in merged["after"].items():
         b, a = statistics.median(merged["before"][case]), statistics.median(times)
-        print(f"{case:<18} {b:>10.1f} {a:>9.1f} {a / b:>13.2f}")
+        bm, am = min(merged["before"][case]), min(times)
+        print(f"{case:<18} {b:>10.1f} {a:>9.1f} {a / b:>6.2f}   {bm:>10.1f} {am:>9.1f} {am / bm:>6.2f}")
 
 
 def main() -> None:
