@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
+from packaging.version import InvalidVersion, Version
+
 from ..errors import InputError
 
 AdapterDtype = Literal["fp32", "bf16"]
@@ -23,6 +25,24 @@ ADAPTER_DTYPES: tuple[str, ...] = ("fp32", "bf16")
 OPTIMIZERS: tuple[str, ...] = ("fp32", "bf16", "8bit", "paged_fp32", "paged_8bit")
 LOGITS: tuple[str, ...] = ("fp32_full", "bf16_full", "chunked", "chunked_fp32", "fused_inplace", "fused")
 CHECKPOINTING: tuple[str, ...] = ("plain", "offloaded")
+NF4_LIBRARIES: tuple[str, ...] = ("bitsandbytes", "torchao")
+
+# The library versions a profile runs by default, when the user states none ("as of" today).
+# bitsandbytes: the version requirements-replay.txt installs, whose MatMul4Bit
+# tests/replays/qlora_cpu.py runs (it keeps ``ctx.tensors = (None, B)``). torchao: the release
+# whose NF4Tensor the torchtune profile models by default (chunked quantization, from 0.2.0).
+DEFAULT_BITSANDBYTES = "0.50.2"
+DEFAULT_TORCHAO = "0.5.0"
+# Versions the UI offers (any PEP 440 version is accepted): the wheels whose code was read.
+BITSANDBYTES_VERSIONS: tuple[str, ...] = ("0.41.1", "0.42.0", "0.43.1", "0.44.1", "0.45.0", "0.50.2")
+TORCHAO_VERSIONS: tuple[str, ...] = ("0.1", "0.2.0", "0.3.0", "0.5.0")
+# bitsandbytes 0.44.0 changed MatMul4Bit.forward from ``ctx.tensors = (A, B)`` to ``(None, B)``.
+BNB_STOPS_SAVING_INPUT = Version("0.44.0")
+# torchao 0.2.0 (commit 6081796b, "perform in chunks") quantizes to NF4 in chunks of 1024**2 elements.
+TORCHAO_CHUNKED_QUANTIZATION = Version("0.2.0")
+# torchao 0.3.0 (commit 9dbc5542, "return contiguous quantization_factor") stops keeping the
+# n/64-element expansion its quantization factors were a view of.
+TORCHAO_CONTIGUOUS_FACTOR = Version("0.3.0")
 
 # Bytes per trainable parameter the optimizer keeps (AdamW: two moments).
 OPTIMIZER_STATE_BYTES: dict[str, int] = {"fp32": 8, "bf16": 4, "8bit": 2, "paged_fp32": 8, "paged_8bit": 2}
@@ -64,8 +84,17 @@ class TrainingProfile:
         double_quant: NF4 constants quantized again (QLoRA's double quantization).
         upcast_unquantized: non-quantized parameters cast to fp32 for k-bit training (PEFT's
             ``prepare_model_for_kbit_training``).
-        bnb_saves_input: bitsandbytes before 0.44 (``MatMul4Bit.forward``: ``ctx.tensors = (A, B)``)
-            keeps every quantized linear's input for backward; 0.44 and later keep ``(None, B)``.
+        nf4_library: who implements QLoRA's NF4: ``bitsandbytes`` (``Linear4bit``/``MatMul4Bit``)
+            or ``torchao`` (``NF4Tensor``/``linear_nf4``, torchtune).
+        bitsandbytes: the bitsandbytes version (a stated setting, e.g. ``"0.41.1"``): before 0.44
+            ``MatMul4Bit.forward`` keeps ``ctx.tensors = (A, B)``, every quantized linear's input
+            (:attr:`bnb_saves_input`); 0.44 and later keep ``(None, B)``.
+        torchao: the torchao version: before 0.2.0 ``NF4Tensor.from_tensor`` compares every element
+            with the 16 NF4 values at once (a numel x 16 bf16 difference and its ``abs``), from 0.2.0
+            in chunks of 1024**2 elements; before 0.3.0 each weight keeps its quantization factors
+            as a view of an n/64-element tensor.
+        qlora_optimizer: the optimizer the trainer switches to when the base is quantized (LitGPT:
+            bitsandbytes PagedAdamW), unless the optimizer knob is given.
         keeps_previous_step: the training loop still holds the previous step's model output while
             the next forward runs (LitGPT's ``fit``: ``logits = model(...)`` rebinds only when the
             forward returns), so that output and what its autograd graph still references stay
@@ -91,7 +120,10 @@ class TrainingProfile:
     double_quant: bool
     upcast_unquantized: bool
     sources: tuple[tuple[str, str], ...] = ()
-    bnb_saves_input: bool = False
+    nf4_library: str = "bitsandbytes"
+    bitsandbytes: str = DEFAULT_BITSANDBYTES
+    torchao: str = DEFAULT_TORCHAO
+    qlora_optimizer: str | None = None
     keeps_previous_step: bool = False
     expands_kv: bool = False
     softcap_eager_attention: bool = False
@@ -104,9 +136,26 @@ class TrainingProfile:
             raise InputError(sorted(unknown)[0], f"not a profile knob; choose from {', '.join(KNOBS)}")
         for knob, value in given.items():
             allowed = KNOBS[knob]
-            if value not in allowed:
+            if knob in VERSION_KNOBS:
+                _check_version(knob, value)
+            elif value not in allowed:
                 raise InputError(knob, f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
         return replace(self, **given)
+
+    @property
+    def bnb_saves_input(self) -> bool:
+        """bitsandbytes' 4-bit matmul keeps its input for backward (versions before 0.44)."""
+        return self.nf4_library == "bitsandbytes" and Version(self.bitsandbytes) < BNB_STOPS_SAVING_INPUT
+
+    @property
+    def torchao_keeps_factor_view(self) -> bool:
+        """torchao's ``NF4Tensor`` keeps the n/64-element factor expansion (versions before 0.3.0)."""
+        return self.nf4_library == "torchao" and Version(self.torchao) < TORCHAO_CONTIGUOUS_FACTOR
+
+    @property
+    def torchao_quantizes_whole_tensor(self) -> bool:
+        """torchao's NF4 quantization builds numel x 16 intermediates at once (versions before 0.2.0)."""
+        return self.nf4_library == "torchao" and Version(self.torchao) < TORCHAO_CHUNKED_QUANTIZATION
 
     def knobs(self) -> dict[str, object]:
         """The knob values, e.g. ``{"adapter_dtype": "fp32", "optimizer": "fp32", ...}``."""
@@ -116,9 +165,20 @@ class TrainingProfile:
 KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZERS, "logits": LOGITS,
                            "checkpointing": CHECKPOINTING, "autocast": (True, False),
                            "quantize_lm_head": (True, False), "double_quant": (True, False),
-                           "upcast_unquantized": (True, False), "bnb_saves_input": (True, False),
-                           "keeps_previous_step": (True, False), "expands_kv": (True, False),
-                           "softcap_eager_attention": (True, False)}
+                           "upcast_unquantized": (True, False), "bitsandbytes": BITSANDBYTES_VERSIONS,
+                           "torchao": TORCHAO_VERSIONS, "keeps_previous_step": (True, False),
+                           "expands_kv": (True, False), "softcap_eager_attention": (True, False)}
+# Knobs that take any PEP 440 version (the tuples above are what the UI offers).
+VERSION_KNOBS: frozenset[str] = frozenset({"bitsandbytes", "torchao"})
+
+
+def _check_version(knob: str, value: object) -> None:
+    try:
+        Version(str(value))
+    except InvalidVersion:
+        raise InputError(knob, f"must be a version such as {KNOBS[knob][0]}, got {value!r}") from None
+    if not isinstance(value, str):
+        raise InputError(knob, f"must be a version string such as {KNOBS[knob][0]!r}, got {value!r}")
 
 _TRANSFORMERS_LOSS = "transformers 5 loss/loss_utils.py ForCausalLMLoss: logits = logits.float()"
 _HF_QUANT = ("transformers 5 integrations/bitsandbytes.py replace_with_bnb_linear skips "
@@ -180,7 +240,12 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
          ("autocast", "no autocast: bf16 end to end"),
          ("quantize_lm_head", "QLoRA builders quantize the decoder's linears; output projection stays bf16"),
          ("double_quant", "torchao NF4Tensor: scalers quantized in blocks of 256 (double quantization)"),
-         ("upcast_unquantized", "no upcast"))),
+         ("upcast_unquantized", "no upcast"),
+         ("nf4_library", "LoRALinear(quantize_base=True) -> torchao to_nf4 / linear_nf4 (LinearNF4 keeps "
+                         "ctx.nf4_weight, not its input)"),
+         ("torchao", "torchtune's pyproject pinned torchao==0.1 (April 2024); later releases depend on "
+                     "torchao >= 0.2 (chunked quantization); the default is the chunked behaviour")),
+        nf4_library="torchao"),
     TrainingProfile(
         "litgpt", "LitGPT", "bf16", "bf16", "chunked", "plain", False, True, False, False,
         (("adapter_dtype", "--precision bf16-true: LoRA params bf16"),
@@ -194,6 +259,8 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
          ("quantize_lm_head", "BitsandbytesPrecision swaps every nn.Linear, lm_head included"),
          ("double_quant", "--quantize bnb.nf4: compress_statistics=False ('bnb.nf4-dq' for double quant)"),
          ("upcast_unquantized", "no upcast"),
+         ("qlora_optimizer", "finetune/lora.py: bnb.optim.PagedAdamW when the precision is BitsandbytesPrecision "
+                             "(lit-gpt 8641822, litgpt 43c44323; later instantiate_bnb_optimizer)"),
          ("keeps_previous_step", "litgpt/finetune/lora.py fit() (2024; lit-gpt finetune/lora.py train() in 2023): "
                                  "`logits = model(input_ids, lm_head_chunk_size=128)` keeps the previous step's "
                                  "logit list, and through its grad_fn the whole previous graph, until the next "
@@ -204,7 +271,7 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
          ("softcap_eager_attention", "litgpt/model.py CausalSelfAttention.scaled_dot_product_attention "
                                      "(916a84ca and later): 'with softcapping we cannot use SDPA': tanh, "
                                      "softmax(dtype=float) and scores @ v in eager ops")),
-        keeps_previous_step=True, expands_kv=True, softcap_eager_attention=True),
+        qlora_optimizer="paged_fp32", keeps_previous_step=True, expands_kv=True, softcap_eager_attention=True),
 )}
 TRAINERS: tuple[str, ...] = tuple(PROFILES)
 
