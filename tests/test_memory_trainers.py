@@ -146,3 +146,27 @@ def test_phi_15_micro_batch_4_counts_the_shared_norm_once() -> None:
     input and a second norm input were counted beside the attention's."""
     ratios = validation_table((BY_ID["litgpt-phi15-lora-mb1"], BY_ID["litgpt-phi15-lora-mb4"]))["ratio"]
     assert (ratios - 1).abs().max() < 0.06, ratios.tolist()
+
+
+def test_unsloth_fused_kernels_keep_what_its_code_saves() -> None:
+    """Unsloth's own ``LoRA_MLP``/``LoRA_QKV``/``LoRA_W`` (run on CPU in the replay venv) save the
+    group's input and, for the MLP, two FFN-wide tensors; nothing per adapter."""
+    from lora_core.memory.unsloth_kernels import FUSED_MLP_KEPT
+    from tests.replay_support import run_replay
+    t, h, f = 16, 64, 160
+    saved = run_replay("unsloth_kernels.py", {"tokens": t, "hidden": h, "ffn": f, "r": 4})
+    assert sorted(map(tuple, saved["mlp"])) == sorted([(t, h)] + [(t, f)] * FUSED_MLP_KEPT)
+    assert saved["qkv"] == [[t, h]] and saved["o"] == [[t, h]]
+
+
+def test_unsloth_fuses_only_complete_groups() -> None:
+    """``patch_peft_model``: gate+up+down all with LoRA for LoRA_MLP, q+k+v for LoRA_QKV."""
+    import pandas as pd
+    from lora_core.memory.unsloth_kernels import fused_rows
+    rows = pd.DataFrame({"layer": [0, 0, 0, 0, 0, 1, 1], "role": ["q", "k", "v", "gate", "up", "gate", "up"],
+                         "bias_params": 0})
+    covered, mlp = fused_rows(rows)
+    assert covered.tolist() == [True, True, True, False, False, False, False] and mlp is False
+    full = pd.DataFrame({"layer": [0, 0, 0], "role": ["gate", "up", "down"], "bias_params": [0, 0, 0]})
+    assert fused_rows(full)[1] is True
+    assert fused_rows(full.assign(bias_params=[0, 1, 0]))[1] is False

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from .layout import BlockLayout, block_layout
+from .unsloth_kernels import FUSED_MLP_KEPT, fused_rows
 from .profiles import PROFILES, TrainingProfile
 from ..text_config import text_config
 
@@ -126,7 +127,7 @@ def activation_shape(config, inventory: pd.DataFrame) -> ActivationShape:
 
 
 def layer_activation_bytes(shape: ActivationShape, ffn: int, tokens_in: int, s: int, b: int,
-                           flash_attention: bool, score_bytes: int = 5) -> int:
+                           flash_attention: bool, score_bytes: int = 5, ffn_kept: int | None = None) -> int:
     """Bytes one block keeps for backward, 16-bit activations, no recomputation.
 
     Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
@@ -146,9 +147,10 @@ def layer_activation_bytes(shape: ActivationShape, ffn: int, tokens_in: int, s: 
 
     With MHA, an MLP of 4h and no dropout this is Korthikanti's 34 sbh less the two 1-byte
     dropout masks (32 sbh): LLMs trained with dropout 0 do not store them. ``score_bytes``
-    replaces the 5 for other eager attentions (:data:`SOFTCAP_SCORE_BYTES`).
+    replaces the 5 for other eager attentions (:data:`SOFTCAP_SCORE_BYTES`); ``ffn_kept`` replaces
+    ``m`` (Unsloth's fused gated MLP keeps 2, :mod:`.unsloth_kernels`).
     """
-    m = 4 if shape.gated else 2
+    m = ffn_kept or (4 if shape.gated else 2)
     layout = shape.layout
     ffn_inputs = tokens_in - (1 if layout.ffn_reads_attention_input else 0)
     per_token = ((layout.norm_inputs + 1 + ffn_inputs) * shape.hidden + shape.q_dim + shape.kv_dim + shape.out_dim
@@ -263,7 +265,12 @@ def activation_bytes(config, inventory: pd.DataFrame, settings, wrapped: pd.Data
     flash, score = settings.flash_attention, 5
     if profile.softcap_eager_attention and getattr(text_config(config), "attn_logit_softcapping", None):
         flash, score = False, SOFTCAP_SCORE_BYTES
-    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash, score)
+    ffn_kept = None
+    if profile.fused_lora_kernels and wrapped is not None and not wrapped.empty:
+        covered, mlp_fused = fused_rows(wrapped)
+        wrapped = wrapped[~covered]
+        ffn_kept = FUSED_MLP_KEPT if mlp_fused and shape.gated else None
+    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash, score, ffn_kept)
     moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash, score)
     dense_layers = shape.layers - shape.moe_layers
     lora = lora_activation_bytes(wrapped, dora, s, b, adapter_element_bytes(profile))

@@ -204,7 +204,8 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
     transients = logits_extra + dequantized
     # in the forward too, MatMul4Bit.forward builds `F.dequantize_4bit(B, quant_state)` per call: the
     # largest (LitGPT: lm_head, once per 128-token chunk) beside the bf16 logits made so far
-    sbv = settings.seq_len * settings.batch_size * shape.vocab
+    # (a fused linear cross-entropy never builds the logits: only the dequantized weight then)
+    sbv = 0 if profile.logits == "fused" else settings.seq_len * settings.batch_size * shape.vocab
     forward_extra = max(0, 2 * sbv + dequantized - logits_forward) if quantized else 0
     previous = previous_step_bytes(model.config, inventory, settings, profile)
     static = weights + constants + adapters["lora_weights"] + adapters["optimizer_states"] + adapters["dora_extra"]

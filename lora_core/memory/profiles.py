@@ -95,6 +95,9 @@ class TrainingProfile:
             as a view of an n/64-element tensor.
         qlora_optimizer: the optimizer the trainer switches to when the base is quantized (LitGPT:
             bitsandbytes PagedAdamW), unless the optimizer knob is given.
+        fused_lora_kernels: Unsloth's ``LoRA_MLP``/``LoRA_QKV``/``LoRA_W`` replace the blocks whose
+            group of projections all carry LoRA: no adapter inputs of their own, and a gated MLP
+            keeps its gate and up outputs only (:mod:`~lora_core.memory.unsloth_kernels`).
         keeps_previous_step: the training loop still holds the previous step's model output while
             the next forward runs (LitGPT's ``fit``: ``logits = model(...)`` rebinds only when the
             forward returns), so that output and what its autograd graph still references stay
@@ -125,6 +128,7 @@ class TrainingProfile:
     torchao: str = DEFAULT_TORCHAO
     qlora_optimizer: str | None = None
     keeps_previous_step: bool = False
+    fused_lora_kernels: bool = False
     expands_kv: bool = False
     softcap_eager_attention: bool = False
 
@@ -167,6 +171,7 @@ KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZ
                            "quantize_lm_head": (True, False), "double_quant": (True, False),
                            "upcast_unquantized": (True, False), "bitsandbytes": BITSANDBYTES_VERSIONS,
                            "torchao": TORCHAO_VERSIONS, "keeps_previous_step": (True, False),
+                           "fused_lora_kernels": (True, False),
                            "expands_kv": (True, False), "softcap_eager_attention": (True, False)}
 # Knobs that take any PEP 440 version (the tuples above are what the UI offers).
 VERSION_KNOBS: frozenset[str] = frozenset({"bitsandbytes", "torchao"})
@@ -229,7 +234,10 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
          ("autocast", "Trainer(bf16=True)"),
          ("quantize_lm_head", "loads with transformers' BitsAndBytesConfig: lm_head kept"),
          ("double_quant", "models/llama.py and models/loader.py: bnb_4bit_use_double_quant True"),
-         ("upcast_unquantized", "no prepare_model_for_kbit_training upcast"))),
+         ("upcast_unquantized", "no prepare_model_for_kbit_training upcast"),
+         ("fused_lora_kernels", "models/llama.py patch_peft_model: apply_lora_mlp / apply_lora_qkv / apply_lora_o "
+                                "when a group's projections all have LoRA, no bias, lora_dropout 0 (the default)")),
+        fused_lora_kernels=True),
     TrainingProfile(
         "torchtune", "torchtune", "bf16", "bf16", "chunked_fp32", "plain", False, False, True, False,
         (("adapter_dtype", "recipes dtype: bf16 -> every parameter, LoRA included, in bf16"),

@@ -45,6 +45,7 @@ class MemorySettings:
     bitsandbytes: str | None = None
     torchao: str | None = None
     keeps_previous_step: bool | None = None
+    fused_lora_kernels: bool | None = None
     expands_kv: bool | None = None
     softcap_eager_attention: bool | None = None
 
@@ -72,6 +73,7 @@ class MemorySettings:
             checkpointing=self.checkpointing, autocast=self.autocast, quantize_lm_head=self.quantize_lm_head,
             double_quant=self.double_quant, upcast_unquantized=self.upcast_unquantized,
             bitsandbytes=self.bitsandbytes, torchao=self.torchao, keeps_previous_step=self.keeps_previous_step,
+            fused_lora_kernels=self.fused_lora_kernels,
             expands_kv=self.expands_kv, softcap_eager_attention=self.softcap_eager_attention)
 
     def as_dict(self) -> dict:
