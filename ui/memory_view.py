@@ -24,7 +24,7 @@ KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "lo
              "checkpointing": "tg_mem_ckpt_mode", "autocast": "tg_mem_autocast",
              "quantize_lm_head": "tg_mem_lmhead", "double_quant": "tg_mem_dq",
              "upcast_unquantized": "tg_mem_upcast", "bitsandbytes": "tg_mem_bnb", "torchao": "tg_mem_torchao",
-             "keeps_previous_step": "tg_mem_prev", "expands_kv": "tg_mem_kv",
+             "keeps_previous_step": "tg_mem_prev", "fused_lora_kernels": "tg_mem_fused", "expands_kv": "tg_mem_kv",
              "softcap_eager_attention": "tg_mem_softcap"}
 
 
@@ -68,9 +68,11 @@ def _knobs() -> None:
                      help="Before 0.44 MatMul4Bit kept its input (ctx.tensors = (A, B)).")
         k2.selectbox("torchao version (torchtune)", TORCHAO_VERSIONS, key="tg_mem_torchao",
                      help="Before 0.2.0 NF4 quantization built numel x 16 intermediates at once.")
-        k2.toggle("Loop holds the previous step's output", key="tg_mem_prev",
+        k1.toggle("Loop holds the previous step's output", key="tg_mem_prev",
                   help="LitGPT: logits = model(...) rebinds after the next forward, so the previous graph "
                        "(its logits, and old bitsandbytes' kept inputs) is alive during it.")
+        k2.toggle("Unsloth's fused LoRA kernels", key="tg_mem_fused",
+                  help="LoRA_MLP/QKV/W keep the group input (and gate, up outputs) only.")
         k1.toggle("K/V copied to every query head", key="tg_mem_kv",
                   help="LitGPT expands grouped/multi-query K and V before attention.")
         k2.toggle("Softcapped attention in eager ops", key="tg_mem_softcap",
