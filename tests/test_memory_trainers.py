@@ -97,16 +97,20 @@ def test_default_bitsandbytes_is_the_one_the_replay_venv_installs() -> None:
 
 
 def test_litgpt_2023_qlora_needs_only_the_stated_version() -> None:
-    """``--trainer litgpt`` with the table's bitsandbytes 0.41.1: PagedAdamW comes from the profile (LitGPT
-    switches to it for a quantized base), the kept inputs from the version; no other knob."""
+    """``--trainer litgpt`` with the table's bitsandbytes 0.41.1 and nothing else: PagedAdamW comes from
+    the profile (LitGPT switches to it for a quantized base), the kept inputs from the version. With
+    the loop's previous step counted (the profile's default) they are 1.10-1.13; the cases leave it out
+    because lit-gpt 2023 put the longest sample in step 0, which has no previous step (0.97-1.00).
+    Without the version (bitsandbytes 0.50.2) they were 0.83-0.84."""
     for cid in ("litgpt-llama2-7b-qlora-mb1", "litgpt-llama2-13b-qlora-mb1", "litgpt-stablelm3b-qlora-mb1"):
         case = BY_ID[cid]
         s = case.settings
         plain = MemorySettings(s.base_dtype, s.batch_size, s.seq_len, gradient_checkpointing=False, trainer="litgpt",
-                               bitsandbytes="0.41.1", keeps_previous_step=False)
+                               bitsandbytes="0.41.1")
         assert plain.profile.optimizer == "paged_fp32" and plain.profile.bnb_saves_input
-        ratio = validation_table((replace(case, settings=plain),))["ratio"].iloc[0]
-        assert 0.9 < ratio < 1.1, (cid, ratio)
+        for settings, low, high in ((plain, 0.95, 1.15), (replace(plain, keeps_previous_step=False), 0.9, 1.05)):
+            ratio = validation_table((replace(case, settings=settings),))["ratio"].iloc[0]
+            assert low < ratio < high, (cid, ratio)
 
 
 @pytest.mark.parametrize("value", ["not-a-version", 0.41])
