@@ -174,3 +174,9 @@ def test_unsloth_fuses_only_complete_groups() -> None:
     full = pd.DataFrame({"layer": [0, 0, 0], "role": ["gate", "up", "down"], "bias_params": [0, 0, 0]})
     assert fused_rows(full)[1] is True
     assert fused_rows(full.assign(bias_params=[0, 1, 0]))[1] is False
+
+
+def test_torchtune_load_replay_of_a_model_without_numbered_layers() -> None:
+    from lora_core.memory.torchao_loading import torchtune_qlora_load
+    allocated, reserved = torchtune_qlora_load((), (64 << 20,), True, True)
+    assert allocated == 64 << 20 and reserved == 64 << 20

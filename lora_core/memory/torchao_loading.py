@@ -110,7 +110,7 @@ def torchtune_qlora_load(layers: tuple[tuple[int, ...], ...], outside_bytes: tup
     (embedding, output). Returns the phase's ``(peak allocated, peak reserved)`` bytes."""
     a = CachingAllocator()
     template: list[Block] = []
-    for n in layers[0]:
+    for n in layers[0] if layers else ():
         weight = a.malloc(2 * n)
         template += _from_tensor(a, n, whole_tensor, factor_view)
         a.free(weight)
