@@ -3,9 +3,9 @@
 Each :class:`Case` is one run: the model's config (the shapes, written out since the Hub is not
 reachable here), the LoRA plan, the trainer profile and knobs the source states or its code fixes,
 the measured figure and its kind (``allocated``: ``torch.cuda.max_memory_allocated``,
-``reserved``: ``max_memory_reserved``). :func:`validation_table` compares each with the estimate
-of the same kind. ``holdout`` cases were not looked at while the constants were chosen.
-Starter set: ``shared/reference/memory-measurements.json``; the rest read from the sources named.
+``reserved``: ``max_memory_reserved``, ``nvidia_smi``: a "VRAM" figure read from outside the
+process). :func:`validation_table` compares each with the estimate of the same kind. ``holdout``
+cases were not looked at while the constants were chosen. Starter set: ``shared/reference/memory-measurements.json``; the rest read from the sources named.
 """
 
 from __future__ import annotations
