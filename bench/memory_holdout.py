@@ -1,12 +1,12 @@
 """Held-out check of the training-memory estimate: published peaks that are NOT in the validation table.
 
 These cases were chosen (source, settings, figure) before any estimate of them was computed, and
-were run once on the finished code; they stay out of ``lora_core.memory.validation.CASES`` so that
+were run once on the finished code; they stay out of ``tests.memory.validation_cases.CASES`` so that
 they keep testing the estimate instead of shaping it. Re-run it after changing the estimate:
 ``PYTHONPATH=. .venv/bin/python bench/memory_holdout.py [--second]``. Prints one row per case, the shares
 within ±15 % and (QLoRA) ±20 %, and the load average.
 
-Sources (settings as in lora_core/memory/validation_trainers.py unless said):
+Sources (settings as in tests/memory/validation_trainer_cases.py unless said):
 - torchtune README at 20747cd87 (QLoRA row, 8.57 GB: the tutorial's config, torchao==0.1) and at
   fef3ed10d (LoRA single device, batch 2, 17.18 GB; 7B_lora_single_device.yaml: q,v r8, CrossEntropyLoss);
   both 1x RTX 4090, the recipe's logged reserved peak.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 
 from lora_core.memory import MemorySettings
-from lora_core.memory.validation import CONFIGS, Case, G, validation_table
+from tests.memory.validation_cases import CONFIGS, Case, G, validation_table
 
 GIB = 2**30
 LLAMA31_8B = "meta-llama/Llama-3.1-8B-Instruct"

@@ -14,7 +14,7 @@ import pandas as pd
 from .layout import BlockLayout, block_layout
 from .unsloth_kernels import FUSED_MLP_KEPT, fused_rows
 from .profiles import PROFILES, TrainingProfile
-from ..text_config import text_config
+from ..model.text_config import text_config
 
 _GATED_ROLES = ("gate", "gate_up")
 
