@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
-from packaging.version import InvalidVersion, Version
-
 from ..errors import InputError
+from .versions import (BITSANDBYTES_VERSIONS, DEFAULT_BITSANDBYTES, DEFAULT_TORCHAO, TORCHAO_VERSIONS, before,
+                       check_version)
 
 AdapterDtype = Literal["fp32", "bf16"]
 Optimizer = Literal["fp32", "bf16", "8bit", "paged_fp32", "paged_8bit"]
@@ -26,23 +26,6 @@ OPTIMIZERS: tuple[str, ...] = ("fp32", "bf16", "8bit", "paged_fp32", "paged_8bit
 LOGITS: tuple[str, ...] = ("fp32_full", "bf16_full", "chunked", "chunked_fp32", "fused_inplace", "fused")
 CHECKPOINTING: tuple[str, ...] = ("plain", "offloaded")
 NF4_LIBRARIES: tuple[str, ...] = ("bitsandbytes", "torchao")
-
-# The library versions a profile runs by default, when the user states none ("as of" today).
-# bitsandbytes: the version requirements-replay.txt installs, whose MatMul4Bit
-# tests/replays/qlora_cpu.py runs (it keeps ``ctx.tensors = (None, B)``). torchao: the release
-# whose NF4Tensor the torchtune profile models by default (chunked quantization, from 0.2.0).
-DEFAULT_BITSANDBYTES = "0.50.2"
-DEFAULT_TORCHAO = "0.5.0"
-# Versions the UI offers (any PEP 440 version is accepted): the wheels whose code was read.
-BITSANDBYTES_VERSIONS: tuple[str, ...] = ("0.41.1", "0.42.0", "0.43.1", "0.44.1", "0.45.0", "0.50.2")
-TORCHAO_VERSIONS: tuple[str, ...] = ("0.1", "0.2.0", "0.3.0", "0.5.0")
-# bitsandbytes 0.44.0 changed MatMul4Bit.forward from ``ctx.tensors = (A, B)`` to ``(None, B)``.
-BNB_STOPS_SAVING_INPUT = Version("0.44.0")
-# torchao 0.2.0 (commit 6081796b, "perform in chunks") quantizes to NF4 in chunks of 1024**2 elements.
-TORCHAO_CHUNKED_QUANTIZATION = Version("0.2.0")
-# torchao 0.3.0 (commit 9dbc5542, "return contiguous quantization_factor") stops keeping the
-# n/64-element expansion its quantization factors were a view of.
-TORCHAO_CONTIGUOUS_FACTOR = Version("0.3.0")
 
 # Bytes per trainable parameter the optimizer keeps (AdamW: two moments).
 OPTIMIZER_STATE_BYTES: dict[str, int] = {"fp32": 8, "bf16": 4, "8bit": 2, "paged_fp32": 8, "paged_8bit": 2}
@@ -141,7 +124,7 @@ class TrainingProfile:
         for knob, value in given.items():
             allowed = KNOBS[knob]
             if knob in VERSION_KNOBS:
-                _check_version(knob, value)
+                check_version(knob, value, allowed[0])
             elif value not in allowed:
                 raise InputError(knob, f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
         return replace(self, **given)
@@ -149,17 +132,17 @@ class TrainingProfile:
     @property
     def bnb_saves_input(self) -> bool:
         """bitsandbytes' 4-bit matmul keeps its input for backward (versions before 0.44)."""
-        return self.nf4_library == "bitsandbytes" and Version(self.bitsandbytes) < BNB_STOPS_SAVING_INPUT
+        return self.nf4_library == "bitsandbytes" and before(self.bitsandbytes, "bnb_keeps_input_until")
 
     @property
     def torchao_keeps_factor_view(self) -> bool:
         """torchao's ``NF4Tensor`` keeps the n/64-element factor expansion (versions before 0.3.0)."""
-        return self.nf4_library == "torchao" and Version(self.torchao) < TORCHAO_CONTIGUOUS_FACTOR
+        return self.nf4_library == "torchao" and before(self.torchao, "torchao_contiguous_factor")
 
     @property
     def torchao_quantizes_whole_tensor(self) -> bool:
         """torchao's NF4 quantization builds numel x 16 intermediates at once (versions before 0.2.0)."""
-        return self.nf4_library == "torchao" and Version(self.torchao) < TORCHAO_CHUNKED_QUANTIZATION
+        return self.nf4_library == "torchao" and before(self.torchao, "torchao_chunked_quantization")
 
     def knobs(self) -> dict[str, object]:
         """The knob values, e.g. ``{"adapter_dtype": "fp32", "optimizer": "fp32", ...}``."""
@@ -177,13 +160,6 @@ KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZ
 VERSION_KNOBS: frozenset[str] = frozenset({"bitsandbytes", "torchao"})
 
 
-def _check_version(knob: str, value: object) -> None:
-    try:
-        Version(str(value))
-    except InvalidVersion:
-        raise InputError(knob, f"must be a version such as {KNOBS[knob][0]}, got {value!r}") from None
-    if not isinstance(value, str):
-        raise InputError(knob, f"must be a version string such as {KNOBS[knob][0]!r}, got {value!r}")
 
 _TRANSFORMERS_LOSS = "transformers 5 loss/loss_utils.py ForCausalLMLoss: logits = logits.float()"
 _HF_QUANT = ("transformers 5 integrations/bitsandbytes.py replace_with_bnb_linear skips "

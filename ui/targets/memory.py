@@ -15,8 +15,9 @@ from lora_core.errors import InputError
 from lora_core.planning import ResolvedPlan
 from lora_core.memory import (BASE_DTYPES, GIB, GPU_SIZES_GB, PROFILES, TRAINERS, MemorySettings,
                               estimate_for_plan, profile_for_recipe, sequence_warnings)
-from lora_core.memory.profiles import (ADAPTER_DTYPES, BITSANDBYTES_VERSIONS, CHECKPOINTING, LOGITS, LOGITS_HELP,
-                                       OPTIMIZER_HELP, OPTIMIZERS, TORCHAO_VERSIONS)
+from lora_core.memory.profiles import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LOGITS_HELP, OPTIMIZER_HELP,
+                                       OPTIMIZERS)
+from lora_core.memory.versions import BITSANDBYTES_VERSIONS, TORCHAO_VERSIONS
 
 from ..common import widgets
 
