@@ -32,6 +32,7 @@ import pandas as pd
 
 from . import taxonomy as tx
 from .errors import InputError
+from .variants import Variant
 
 GROUP_KEYS: tuple[str, ...] = ("attention", "linear-attention", "ssm", "ffn", "experts", "router", "embedding",
                                "head", "all-linear")
@@ -72,6 +73,8 @@ class Plan:
         bias: PEFT's ``bias``: ``none``, ``all`` (every bias in the model), ``lora_only``.
         modules_to_save: modules trained in full as a copy (``lm_head``, ``classifier``).
         scope: for vision-language models, ``language`` (default) or ``all`` (vision too).
+        variant: a LoRA variant that changes the count (BD-LoRA, KaSA, MiCA), see
+            :mod:`lora_core.variants`; ``None`` for plain LoRA (or DoRA, which is ``dora``).
     """
 
     targets: tuple[Target, ...] = ()
@@ -82,6 +85,7 @@ class Plan:
     bias: BiasMode = "none"
     modules_to_save: tuple[str, ...] = ()
     scope: Scope = "language"
+    variant: Variant | None = None
 
     def with_target(self, key: str, rank: int, alpha: float | None = None) -> Plan:
         """This plan with ``key`` set to ``rank``/``alpha`` (replacing an earlier entry)."""
@@ -153,6 +157,9 @@ class PlanIndex:
         self._masks: dict[str, np.ndarray] = {}
         self._contains = inv["contains"].to_numpy()
         self._role = inv["role"].to_numpy()
+        # rows PEFT trains in full for the model's task (the classification head), see lora_core.task
+        self.task_saved = (inv["task_saved"].to_numpy(bool) if "task_saved" in inv
+                           else np.zeros(len(inv), dtype=bool))
 
     def mask(self, key: str) -> np.ndarray:
         """Rows ``key`` names (before scope, layers and ``modules_to_save``); cached."""
@@ -197,11 +204,12 @@ class PlanIndex:
         return dense | (experts & np.array([(s, l) not in covered for s, l in zip(stacks, self.layer)]))
 
     def saved_mask(self, modules_to_save: tuple[str, ...]) -> np.ndarray:
-        """Rows inside a ``modules_to_save`` module (PEFT's rule), which LoRA does not wrap."""
+        """Rows inside a ``modules_to_save`` module (PEFT's rule), which LoRA does not wrap, and
+        the rows PEFT saves for the model's task (its classification head)."""
         if not modules_to_save:
-            return np.zeros(len(self.names), dtype=bool)
+            return self.task_saved.copy()
         pats = [re.compile(rf"(^|.*\.){re.escape(m)}($|\..*)") for m in modules_to_save]
-        return np.array([any(p.match(n) for p in pats) for n in self.names], dtype=bool)
+        return self.task_saved | np.array([any(p.match(n) for p in pats) for n in self.names], dtype=bool)
 
     def layer_mask(self, layers: tuple[int, ...] | None) -> np.ndarray:
         """Rows kept by a layer subset: rows in those layers, and rows with no layer."""
@@ -251,6 +259,8 @@ def lora_params(plan: Plan, index: PlanIndex, ranks: np.ndarray) -> np.ndarray:
     modules (not on parameters). E.g. q_proj 4096->4096 at r=8: 8*(4096+4096) = 65,536.
     """
     per = ranks * index.io * index.experts
+    if plan.variant is not None:
+        per = plan.variant.params(index.names, ranks, index.io - index.out, index.out, per)
     is_module = np.isin(index.kind, ("linear", "conv1d", "embedding"))
     wrapped = (ranks > 0) & is_module
     per = per + wrapped * index.out * plan.dora
@@ -337,7 +347,7 @@ def validate_plan(plan: Plan, index: PlanIndex) -> list[str]:
     if plan.bias not in ("none", "all", "lora_only"):
         raise InputError("bias", f"must be none, all or lora_only, got {plan.bias!r}")
     for entry in plan.modules_to_save:
-        _check_saved(entry, index)
+        _check_saved(entry, index, plan.modules_to_save)
     ranks, _, owner = _assign(plan, index)
     warnings: list[str] = []
     for i, t in enumerate(plan.targets):
@@ -358,7 +368,7 @@ def validate_plan(plan: Plan, index: PlanIndex) -> list[str]:
     return warnings
 
 
-def _check_saved(entry: str, index: PlanIndex) -> None:
+def _check_saved(entry: str, index: PlanIndex, listed: tuple[str, ...] = ()) -> None:
     """Refuse a ``modules_to_save`` entry PEFT would read differently from how we count it.
 
     PEFT saves every module whose name ends with the entry as plain text, so ``head`` also
@@ -366,7 +376,7 @@ def _check_saved(entry: str, index: PlanIndex) -> None:
     """
     modules = set(index.inventory["module"])
     dotted = re.compile(rf"(^|.*\.){re.escape(entry)}$")
-    loose = sorted(m for m in modules if m.endswith(entry) and not dotted.match(m))
+    loose = sorted(m for m in modules if m.endswith(entry) and not dotted.match(m) and m not in listed)
     if loose:
         raise InputError("modules_to_save", f"PEFT would also save {loose[0]!r} for {entry!r} (it "
                          "matches any name ending in it); write the full module name instead")
