@@ -10,17 +10,19 @@ text summary's one line per engine.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 from .audit import MAX_ADAPTER_CONFIG_BYTES, audit_adapter_config
-from .cli_common import open_model
+from .cli_common import add_task_arguments, open_model
 from .errors import InputError
 from .export import convert_like_peft
 from .guards import load_json_object
 from .plan import Plan, PlanIndex
 from .serving import LABELS, Verdict, describe, judge_all, payload
+from .task.adapter import model_for_adapter
 
 
 def register(subparsers: Any) -> None:
@@ -33,6 +35,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit (Hub ids only)")
     p.add_argument("--trust-remote-code", action="store_true", help="allow code from the model repository")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    add_task_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -72,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     """Read the adapter config against the model and print every engine's verdict."""
     config = read_adapter_config(args.adapter_config)
     opened = open_model(args)
+    skel, inv = model_for_adapter(config, opened.source.config, opened.skeleton, opened.inventory,
+                                  getattr(args, "num_labels", None), opened.source.trust_remote_code)
+    opened = dataclasses.replace(opened, skeleton=skel, inventory=inv)
     audit = audit_adapter_config(config, opened.inventory, opened.skeleton)
     judged = dict(config)
     if audit.rewritten:  # what PEFT writes back after its MoE rewrite (rank doubled on fused pairs)
@@ -83,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"trainable_params": int(audit.count.trainable), "targeted": sorted(audit.rows["name"]),
                           "rewritten": audit.rewritten, "serving": payload(verdicts)}, indent=2))
         return 0
-    print(f"{args.adapter_config} on {opened.source.label}: {len(audit.rows):,} units, "
+    task = f" ({skel.auto_class}, task_type {skel.task_type})" if skel.task_type else ""
+    print(f"{args.adapter_config} on {opened.source.label}{task}: {len(audit.rows):,} units, "
           f"{audit.count.trainable:,} trainable parameters")
     for note in audit.unmatched:
         print(f"warning: matches nothing here: {note}")

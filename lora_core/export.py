@@ -312,6 +312,7 @@ def to_lora_config(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, allow_re
         target_parameters=minimal_suffixes(want.parameters, [p for p in param_names(model)
                                                              if p not in want.parameters]) or None,
         rank_pattern=_patterns(everything, 0, r), alpha_pattern=_patterns(everything, 1, alpha),
+        **(plan.variant.config_fields() if plan.variant is not None else {}),
     )
     names = [n for n, _ in model.named_modules()]
     saved = {n for n in names if plan.modules_to_save and
