@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from .task.types import untrained_head_warning
 from .cli_common import OpenedModel, add_model_arguments, human_count, open_model
 from .errors import InputError
 from .export import config_bytes, config_dict, to_lora_config
@@ -78,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     opened = open_model(args)
     index = PlanIndex(opened.inventory)
     plan, warnings = build_plan(args, index)
+    head = untrained_head_warning(opened.skeleton.model, opened.skeleton.task_type)
+    warnings = warnings + [head] if head else warnings
     settings = memory_settings(args)  # issue 16: checked before any output
     config = to_lora_config(plan, opened.inventory, opened.skeleton)
     rows = resolve_plan(plan, index)

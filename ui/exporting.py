@@ -12,7 +12,7 @@ import streamlit as st
 from lora_core.errors import InputError
 from lora_core.export import config_bytes, config_dict, to_lora_config
 from lora_core.plan import Plan
-from lora_core.skeleton import build_skeleton
+from lora_core.task.build import build_for_task
 from lora_core.verify import Verification, verify
 
 from .models import LoadedModel, ModelRef
@@ -43,4 +43,5 @@ def adapter_config(model: LoadedModel, plan: Plan) -> tuple[dict, bytes]:
 def verification(ref: ModelRef, plan: Plan, _model: LoadedModel) -> Verification:
     """PEFT's own count and wrapped set for ``plan`` (a fresh skeleton each time; PEFT mutates it)."""
     config = _model.source.config
-    return verify(plan, _model.inventory, lambda: build_skeleton(config, trust_remote_code=ref.trust_remote_code))
+    return verify(plan, _model.inventory, lambda: build_for_task(config, ref.task, ref.num_labels,
+                                                                 trust_remote_code=ref.trust_remote_code))

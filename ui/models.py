@@ -17,7 +17,8 @@ from lora_core import sources
 from lora_core.errors import InputError
 from lora_core.inventory import build_inventory
 from lora_core.plan import PlanIndex
-from lora_core.skeleton import Skeleton, build_skeleton
+from lora_core.skeleton import Skeleton
+from lora_core.task.build import build_for_task
 from lora_core.summary import ModelSummary, summarize
 
 from .plan_views import PlanViews
@@ -35,6 +36,9 @@ class ModelRef:
         revision: Hub revision, if any.
         digest: sha256 of uploaded bytes (uploads only).
         trust_remote_code: whether the user allowed code from the Hub repository.
+        task: the task the LoRA is trained for (PEFT's ``task_type``); ``None`` builds the class
+            the config names. It picks the model class and the head PEFT trains in full.
+        num_labels: classes of a classification head (``None``: the config's).
     """
 
     kind: str
@@ -42,6 +46,8 @@ class ModelRef:
     revision: str | None = None
     digest: str | None = None
     trust_remote_code: bool = False
+    task: str | None = None
+    num_labels: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def _source(ref: ModelRef, data: bytes | None) -> sources.ModelSource:
 @st.cache_resource(max_entries=8, show_spinner="Building the model on the meta device…")
 def _load(ref: ModelRef, _data: bytes | None) -> LoadedModel:
     source = _source(ref, _data)
-    skel = build_skeleton(source.config, trust_remote_code=ref.trust_remote_code)
+    skel = build_for_task(source.config, ref.task, ref.num_labels, trust_remote_code=ref.trust_remote_code)
     inv = build_inventory(skel)
     return LoadedModel(ref, source, skel, inv, PlanIndex(inv), tuple(toggles_for(inv)), NameFacts.of(inv),
                        summarize(skel, inv))

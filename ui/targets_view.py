@@ -23,7 +23,7 @@ import streamlit as st
 from lora_core.errors import InputError
 from lora_core.plan import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, parse_layers
 
-from . import memory_view, page, serving_view, state, widgets
+from . import memory_view, page, serving_view, state, task_view, widgets
 from .models import LoadedModel
 from .plan_views import PlanView
 from .toggles import SECTIONS, Toggle, edit_targets, not_offered_notes
@@ -214,6 +214,7 @@ def results(model: LoadedModel, view: PlanView) -> None:
 def render() -> None:
     """Draw the Targets page: the title, the starting points, then :func:`body`."""
     page.begin("Targets")
+    task_view.task_controls(state.current_model())  # the task the plan is for: a new model, a full rerun
     starting_points()
     body()
 

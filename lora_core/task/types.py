@@ -108,3 +108,23 @@ def saved_by_task(names: list[str], task: str | None) -> list[bool]:
         prefixes = (".".join(parts[:i]) for i in range(1, len(parts) + 1))
         out.append(any(p.endswith(a) for p in prefixes for a in added))
     return out
+
+
+def head_modules(model: nn.Module) -> list[str]:
+    """The modules a task class adds around the backbone: top-level children other than the
+    model's ``base_model_prefix`` (``classifier``, ``score``, T5's ``classification_head``)."""
+    backbone = getattr(model, "base_model_prefix", "")
+    return [n for n, m in model.named_children() if n != backbone and any(True for _ in m.parameters())]
+
+
+def untrained_head_warning(model: nn.Module, task: str | None) -> str | None:
+    """A warning when the task adds a new head that PEFT will not train (not named as PEFT saves)."""
+    if task not in TASK_TYPES or not TASK_TYPES[task].head:
+        return None
+    added = peft_added_modules(task)
+    missed = [n for n in head_modules(model) if not any(n.endswith(a) for a in added)]
+    if not missed:
+        return None
+    return (f"PEFT's {task} model trains in full only modules named {' or '.join(added)}; this model's new "
+            f"head is {', '.join(missed)}, which then stays at its random initialisation: add it to "
+            "modules_to_save")
