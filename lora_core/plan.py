@@ -380,7 +380,8 @@ def _check_saved(entry: str, index: PlanIndex, listed: tuple[str, ...] = ()) -> 
     if loose:
         raise InputError("modules_to_save", f"PEFT would also save {loose[0]!r} for {entry!r} (it "
                          "matches any name ending in it); write the full module name instead")
-    if not any(dotted.match(m) for m in modules):
+    inside = re.compile(rf"(^|.*\.){re.escape(entry)}($|\..*)")  # the entry or a module under it
+    if not any(inside.match(m) for m in modules):
         raise InputError("modules_to_save", f"{entry!r} names no module of this model; use a name "
                          "shown in the module tree, e.g. lm_head")
 

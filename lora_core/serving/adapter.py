@@ -13,7 +13,10 @@ the tensor names and shapes ``peft.get_peft_model_state_dict`` saves for the pla
 - parameters (``target_parameters``: fused experts, routers): ``module.lora_A.weight
   (r*E, in)``/``lora_B.weight (out, r*E)``; several on one module nest, the first parameter of the
   module innermost (``experts.base_layer.lora_A`` is ``gate_up_proj`` when ``down_proj`` is also adapted);
-- ``modules_to_save`` ``m``: ``m.weight`` (and ``m.bias``) in full.
+- ``modules_to_save`` ``m``: ``m.weight`` (and ``m.bias``) in full;
+- LoRA variants (:mod:`lora_core.variants`): BD-LoRA's block-diagonal factor as its stacked blocks,
+  ``m.lora_A.weight (r, in / nblocks)`` or ``m.lora_B.weight (out, r / nblocks)``; KaSA's
+  ``m.lora_diag (r,)``; MiCA the same tensors as LoRA.
 """
 
 from __future__ import annotations
@@ -161,7 +164,9 @@ def describe(plan: Plan, index: PlanIndex, config, exported: dict | None = None,
     inv = index.inventory
     saved_mask = index.saved_mask(plan.modules_to_save)
     rows = inv.loc[saved_mask]
-    roots = pd.Series([_saved_root(n, plan.modules_to_save) for n in rows["name"]], index=rows.index, dtype=object)
+    heads = tuple(sorted({n.split(".")[0] for n in inv.loc[index.task_saved, "name"]}))  # saved for the task
+    roots = pd.Series([_saved_root(n, plan.modules_to_save + heads) for n in rows["name"]], index=rows.index,
+                      dtype=object)
     saved = {str(m): int(g.sum()) for m, g in rows["numel"].groupby(roots)} if len(rows) else {}
     return Adapter(units, plan, saved, _saved_tensors(inv[saved_mask]), count(plan, index).trainable,
                    model_facts(config), exported,
@@ -201,6 +206,17 @@ def embedding_copies_saved(adapter: Adapter) -> bool:
     return bool(tm) and not isinstance(tm, str) and any(k in tm for k in ("embed_tokens", "lm_head"))
 
 
+def _lora_shapes(variant, name: str, r: int, i: int, o: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A and B of a wrapped Linear; BD-LoRA saves a block-diagonal factor as its stacked blocks
+    (``BlockDiagonalLinear.weight``: A ``(r, in / nblocks)``, B ``(out, r / nblocks)``)."""
+    if variant is None or variant.kind != "bdlora":
+        return (r, i), (o, r)
+    a = any(p in name for p in variant.bd_a)
+    b = any(p in name for p in variant.bd_b)
+    nb = variant.nblocks
+    return (r, i // nb if a else i), (o, r // nb if b else r)
+
+
 def peft_tensors(adapter: Adapter) -> dict[str, tuple[int, ...]]:
     """The tensors ``get_peft_model_state_dict`` saves for the adapter: name -> shape (see module doc)."""
     out: dict[str, tuple[int, ...]] = {}
@@ -214,9 +230,12 @@ def peft_tensors(adapter: Adapter) -> dict[str, tuple[int, ...]]:
         if row.kind == "embedding":
             out[f"{base}.lora_embedding_A"], out[f"{base}.lora_embedding_B"] = (r, i), (o, r)
         else:
-            out[f"{base}.lora_A.weight"], out[f"{base}.lora_B.weight"] = (r, i), (o, r)
+            out[f"{base}.lora_A.weight"], out[f"{base}.lora_B.weight"] = _lora_shapes(adapter.plan.variant, row.name,
+                                                                                     r, i, o)
             if adapter.plan.lora_bias:
                 out[f"{base}.lora_B.bias"] = (o,)
+            if adapter.plan.variant is not None and adapter.plan.variant.kind == "kasa":
+                out[f"{base}.lora_diag"] = (r,)
         if adapter.plan.dora:
             out[f"{base}.lora_magnitude_vector"] = (o,)
     for module, rows in params_by_module.items():

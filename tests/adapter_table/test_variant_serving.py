@@ -1,0 +1,43 @@
+"""Imported variant and classification adapters, exported again and described for the engines:
+the round trip keeps PEFT's count, and the tensors the engines are judged on are the ones PEFT saves."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import pytest
+from peft import get_peft_model, get_peft_model_state_dict
+
+from lora_core.export import to_lora_config
+from lora_core.inventory import build_inventory
+from lora_core.plan import PlanIndex
+from lora_core.serving import describe, judge_all, peft_tensors
+from lora_core.task.build import build_for_task
+
+from .product import product_figure
+from .reference import base_config, load_table, peft_figure
+
+DEV = {e["id"]: e for e in load_table("dev")}
+IDS = ["peft-metamathqa-rank14-target-mlp-bdlora", "peft-metamathqa-rank32-kasa", "peft-metamathqa-rank32-mica",
+       "roberta-seqcls-twitter-r32", "distilbert-seqcls-emotion"]
+
+
+@pytest.mark.parametrize("entry_id", IDS)
+def test_round_trip_and_tensors_are_peft_s(entry_id: str) -> None:
+    entry = DEV[entry_id]
+    ours = product_figure(entry["adapter"], entry["base"])
+    audit = ours.audit
+    task = entry["adapter"].get("task_type")
+    config = base_config(entry["base"])
+    skel = build_for_task(config, task)
+    inv = build_inventory(skel)
+    exported = to_lora_config(audit.plan, inv, skel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = get_peft_model(build_for_task(config, task).model, copy.deepcopy(exported), low_cpu_mem_usage=True)
+        saved = {k: tuple(v.shape) for k, v in get_peft_model_state_dict(model).items()}
+    assert int(model.get_nb_trainable_parameters()[0]) == peft_figure(entry["adapter"], entry["base"]).trainable
+    adapter = describe(audit.plan, PlanIndex(inv), config)
+    assert peft_tensors(adapter) == saved
+    assert set(judge_all(adapter)) == {"vllm", "sglang", "tgi", "lorax"}
