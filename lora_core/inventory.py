@@ -276,4 +276,5 @@ def build_inventory(skel: Skeleton) -> pd.DataFrame:
     for col in ("in_features", "out_features", "num_experts", "base_params", "bias_params", "numel"):
         df[col] = df[col].astype("int64")
     df["task_saved"] = saved_by_task(list(df["name"]), skel.task_type)
+    df.attrs["task_type"] = skel.task_type
     return df

@@ -157,6 +157,7 @@ class PlanIndex:
         self._masks: dict[str, np.ndarray] = {}
         self._contains = inv["contains"].to_numpy()
         self._role = inv["role"].to_numpy()
+        self.task_type: str | None = inv.attrs.get("task_type")  # the model's PEFT task_type, if known
         # rows PEFT trains in full for the model's task (the classification head), see lora_core.task
         self.task_saved = (inv["task_saved"].to_numpy(bool) if "task_saved" in inv
                            else np.zeros(len(inv), dtype=bool))

@@ -73,6 +73,7 @@ class Adapter:
         model: the base model's facts.
         config: the exported adapter_config.json dict, or ``None`` when judged from the plan alone.
         layer_units: per (module template, kind) the layers a unit type exists in, over the model.
+        task_type: the task the model was built for (PEFT's ``task_type``), written by the export.
     """
 
     units: pd.DataFrame = field(repr=False)
@@ -83,6 +84,7 @@ class Adapter:
     model: ModelFacts
     config: dict | None = None
     layer_units: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
+    task_type: str | None = None
 
     # ---- facts every engine reads, from the config when there is one, else from the plan
     def cfg(self, key: str, default=None):
@@ -101,7 +103,8 @@ class Adapter:
                 "modules_to_save": list(self.plan.modules_to_save) or None,
                 "rank_pattern": {"(derived)": int(x) for x in set(ranks) - {r}},
                 "alpha_pattern": {"(derived)": x for x in set(alphas) - {a}},
-                "target_modules": None if self.units.empty else "(plan)"}
+                "target_modules": None if self.units.empty else "(plan)", "task_type": self.task_type,
+                **(self.plan.variant.config_fields() if self.plan.variant is not None else {})}
 
     @property
     def max_rank(self) -> int:
@@ -170,7 +173,7 @@ def describe(plan: Plan, index: PlanIndex, config, exported: dict | None = None,
     saved = {str(m): int(g.sum()) for m, g in rows["numel"].groupby(roots)} if len(rows) else {}
     return Adapter(units, plan, saved, _saved_tensors(inv[saved_mask]), count(plan, index).trainable,
                    model_facts(config), exported,
-                   templates if templates is not None else layer_units(inv))
+                   templates if templates is not None else layer_units(inv), index.task_type)
 
 
 def _saved_tensors(rows: pd.DataFrame) -> dict[str, tuple[int, ...]]:

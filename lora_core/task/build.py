@@ -56,4 +56,5 @@ def build_for_task(config: PretrainedConfig, task: str | None, num_labels: int |
             AssertionError, ImportError) as e:
         raise InputError("config", f"transformers could not build a {config.model_type} {spec.label} "
                          f"model from this config: {' '.join(str(e).split())[:300]}") from None
+    model.config.architectures = [type(model).__name__]  # what is trained and served: the task's class
     return Skeleton(model, spec.auto_class, spec.name)

@@ -9,7 +9,7 @@ import warnings
 import pytest
 from peft import get_peft_model, get_peft_model_state_dict
 
-from lora_core.export import to_lora_config
+from lora_core.export import config_dict, to_lora_config
 from lora_core.inventory import build_inventory
 from lora_core.plan import PlanIndex
 from lora_core.serving import describe, judge_all, peft_tensors
@@ -41,3 +41,20 @@ def test_round_trip_and_tensors_are_peft_s(entry_id: str) -> None:
     adapter = describe(audit.plan, PlanIndex(inv), config)
     assert peft_tensors(adapter) == saved
     assert set(judge_all(adapter)) == {"vllm", "sglang", "tgi", "lorax"}
+
+
+def test_the_badges_judge_the_task_the_plan_is_for() -> None:
+    from lora_core import sources
+    from lora_core.plan import PRESET_PLANS
+
+    config = sources.from_preset("meta-llama/Meta-Llama-3.1-8B").config
+    skel = build_for_task(config, "SEQ_CLS", 4)
+    index = PlanIndex(build_inventory(skel))
+    adapter = describe(PRESET_PLANS["Attention Q,V r8 (classic)"], index, skel.config)
+    assert adapter.cfg("task_type") == "SEQ_CLS" and adapter.model.arch == "LlamaForSequenceClassification"
+    verdicts = judge_all(adapter)
+    exported = to_lora_config(PRESET_PLANS["Attention Q,V r8 (classic)"], index.inventory, skel)
+    assert judge_all(describe(PRESET_PLANS["Attention Q,V r8 (classic)"], index, skel.config,
+                              config_dict(exported))) == verdicts  # the badge (no export) = the exported file
+    for engine in ("tgi", "lorax"):  # engines that never load the head say so
+        assert any("score" in r for r in verdicts[engine].reasons)
