@@ -3,6 +3,7 @@ trains in full), as a user loading it for training would build it."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pandas as pd
@@ -24,10 +25,13 @@ def model_for_adapter(data: dict[str, Any], config: PretrainedConfig, skel: Skel
                       trust_remote_code: bool = False) -> tuple[Skeleton, pd.DataFrame]:
     """``skel``/``inventory`` when they already are the adapter's task's model, else that model built.
 
-    A file with no task type is read on the model as opened (PEFT wraps it in a plain
-    ``PeftModel``, which adds nothing to train).
+    A file with no task type is read on the model as opened, without a task (PEFT wraps it in a
+    plain ``PeftModel``, which saves no head).
     """
     task = adapter_task(data)
+    if task is None and inventory["task_saved"].any():  # a plain PeftModel saves no head: same model, no task
+        plain = dataclasses.replace(skel, task_type=None)
+        return plain, build_inventory(plain)
     if task is None or (task == skel.task_type and num_labels is None):
         return skel, inventory
     built = build_for_task(config, task, num_labels, trust_remote_code=trust_remote_code)

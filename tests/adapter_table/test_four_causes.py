@@ -26,7 +26,7 @@ from lora_core import cli
 from lora_core.skeleton import build_skeleton
 from lora_core.sources import from_preset
 
-from .reference import base_dict, load_table, peft_figure
+from .reference import base_dict, load_table, peft_figure, user_model
 
 DEV = {e["id"]: e for e in load_table("dev")}
 
@@ -95,3 +95,15 @@ def test_cause3_an_adapter_matching_nothing_is_refused_as_peft_refuses_it(tmp_pa
 def test_cause4_a_missing_peft_type_is_called_missing(tmp_path, capsys) -> None:
     code, _, err = _serve_check(tmp_path, capsys, {"r": 8, "target_modules": ["q_proj"]}, "meta-llama/Meta-Llama-3.1-8B")
     assert code == 2 and "error: adapter_config: peft_type: is missing" in err
+
+
+def test_an_adapter_without_task_type_on_a_classifier_config_trains_no_head(tmp_path, capsys) -> None:
+    preset = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+    adapter = {"peft_type": "LORA", "r": 8, "target_modules": ["q_lin", "v_lin"]}
+    code, out, err = _serve_check(tmp_path, capsys, adapter, preset)
+    model = user_model(from_preset(preset).config, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peft_model = get_peft_model(model, LoraConfig(r=8, target_modules=["q_lin", "v_lin"]), low_cpu_mem_usage=True)
+    assert code == 0, err
+    assert json.loads(out)["trainable_params"] == peft_model.get_nb_trainable_parameters()[0]
