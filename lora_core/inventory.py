@@ -276,5 +276,9 @@ def build_inventory(skel: Skeleton) -> pd.DataFrame:
     for col in ("in_features", "out_features", "num_experts", "base_params", "bias_params", "numel"):
         df[col] = df[col].astype("int64")
     df["task_saved"] = saved_by_task(list(df["name"]), skel.task_type)
+    head = df["task_saved"] & df["targetable"]  # trained in full as a copy, so LoRA does not wrap it
+    df.loc[head, "not_offered"] = (f"PEFT trains it in full for {skel.task_type} (its modules_to_save), "
+                                   "so no LoRA wraps it")
+    df.loc[head, "targetable"] = False
     df.attrs["task_type"] = skel.task_type
     return df

@@ -85,12 +85,14 @@ TOOLS: tuple[str, ...] = tuple(CAPS)
 #   always.
 # - Unsloth ``models/llama.py`` ``get_peft_model``: SEQ_CLS when the loaded model's class name contains
 #   "Classification" (``FastLanguageModel`` loads one with ``AutoModelForSequenceClassification``), else CAUSAL_LM.
+# SEQ_2_SEQ_LM stays with the replays (tests/test_recipes_replay.py): PEFT's seq2seq and causal-LM
+# wrappers train the same parameters, so the tool's own code decides there.
 TASK_SUPPORT: dict[str, tuple[str, ...]] = {
     "peft": ("CAUSAL_LM", "SEQ_CLS", "TOKEN_CLS", "SEQ_2_SEQ_LM", "FEATURE_EXTRACTION"),
     "python": ("CAUSAL_LM", "SEQ_CLS", "TOKEN_CLS", "SEQ_2_SEQ_LM", "FEATURE_EXTRACTION"),
-    "axolotl": ("CAUSAL_LM",),
-    "llamafactory": ("CAUSAL_LM",),
-    "unsloth": ("CAUSAL_LM",),
+    "axolotl": ("CAUSAL_LM", "SEQ_2_SEQ_LM"),
+    "llamafactory": ("CAUSAL_LM", "SEQ_2_SEQ_LM"),
+    "unsloth": ("CAUSAL_LM", "SEQ_2_SEQ_LM"),
 }
 _TASK_NOTES = {
     "axolotl": "axolotl trains {task} only with type_of_model: {cls} (and num_labels) in the YAML, "
