@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lora_core.audit import AdapterAudit, audit_adapter_config
+from lora_core.planning.audit import AdapterAudit, audit_adapter_config
 from lora_core.errors import InputError
-from lora_core.inventory import build_inventory
-from lora_core.skeleton import build_skeleton
-from lora_core.task.adapter import model_for_adapter
+from lora_core.model.inventory import build_inventory
+from lora_core.model.skeleton import build_skeleton
+from lora_core.model.task.adapter import model_for_adapter
 
 from .reference import base_config
 

@@ -24,7 +24,7 @@ from transformers import (AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM
                           AutoModelForSequenceClassification, AutoModelForTokenClassification,
                           CONFIG_MAPPING, PretrainedConfig)
 
-from lora_core import presets
+from lora_core.model import presets
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "adapters"
 USER_CLASS = {

@@ -23,8 +23,8 @@ from peft.utils.error import NoMatchingPeftModuleError
 from transformers import BertConfig
 
 from lora_core import cli
-from lora_core.skeleton import build_skeleton
-from lora_core.sources import from_preset
+from lora_core.model.skeleton import build_skeleton
+from lora_core.model.sources import from_preset
 
 from .reference import base_dict, load_table, peft_figure, user_model
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from lora_core import inventory, sources
-from lora_core.plan import PRESET_PLANS, Plan, PlanIndex, Target
-from lora_core.task.build import build_for_task
-from lora_core.task.types import TASK_TYPES, supports, untrained_head_warning
-from lora_core.verify import verify
+from lora_core.model import inventory, sources
+from lora_core.planning import PRESET_PLANS, Plan, PlanIndex, Target
+from lora_core.model.task.build import build_for_task
+from lora_core.model.task.types import TASK_TYPES, supports, untrained_head_warning
+from lora_core.planning.verify import verify
 
 from tests.helpers import PRESETS
 

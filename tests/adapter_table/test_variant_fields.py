@@ -12,11 +12,11 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, LlamaConfig
 
-from lora_core.audit import audit_adapter_config
+from lora_core.planning.audit import audit_adapter_config
 from lora_core.errors import InputError
-from lora_core.inventory import build_inventory
-from lora_core.skeleton import build_skeleton
-from lora_core.variants import variant_fields
+from lora_core.model.inventory import build_inventory
+from lora_core.model.skeleton import build_skeleton
+from lora_core.planning.variants import variant_fields
 
 CONFIG = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                      num_key_value_heads=2, vocab_size=100)

@@ -9,11 +9,11 @@ import warnings
 import pytest
 from peft import get_peft_model, get_peft_model_state_dict
 
-from lora_core.export import config_dict, to_lora_config
-from lora_core.inventory import build_inventory
-from lora_core.plan import PlanIndex
+from lora_core.planning.export import config_dict, to_lora_config
+from lora_core.model.inventory import build_inventory
+from lora_core.planning import PlanIndex
 from lora_core.serving import describe, judge_all, peft_tensors
-from lora_core.task.build import build_for_task
+from lora_core.model.task.build import build_for_task
 
 from .product import product_figure
 from .reference import base_config, load_table, peft_figure
@@ -44,8 +44,8 @@ def test_round_trip_and_tensors_are_peft_s(entry_id: str) -> None:
 
 
 def test_the_badges_judge_the_task_the_plan_is_for() -> None:
-    from lora_core import sources
-    from lora_core.plan import PRESET_PLANS
+    from lora_core.model import sources
+    from lora_core.planning import PRESET_PLANS
 
     config = sources.from_preset("meta-llama/Meta-Llama-3.1-8B").config
     skel = build_for_task(config, "SEQ_CLS", 4)
