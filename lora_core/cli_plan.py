@@ -22,6 +22,7 @@ from .errors import InputError
 from .export import config_bytes, config_dict, to_lora_config
 from .cli_serve_check import summary_lines, verdicts_for_plan
 from .cli_memory import add_memory_arguments, memory_settings, render_memory, warn
+from .cli_cluster import add_cluster_arguments, cluster_settings, render_cluster, report_for
 from .memory import memory_payload
 from .serving import payload as serving_payload
 from .plan import Plan, PlanCount, PlanIndex, Target, count, parse_layers, resolve_plan, validate_plan
@@ -47,6 +48,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     add_format_argument(p)  # issue 10: --format peft|python|axolotl|llamafactory|unsloth
     add_memory_arguments(p)  # issue 16
+    add_cluster_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -79,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     index = PlanIndex(opened.inventory)
     plan, warnings = build_plan(args, index)
     settings = memory_settings(args)  # issue 16: checked before any output
+    cluster = report_for(opened.skeleton, index, plan, settings, cluster_settings(args))
     config = to_lora_config(plan, opened.inventory, opened.skeleton)
     rows = resolve_plan(plan, index)
     totals = count(plan, index)
@@ -91,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             payload["recipe"] = statement_payload(recipe)
         payload["serving"] = serving_payload(verdicts_for_plan(opened, plan, config_dict(config)))  # issue 15
         payload["memory"] = memory_payload(opened.skeleton, index, plan, settings)  # issues 7, 16
+        payload.update(cluster.payload())
         warn(opened.skeleton.config, settings)
         print(json.dumps(payload, indent=2))
     elif recipe and not written:
@@ -100,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         if recipe:
             print_recipe(recipe, text=False)
         print("\nTraining memory:\n" + render_memory(opened.skeleton, index, plan, settings))
+        print("\nGPUs, time and cost:\n" + render_cluster(cluster))
         print("\nServing:\n" + "\n".join(summary_lines(verdicts_for_plan(opened, plan, config_dict(config)))))
         warn(opened.skeleton.config, settings)
     return 0

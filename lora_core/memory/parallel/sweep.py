@@ -56,13 +56,16 @@ def min_gpus_table(est: MemoryEstimate, sizes: ModelSizes, trainable: int, strat
     return pd.DataFrame(rows, columns=["strategy", "label", "offload", "min_gpus", "per_gpu_bytes", "cpu_ram"])
 
 
-def best_fit(table: pd.DataFrame) -> dict | None:
-    """The row with the fewest GPUs (no offload preferred on a tie), or ``None`` when nothing fits."""
-    fit = table.dropna(subset=["min_gpus"])
-    if fit.empty:
+def best_fit(table: pd.DataFrame | list[dict]) -> dict | None:
+    """The row with the fewest GPUs without offload (offload moves the weights or states to host RAM,
+    which a node may not have, and slows every step); an offloading row only when nothing else fits;
+    ``None`` when nothing fits at all. Plain Python over the rows: it runs on every toggle."""
+    rows = table.to_dict("records") if isinstance(table, pd.DataFrame) else table
+    fit = [r for r in rows if r["min_gpus"] is not None and r["min_gpus"] == r["min_gpus"]]
+    if not fit:
         return None
-    fit = fit.assign(_off=fit["offload"].ne("none")).sort_values(["min_gpus", "_off"], kind="stable")
-    return fit.drop(columns="_off").iloc[0].to_dict()
+    row = min(fit, key=lambda r: (r["offload"] != "none", r["min_gpus"]))
+    return {k: (int(v) if k in ("min_gpus", "per_gpu_bytes", "cpu_ram") else v) for k, v in row.items()}
 
 
 def sweep_frame(est: MemoryEstimate, sizes: ModelSizes, trainable: int, strategies: tuple[str, ...],
