@@ -16,6 +16,7 @@ import pandas as pd
 from ..plan import Plan
 from ..skeleton import Skeleton
 from .capabilities import CAPS, TOOLS, ToolCaps
+from .engines import carry
 from .forms import Chooser
 from .statement import Statement
 
@@ -50,22 +51,23 @@ class Recipe:
 
 
 def write(tool: str, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str,
-          chooser: Chooser | None = None) -> Recipe:
-    """``plan`` written for ``tool`` (raises InputError when PEFT itself cannot express it)."""
+          chooser: Chooser | None = None, strategy: str = "single", offload: str = "none") -> Recipe:
+    """``plan`` written for ``tool`` (raises InputError when PEFT itself cannot express it), with the
+    DeepSpeed or FSDP settings of ``strategy`` in the tool's own form (:func:`.engines.carry`)."""
     caps = CAPS[tool]
     choice = (chooser or Chooser(plan, inventory, skel)).choose(tool)
     writer = import_module(f".{_MODULES[tool]}", __package__)
     header = header_lines(caps, choice.statement)
-    text = writer.render(choice.built, model_id, header)
+    text = carry(tool, writer.render(choice.built, model_id, header), strategy, offload)
     return Recipe(tool, caps.label, caps.version, text, writer.LANGUAGE, writer.FILENAME, choice.statement,
                   choice.built)
 
 
 def write_all(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str,
-              exported: dict | None = None) -> dict[str, Recipe]:
+              exported: dict | None = None, strategy: str = "single", offload: str = "none") -> dict[str, Recipe]:
     """Every tool's recipe, keyed as :data:`TOOLS` (``exported``: the adapter_config.json dict, if known)."""
     chooser = Chooser(plan, inventory, skel, exported)
-    return {t: write(t, plan, inventory, skel, model_id, chooser) for t in TOOLS}
+    return {t: write(t, plan, inventory, skel, model_id, chooser, strategy, offload) for t in TOOLS}
 
 
 def header_lines(caps: ToolCaps, st: Statement) -> list[str]:

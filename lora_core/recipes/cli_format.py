@@ -28,7 +28,10 @@ def add_format_argument(parser: argparse.ArgumentParser) -> None:
 def recipe_for(args: argparse.Namespace, plan: Plan, inventory: pd.DataFrame, skel: Skeleton,
                model_id: str) -> Recipe | None:
     """The recipe ``--format`` asks for, or ``None`` without it."""
-    return write(args.format, plan, inventory, skel, model_id) if args.format else None
+    if not args.format:
+        return None
+    return write(args.format, plan, inventory, skel, model_id, strategy=getattr(args, "strategy", None) or "single",
+                 offload=getattr(args, "offload", "none"))
 
 
 def statement_payload(recipe: Recipe) -> dict[str, Any]:

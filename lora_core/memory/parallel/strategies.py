@@ -87,9 +87,9 @@ TRAINER_STRATEGIES: dict[str, dict[str, str]] = {
         "zero1": "TrainingArguments(deepspeed='ds_z1.json') or accelerate config zero_stage: 1",
         "zero2": "TrainingArguments(deepspeed='ds_z2.json') or accelerate config zero_stage: 2",
         "zero3": "TrainingArguments(deepspeed='ds_z3.json') or accelerate config zero_stage: 3",
-        "fsdp": "TrainingArguments(fsdp='full_shard auto_wrap') + PEFT fsdp_auto_wrap_policy",
-        "fsdp-sgo": "TrainingArguments(fsdp='shard_grad_op auto_wrap')",
-        "fsdp-qlora": "BitsAndBytesConfig(bnb_4bit_quant_storage=torch.bfloat16) + fsdp='full_shard auto_wrap'",
+        "fsdp": "TrainingArguments(fsdp=True, fsdp_config={'reshard_after_forward': True}) (PEFT's fsdp_auto_wrap_policy)",
+        "fsdp-sgo": "TrainingArguments(fsdp=True, fsdp_config={'reshard_after_forward': False})",
+        "fsdp-qlora": "BitsAndBytesConfig(bnb_4bit_quant_storage=torch.bfloat16) + the fsdp settings above",
     },
     "axolotl": {
         "single": "axolotl train config.yml",
