@@ -17,7 +17,7 @@ from lora_core.memory import (BASE_DTYPES, GIB, GPU_SIZES_GB, PROFILES, TRAINERS
 from lora_core.memory.profiles import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LOGITS_HELP, OPTIMIZER_HELP,
                                        OPTIMIZERS)
 
-from . import widgets
+from . import cluster_view, widgets
 
 SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
 KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "logits": "tg_mem_logits",
@@ -129,3 +129,4 @@ def show(plan, model, trainable: int, resolved) -> None:
                   config=widgets.STATIC_CHART_CONFIG)  # issue 12: its legend carries the sizes
     st.markdown(_fits_line(est), help="By the nvidia-smi figure: reserved memory plus the CUDA context "
                                       "(and paged optimizer states).")
+    cluster_view.show(plan, model, trainable - dora_magnitude_params(plan, model.index), est, settings)
