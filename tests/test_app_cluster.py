@@ -58,3 +58,28 @@ def test_largest_presets_show_a_strategy_and_count_that_fits(model):
     line = next(m.value for m in at.markdown if m.value.startswith("Smallest count that fits"))
     assert "DeepSpeed ZeRO-3" in line or "FSDP" in line, line
     assert "none up to" not in line
+
+
+def test_compare_shows_time_and_cost_per_saved_plan_on_the_targets_cluster():
+    at = open_app("pages/targets.py")
+    at.selectbox(key="tg_cl_strategy").select("ddp").run()
+    at.number_input(key="tg_cl_gpus").set_value(2).run()
+    at.number_input(key="tg_cl_price").set_value(2.5).run()
+    at.switch_page("pages/compare.py").run()
+    at.text_input(key="cmp_name").input("qv").run()
+    at.button(key="cmp_save").click().run()
+    assert not at.exception and not errors(at)
+    row = at.dataframe[0].value.iloc[0]
+    r = _report(at, ClusterSettings(gpus=2, strategy="ddp", price=2.5))
+    assert row["tokens/s"] == f"{r.run.tokens_per_s[0]:,.0f}–{r.run.tokens_per_s[1]:,.0f}"
+    assert row["cost"] == f"${r.run.cost[1]:,.0f}–{r.run.cost[0]:,.0f}"
+
+
+def test_export_recipes_carry_the_targets_strategy():
+    at = open_app("pages/targets.py")
+    at.number_input(key="tg_cl_gpus").set_value(8).run()
+    at.selectbox(key="tg_cl_strategy").select("zero3").run()
+    at.switch_page("pages/export.py").run()
+    assert not at.exception
+    texts = "\n".join(c.value for c in at.code)
+    assert "stage: 3" in texts and "Several GPUs: DeepSpeed ZeRO-3" in texts

@@ -23,10 +23,23 @@ DEFAULTS = (("tg_cl_gpu", "h100-80gb"), ("tg_cl_gpus", 1), ("tg_cl_strategy", "s
             ("tg_cl_tokens_m", 50.0), ("tg_cl_epochs", 3.0), ("tg_cl_price", None))
 
 
+SAVED = "cluster_settings"  # a plain key: Streamlit drops widget keys on pages that do not draw them
+
+
+def _restore() -> None:
+    """Widget values from the last settings this session used (or the defaults)."""
+    ss, saved = st.session_state, st.session_state.get(SAVED)
+    values = dict(DEFAULTS) if saved is None else {
+        "tg_cl_gpu": saved.gpu, "tg_cl_gpus": saved.gpus, "tg_cl_strategy": saved.strategy,
+        "tg_cl_offload": saved.offload, "tg_cl_tokens_m": saved.dataset_tokens / 1e6, "tg_cl_epochs": saved.epochs,
+        "tg_cl_price": saved.price}
+    for key, value in values.items():
+        ss.setdefault(key, value)
+
+
 def _inputs(trainer: str, base_dtype: str) -> None:
     ss = st.session_state
-    for key, value in DEFAULTS:
-        ss.setdefault(key, value)
+    _restore()
     offered = strategies_for(trainer, base_dtype)
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         st.selectbox("GPU", GPU_NAMES, key="tg_cl_gpu", format_func=lambda g: GPUS[g].label, width="stretch")
@@ -52,6 +65,7 @@ def show(plan, model, trainable: int, est, settings) -> None:
     try:
         cluster = ClusterSettings(int(ss["tg_cl_gpus"]), ss["tg_cl_gpu"], ss["tg_cl_strategy"], ss["tg_cl_offload"],
                                   float(ss["tg_cl_tokens_m"]) * 1e6, float(ss["tg_cl_epochs"]), ss["tg_cl_price"])
+        ss[SAVED] = cluster
         sizes = model.views.per_model("model_sizes", lambda: model_sizes(model.inventory, model.skeleton.config))
         report = cluster_report(est, sizes, model.skeleton.config, trainable, settings.trainer, settings.base_dtype,
                                 settings.batch_size, settings.seq_len, settings.gradient_checkpointing, cluster)
@@ -86,3 +100,27 @@ def show(plan, model, trainable: int, est, settings) -> None:
                                    cpu_ram_gib=report.min_gpus["cpu_ram"] / GIB)
     st.dataframe(table[["label", "offload", "min_gpus", "per_gpu_gib", "cpu_ram_gib"]], hide_index=True,
                  key="tg_cl_table")
+
+
+def settings_from_state() -> ClusterSettings:
+    """The section's last valid cluster settings (the defaults when the Targets page has not been opened)."""
+    return st.session_state.get(SAVED) or ClusterSettings()
+
+
+def compare_figures(model, plan, est, trainable: int, settings) -> dict:
+    """Time and cost of a saved plan on the Targets section's cluster, for the Compare table."""
+    try:
+        cluster = settings_from_state()
+        sizes = model.views.per_model("model_sizes", lambda: model_sizes(model.inventory, model.skeleton.config))
+        r = cluster_report(est, sizes, model.skeleton.config, trainable, settings.trainer, settings.base_dtype,
+                           settings.batch_size, settings.seq_len, settings.gradient_checkpointing, cluster)
+    except InputError as e:
+        return {"cluster": f"{e.field}: {e.message}", "smallest fit": "—", "tokens/s": "—", "hours": "—", "cost": "—"}
+    gpu = GPUS[cluster.gpu]
+    best = r.best
+    return {"cluster": f"{cluster.gpus} × {gpu.label}, {STRATEGIES[cluster.strategy].label}"
+                       + (" (fits)" if r.fits else " (does not fit)"),
+            "smallest fit": f"{best['min_gpus']} × {best['label']}" if best else "none",
+            "tokens/s": f"{r.run.tokens_per_s[0]:,.0f}–{r.run.tokens_per_s[1]:,.0f}",
+            "hours": f"{r.run.hours[1]:,.1f}–{r.run.hours[0]:,.1f}",
+            "cost": f"${r.run.cost[1]:,.0f}–{r.run.cost[0]:,.0f}" if r.run.cost else "give a price"}

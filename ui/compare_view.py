@@ -10,10 +10,10 @@ import streamlit as st
 
 from lora_core import charts, presets
 from lora_core.errors import InputError
-from lora_core.memory import estimate_for_plan
+from lora_core.memory import MemorySettings, dora_magnitude_params, estimate_for_plan
 from lora_core.plan import count, resolve_plan, validate_plan
 
-from . import page, state, widgets
+from . import cluster_view, page, state, widgets
 from .models import LoadedModel, ModelRef, load
 from .urlstate import encode_layers, encode_targets
 
@@ -25,6 +25,10 @@ COLUMNS = {
     "fp16": st.column_config.TextColumn("adapter fp16", help="Saved adapter size at 2 bytes per parameter."),
     "memory": st.column_config.TextColumn("training memory", help="Estimated peak allocated GPU memory: "
                                           "PEFT + Trainer profile, bf16 base, batch 1, 2048 tokens, gradient checkpointing."),
+    "cluster": st.column_config.TextColumn("GPUs", help="The Targets page's GPUs, time and cost settings."),
+    "tokens/s": st.column_config.TextColumn("tokens/s", help="Slow–fast range on those GPUs."),
+    "hours": st.column_config.TextColumn("hours", help="For the dataset and epochs set on the Targets page."),
+    "cost": st.column_config.TextColumn("cost", help="Hours × GPUs × price per GPU-hour."),
 }
 
 
@@ -57,12 +61,15 @@ def _model_of(ref: ModelRef) -> LoadedModel:
 def summary_row(label: str, model: LoadedModel, plan) -> dict:
     """One row of the side-by-side table (figures from lora_core)."""
     c = count(plan, model.index)
-    mem = estimate_for_plan(model.skeleton, model.index, plan)
+    settings = MemorySettings()
+    mem = estimate_for_plan(model.skeleton, model.index, plan, settings)
+    trainable = c.trainable - dora_magnitude_params(plan, model.index)
     return {"plan": label, "model": model.ref.label, "targets": encode_targets(plan.targets),
             "layers": encode_layers(plan.layers) or "all",
             "options": ", ".join(o for o, on in (("DoRA", plan.dora), ("rsLoRA", plan.rslora)) if on) or "—",
             "trainable": c.trainable, "share": charts.human_pct(c.share), "modules": c.modules,
-            "fp16": charts.human_bytes(c.trainable * 2), "memory": charts.human_bytes(mem.total)}
+            "fp16": charts.human_bytes(c.trainable * 2), "memory": charts.human_bytes(mem.total),
+            **cluster_view.compare_figures(model, plan, mem, trainable, settings)}
 
 
 def breakdown(label: str, model: LoadedModel, plan) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from lora_core.errors import InputError
 from lora_core.plan import Plan
 from lora_core.recipes import TOOLS, Recipe, write_all
 
-from . import memory_view, widgets
+from . import cluster_view, memory_view, widgets
 from .models import LoadedModel, ModelRef
 
 TAB_TITLES = {"peft": "adapter_config.json", "python": "PEFT Python"}  # others: the tool's name
@@ -22,17 +22,19 @@ TAB_KEY = "ex_tool_tab"
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _recipes(ref: ModelRef, plan: Plan, model_id: str, _model: LoadedModel,
-             _exported: dict) -> dict[str, Recipe] | InputError:
+             _exported: dict, strategy: str = "single", offload: str = "none") -> dict[str, Recipe] | InputError:
     try:
-        return write_all(plan, _model.inventory, _model.skeleton, model_id, _exported)
+        return write_all(plan, _model.inventory, _model.skeleton, model_id, _exported, strategy, offload)
     except InputError as e:
         return e
 
 
 def recipes(model: LoadedModel, plan: Plan, exported: dict) -> dict[str, Recipe]:
-    """Every tool's recipe for ``plan``, from its exported adapter_config.json dict (cached per model, plan)."""
+    """Every tool's recipe for ``plan``, from its exported adapter_config.json dict (cached per model, plan),
+    with the DeepSpeed / FSDP settings of the Targets page's strategy."""
     model_id = model.ref.label if model.ref.kind in ("preset", "hub") else "path/to/your/model"
-    result = _recipes(model.ref, plan, model_id, model, exported)
+    cluster = cluster_view.settings_from_state()
+    result = _recipes(model.ref, plan, model_id, model, exported, cluster.strategy, cluster.offload)
     if isinstance(result, InputError):
         raise result
     return result
