@@ -16,11 +16,12 @@ import os
 import statistics
 import time
 
-from lora_core.cli_common import open_model
+from lora_core.model import open_model
+from lora_core.model.sources import resolve as resolve_source
 from lora_core.compute.report import ClusterSettings, cluster_report
 from lora_core.memory import MemorySettings, estimate_for_plan
 from lora_core.memory.parallel import model_sizes
-from lora_core.plan import Plan, PlanIndex, Target, count
+from lora_core.planning import Plan, PlanIndex, Target, count
 
 GOAL_MS = 5.0
 MODELS = ("meta-llama/Meta-Llama-3.1-8B", "meta-llama/Meta-Llama-3.1-405B", "deepseek-ai/DeepSeek-V3")
@@ -36,8 +37,7 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}  goal: median under {GOAL_MS} ms per toggle")
     print(f"{'model':<34} {'median ms':>10} {'p90 ms':>8}  {'once per (model, plan) ms':>26}")
     for model in MODELS:
-        import argparse as _a
-        o = open_model(_a.Namespace(model=model, revision=None, trust_remote_code=False))
+        o = open_model(resolve_source(model))
         index, plan, settings = PlanIndex(o.inventory), Plan((Target("all-linear", 16),)), MemorySettings()
         t0 = time.perf_counter()
         est = estimate_for_plan(o.skeleton, index, plan, settings)

@@ -1,5 +1,5 @@
 """Time and cost of a LoRA run: GPUs (:mod:`.gpus`), FLOPs per token (:mod:`.flops`), throughput,
-hours and cost as a range (:mod:`.throughput`), held against published runs (:mod:`.validation`),
+hours and cost as a range (:mod:`.throughput`), held against published runs (``tests/compute/speed_cases.py``),
 and the report that ties them to the per-GPU memory of a strategy (:mod:`.report`)."""
 
 from .gpus import GPU_NAMES, GPUS, Gpu, get_gpu

@@ -51,7 +51,7 @@ class TokenFlops:
 
 def attention_dims(config) -> tuple[int, int]:
     """``(query/key width, value width)`` summed over heads, from the text config."""
-    from ..text_config import text_config
+    from ..model.text_config import text_config
     text = text_config(config)
     h = int(getattr(text, "hidden_size", 0) or getattr(text, "d_model", 0) or 0)
     heads = int(getattr(text, "num_attention_heads", 0) or 1)

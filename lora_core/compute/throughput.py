@@ -11,7 +11,7 @@ Per GPU, one step of ``batch * seq`` tokens takes::
 
 The fast end of the range overlaps communication with compute (``max``), the slow end does not
 (``sum``) and uses the low efficiency. ``efficiency`` is per trainer (and GPU where a measurement
-exists), taken from the published runs of :mod:`.validation` (see docs/parallel.md).
+exists), taken from the published runs of ``tests/compute/speed_cases.py`` (see docs/parallel.md).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .gpus import Gpu
 # Efficiency = executed FLOPs (recompute included) / datasheet dense peak. Per trainer, the (low, high)
 # ceiling reached by large steps; small steps reach less: eff = ceiling * x / (x + STEP_TOKENS_HALF),
 # x the tokens per GPU per step (kernel launch and optimizer overheads per step, fitted on the
-# calibration runs of compute/validation.py: PEFT's 840-token MetaMathQA steps reach about half
+# calibration runs of tests/compute/speed_cases.py: PEFT's 840-token MetaMathQA steps reach about half
 # of what Answer.AI's 8-20k-token steps reach with the same eager transformers stack).
 EFFICIENCY: dict[str, tuple[float, float]] = {
     "torchtune": (0.60, 0.80),   # torch.compile, packed sequences

@@ -18,17 +18,17 @@ import sys
 from deepspeed.runtime.zero import stage3, stage_1_and_2
 from peft import get_peft_model
 
-from lora_core.cli_common import open_model
-from lora_core.export import to_lora_config
-from lora_core.plan import Plan, Target
-from lora_core.skeleton import build_skeleton
+from lora_core.model.opened import open_model
+from lora_core.model.skeleton import build_skeleton
+from lora_core.model.sources import resolve as resolve_source
+from lora_core.planning import Plan, PlanIndex, Target, resolve
+from lora_core.planning.export import lora_config
 
 
 def _case(case: dict) -> dict:
-    import argparse
-    opened = open_model(argparse.Namespace(model=case["model"], revision=None, trust_remote_code=False))
+    opened = open_model(resolve_source(case["model"]))
     plan = Plan(tuple(Target(k, r) for k, r in case["targets"]))
-    config = to_lora_config(plan, opened.inventory, opened.skeleton)
+    config = lora_config(resolve(plan, PlanIndex(opened.inventory)), opened.skeleton)
     model = get_peft_model(build_skeleton(opened.skeleton.config).model, config)  # a fresh meta model
     n = case["gpus"]
     real_total = sum(p.numel() for p in model.parameters())

@@ -1,8 +1,8 @@
 """Memory per GPU across strategies (single, DDP, ZeRO-1/2/3 with offload, FSDP full shard and
 shard-grad-op, FSDP + QLoRA), what each engine shards read from its code (:mod:`.strategies`),
 the per-GPU peaks (:mod:`.per_gpu`), the smallest GPU count and the chart data (:mod:`.sweep`),
-DeepSpeed's own estimators beside ours (:mod:`.deepspeed_ref`) and the validation table
-(:mod:`.validation`)."""
+and DeepSpeed's own estimators beside ours (:mod:`.deepspeed_ref`); held against published runs in
+``tests/memory/parallel_cases.py``."""
 
 from .per_gpu import EngineKnobs, ParallelEstimate, parallel_estimate
 from .sizes import ModelSizes, model_sizes

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ...text_config import text_config
+from ...model.text_config import text_config
 
 
 @dataclass(frozen=True)
