@@ -57,6 +57,11 @@ def _inputs(trainer: str, base_dtype: str) -> None:
                         help=GPUS[ss["tg_cl_gpu"]].price_source or "No sourced default for this GPU: give one.")
 
 
+def _hours(h: float) -> str:
+    """``0.0123 -> '0.012'``, ``12.34 -> '12.3'``: two significant digits below one hour."""
+    return f"{h:,.1f}" if h >= 1 else f"{h:.2g}"
+
+
 def show(plan, model, trainable: int, est, settings) -> None:
     """The section, under the training-memory chart."""
     st.markdown("**GPUs, time and cost**")
@@ -85,7 +90,7 @@ def show(plan, model, trainable: int, est, settings) -> None:
     cost = (f"; cost **${r.cost[1]:,.0f}–{r.cost[0]:,.0f}** at ${report.price:.2f}/GPU-hour" if r.cost
             else "; give a price for the cost")
     st.markdown(f"Time: **{r.tokens_per_s[0]:,.0f}–{r.tokens_per_s[1]:,.0f} tokens/s**, "
-                f"**{r.hours[1]:,.1f}–{r.hours[0]:,.1f} h** for {cluster.epochs:g} × {cluster.dataset_tokens / 1e6:g}M "
+                f"**{_hours(r.hours[1])}–{_hours(r.hours[0])} h** for {cluster.epochs:g} × {cluster.dataset_tokens / 1e6:g}M "
                 f"tokens{cost}.")
     if report.ds_gap:
         st.caption(report.ds_gap.sentence())
