@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .errors import InputError
 
-COMMANDS: tuple[str, ...] = ("cli_inspect", "cli_plan", "cli_serve_check")
+COMMANDS: tuple[str, ...] = ("cli_inspect", "cli_plan", "cli_serve_check", "cli_open_recipe")
 
 
 def build_parser() -> argparse.ArgumentParser:

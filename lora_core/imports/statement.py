@@ -75,7 +75,7 @@ def state(recipe: ImportedRecipe, inventory: pd.DataFrame, skel: Skeleton, model
     if audit.rows.empty:
         names = f" (it names {recipe.model_id})" if recipe.model_id else ""
         raise InputError("recipe", f"trains nothing on {model_label}{names}: "
-                         f"{'; '.join(audit.unmatched[:3]) or 'no module matches'} match nothing here; "
+                         f"{'; '.join(audit.unmatched[:3]) or 'its targets'} match nothing here; "
                          "is the recipe for another model?")
     notes += list(recipe.notes) + [f"PEFT rewrites it on this model: {n}" for n in audit.rewritten]
     uncounted = [k for k in _NOT_COUNTED if built.get(k)]
