@@ -14,7 +14,7 @@ from lora_core.charts import human, human_pct
 from lora_core.errors import InputError
 from lora_core.plan import Plan
 
-from . import page, recipes_view, serving_view, state, widgets
+from . import page, recipe_import_view, recipes_view, serving_view, state, widgets
 from .exporting import adapter_config, verification
 from .models import LoadedModel
 
@@ -125,4 +125,6 @@ def render() -> None:
         verify_section(model, plan)
         st.divider()
         import_section(model)
+        st.divider()
+        recipe_import_view.section()
     page.end()
