@@ -101,6 +101,7 @@ def test_a_missing_hub_repo_is_an_input_error(tmp_path):
     ("a: &a [x, x, x, x, x, x, x, x]\nb: &b [" + ", ".join(["*a"] * 9) + "]\nc: [" + ", ".join(["*b"] * 60) + "]\n",
      "recipe: uses more than 64 YAML aliases"),
     ("- just\n- a list\n", "recipe: holds YAML but not a mapping"),
+    ("base_model: x/y\nadapter: lora\nlora_r: 8\nlora_r: 16\n", "recipe: is not valid YAML (key 'lora_r' is given twice"),
     ("base_model: openai-community/gpt2\nadapter: ia3\n", "axolotl: adapter: is 'ia3'; only LoRA"),
     ("base_model: openai-community/gpt2\nlora_r: 8\n", "axolotl: adapter: is absent"),
     ("model_name_or_path: x/y\nfinetuning_type: full\n", "llamafactory: finetuning_type: is 'full'"),

@@ -28,7 +28,7 @@ _AXOLOTL_KEYS = ("adapter", "base_model", "lora_r", "lora_target_modules", "lora
 def read_text(data: bytes | str, source: str = "pasted") -> ImportedRecipe:
     """A recipe from its text: an Unsloth snippet, an adapter_config.json, or an axolotl / LLaMA-Factory YAML."""
     text = as_text(data)
-    if "get_peft_model" in text and ("import" in text or "(" in text.split("get_peft_model", 1)[1][:5]):
+    if unsloth.is_snippet(text):
         return unsloth.read(text, source)
     stripped = text.lstrip()
     if stripped.startswith("{"):

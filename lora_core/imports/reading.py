@@ -59,11 +59,25 @@ def _one_line(e: Exception) -> str:
     return " ".join(str(e).split())[:300]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses a key given twice in one mapping (the trainers' OmegaConf does too)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key) if isinstance(key, str) else None
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(text: str, where: str = "recipe") -> dict[str, Any]:
-    """A YAML mapping, parsed with ``SafeLoader`` after the alias and depth checks."""
+    """A YAML mapping, parsed with ``SafeLoader`` after the alias and depth checks; keys must be unique."""
     _check_events(text, where)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader subclass
     except yaml.YAMLError as e:
         raise InputError(where, f"is not valid YAML ({_one_line(e)})") from None
     if not isinstance(data, dict):

@@ -33,6 +33,17 @@ EMBEDDING_LEAVES = ("embed_tokens", "lm_head")
 _LORA_FIELDS = {f.name for f in dataclasses.fields(LoraConfig)}
 
 
+def is_snippet(text: str) -> bool:
+    """Python holding a ``get_peft_model(...)`` call (YAML, even when it parses as Python, holds none)."""
+    if "get_peft_model" not in text:
+        return False
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return "get_peft_model(" in text  # broken Python: let the reader say where
+    return find_call(tree, "get_peft_model") is not None
+
+
 def find_call(tree: ast.Module, attr: str) -> ast.Call | None:
     """The first ``X.<attr>(...)`` call in the snippet."""
     for node in ast.walk(tree):
