@@ -53,3 +53,13 @@ def test_a_bad_recipe_shows_the_field_and_keeps_the_plan():
     at.button(key="ex_recipe_open").click().run()
     assert any("YAML aliases" in e for e in errors(at))
     assert plan_of(at) == before and model_of(at) == model
+
+
+def test_a_hub_adapter_that_cannot_be_reached_shows_the_reason(monkeypatch):
+    monkeypatch.setenv("LORA_EXPLORER_OFFLINE", "1")
+    at = open_app("pages/export.py")
+    before = plan_of(at)
+    at.text_input(key="ex_recipe_hub").input("someone/llama-lora").run()
+    at.button(key="ex_recipe_open").click().run()
+    assert any("someone/llama-lora has no readable adapter_config.json" in e for e in errors(at)), errors(at)
+    assert plan_of(at) == before and not at.exception

@@ -14,6 +14,7 @@ import pytest
 from lora_core.imports import read_text, state
 from lora_core.imports.tool_rules import composite_models
 from lora_core.imports.unsloth import DEFAULT_TARGET_MODULES, DEFAULTS
+from lora_core.plan import PlanIndex, count, resolve_plan
 from lora_core.recipes import CAPS
 from tests.helpers import cached_inventory, cached_skeleton
 from tests.import_cases import CASES
@@ -54,7 +55,11 @@ def test_the_tool_trains_what_the_import_says(case, reports, replayed):
     assert report.recipe.tool == tool and got["version"] == CAPS[tool].version
     assert {n: tuple(v) for n, v in got["wrapped"].items()} == report.units
     assert got["trainable"] == report.trainable
-    assert report.exact and report.plan  # the plan page can take it as it is
+    assert report.exact  # the plan trains the same units at the same ranks, and the same count
+    index = PlanIndex(cached_inventory(_model))
+    rows = resolve_plan(report.plan, index)
+    assert dict(zip(rows["name"], zip(rows["rank"], rows["alpha"]))) == report.units
+    assert count(report.plan, index).trainable == got["trainable"]
 
 
 def test_unsloth_defaults_are_its_signature(replayed):
