@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from lora_core import inventory, presets, skeleton, sources
+from lora_core.model import open_model, presets, skeleton, sources
 from lora_core.errors import InputError
 from lora_core.imports import read_text, state
 from tests.replay_support import run_replay
@@ -73,8 +73,8 @@ _MODELS: dict[str, tuple] = {}
 
 def opened(model_id: str):
     if model_id not in _MODELS:
-        skel = skeleton.build_skeleton(sources.from_preset(model_id).config)
-        _MODELS[model_id] = (inventory.build_inventory(skel), skel)
+        m = open_model(sources.from_preset(model_id))
+        _MODELS[model_id] = (m.inventory, m.skeleton)
     return _MODELS[model_id]
 
 
@@ -134,8 +134,8 @@ def adapters(root: Path, rows: list[dict]) -> None:
     """Saved adapter configs: the import's statement against ``get_peft_model`` on the stand-in."""
     from peft import get_peft_model
 
-    from lora_core.audit import parse_adapter_config
-    from lora_core.verify import wrapped_by_peft
+    from lora_core.planning.audit import parse_adapter_config
+    from lora_core.planning.verify import wrapped_by_peft
 
     for path in sorted(root.glob("*.json")):
         row = {"tool": "peft", "file": path.name}

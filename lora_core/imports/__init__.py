@@ -32,7 +32,7 @@ def read_text(data: bytes | str, source: str = "pasted") -> ImportedRecipe:
         return unsloth.read(text, source)
     stripped = text.lstrip()
     if stripped.startswith("{"):
-        from ..guards import load_json_object
+        from ..model.guards import load_json_object
 
         return adapter.from_config(load_json_object(text, "adapter_config", limit=MAX_RECIPE_BYTES), {}, source,
                                    ["a config alone: the saved tensors are not checked"])

@@ -4,7 +4,7 @@ Only the safetensors *header* is read (names, dtypes, shapes): locally with hugg
 ``parse_local_safetensors_file_metadata``, on the Hub with ``HfApi.parse_safetensors_file_metadata``
 (the per-file call ``get_safetensors_metadata`` makes: two small range requests, no weights;
 ``get_safetensors_metadata`` itself looks for ``model.safetensors``, which an adapter repo does
-not have). The config is read by the existing audit (:mod:`lora_core.audit`).
+not have). The config is read by the existing audit (:mod:`lora_core.planning.audit`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from huggingface_hub import HfApi, parse_local_safetensors_file_metadata
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import SafetensorsFileMetadata, validate_repo_id
 
-from ..audit import MAX_ADAPTER_CONFIG_BYTES, parse_adapter_config
+from ..planning.audit import MAX_ADAPTER_CONFIG_BYTES, parse_adapter_config
 from ..errors import InputError
-from ..guards import load_json_object
-from ..hub import fast_download
+from ..model.guards import load_json_object
+from ..model.hub import fast_download
 from .recipe import ImportedRecipe
 
 CONFIG_FILE = "adapter_config.json"

@@ -1,7 +1,7 @@
 """What an imported recipe really trains on a model, replayed, and what its author probably meant.
 
 The tool's ``LoraConfig`` (its own rules applied, :mod:`.tool_rules`) goes through the audit
-(:func:`lora_core.audit.audit_adapter_config`: PEFT's matching and the closed-form count that
+(:func:`lora_core.planning.audit.audit_adapter_config`: PEFT's matching and the closed-form count that
 equals ``get_nb_trainable_parameters``). The probable misses: MoE experts left frozen while the
 recipe trains FFN projections, a vision tower caught by a suffix name, entries or pattern keys
 matching nothing, a ``modules_to_save`` copy larger than the adapter itself.
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..audit import AdapterAudit, audit_adapter_config
+from ..planning.audit import AdapterAudit, audit_adapter_config
 from ..charts import human
 from ..errors import InputError
-from ..export import convert_like_peft
+from ..peft_rules import convert_like_peft, entry_mask
 from ..memory import MemorySettings
-from ..plan import Plan
-from ..skeleton import Skeleton
+from ..planning import Plan
+from ..model.skeleton import Skeleton
 from . import tensors as tensor_check
 from . import tool_rules
 from .recipe import ImportedRecipe
@@ -132,8 +132,7 @@ def _vision_caught(rows: pd.DataFrame, built: dict) -> list[str]:
 def _big_copies(saved, inventory: pd.DataFrame, trainable: int) -> list[str]:
     """``modules_to_save`` entries whose full copies are most of what trains (each named with its size)."""
     names = inventory.loc[inventory["kind"] != "expert-parameter", ["name", "base_params"]]
-    copies = {e: int(names.loc[names["name"].map(lambda n, e=e: n == e or n.endswith("." + e)), "base_params"].sum())
-              for e in saved}
+    copies = {e: int(names.loc[entry_mask(names["name"], e), "base_params"].sum()) for e in saved}
     if sum(copies.values()) * 2 <= trainable:
         return []
     return [f"modules_to_save {e!r} copies {human(c)} parameters in full: {c / trainable:.0%} of what trains "
