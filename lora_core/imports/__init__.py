@@ -32,10 +32,7 @@ def read_text(data: bytes | str, source: str = "pasted") -> ImportedRecipe:
         return unsloth.read(text, source)
     stripped = text.lstrip()
     if stripped.startswith("{"):
-        from ..model.guards import load_json_object
-
-        return adapter.from_config(load_json_object(text, "adapter_config", limit=MAX_RECIPE_BYTES), {}, source,
-                                   ["a config alone: the saved tensors are not checked"])
+        return adapter.from_text(text, source)
     data_map = load_yaml(text)
     if any(k in data_map for k in _LLAMAFACTORY_KEYS) and not any(k in data_map for k in ("adapter", "lora_r")):
         return llamafactory.read(data_map, source)

@@ -70,6 +70,12 @@ def from_config(config: dict[str, Any], tensors: Tensors, source: str, notes: li
                           unread=tuple(ignored), notes=tuple(notes), adapter=tensors)
 
 
+def from_text(text: str, source: str) -> ImportedRecipe:
+    """A pasted or uploaded adapter_config.json, without its tensors."""
+    config = load_json_object(text, CONFIG_FILE, limit=MAX_ADAPTER_CONFIG_BYTES)
+    return from_config(config, {}, source, ["a config alone: the saved tensors are not checked"])
+
+
 def open_folder(folder: str | Path) -> ImportedRecipe:
     """A local adapter folder (``adapter_config.json`` and, if present, ``adapter_model.safetensors``)."""
     folder = Path(folder)
