@@ -20,11 +20,11 @@ from ..peft_rules import convert_like_peft, entry_mask
 from ..memory import MemorySettings
 from ..planning import Plan
 from ..model.skeleton import Skeleton
+from ..model.task.adapter import model_for_adapter
 from . import tensors as tensor_check
 from . import tool_rules
 from .recipe import ImportedRecipe
 
-_NOT_COUNTED = ("trainable_token_indices", "layer_replication")
 _FFN_ROLES = ("gate", "up", "down", "gate_up")
 _ALL_RULES = {"axolotl-target-linear", "llamafactory-all"}
 
@@ -71,15 +71,24 @@ def state(recipe: ImportedRecipe, inventory: pd.DataFrame, skel: Skeleton, model
     """
     built, notes = tool_rules.apply(recipe, skel.model) if recipe.tool != "peft" else (dict(recipe.lora), [])
     config = built if recipe.tool == "peft" else {**built, "peft_type": "LORA"}
-    audit = audit_adapter_config(config, inventory, skel)
-    if audit.rows.empty:
+    other_task: list[str] = []
+    if recipe.tool == "peft":  # a saved adapter is read on the model of its task_type, as PEFT trains it
+        task_skel, inventory = model_for_adapter(config, skel.config, skel, inventory)
+        if task_skel is not skel:
+            other_task = [f"read on the {task_skel.auto_class} model of its task_type {config.get('task_type')!r}; "
+                          "choose that task on the Targets page to use it as the plan"]
+            skel = task_skel
+    try:
+        audit = audit_adapter_config(config, inventory, skel)
+    except InputError as e:
+        if e.field != "target_modules" or not e.message.startswith("PEFT refuses it"):
+            raise
         names = f" (it names {recipe.model_id})" if recipe.model_id else ""
-        raise InputError("recipe", f"trains nothing on {model_label}{names}: "
-                         f"{'; '.join(audit.unmatched[:3]) or 'its targets'} match nothing here; "
-                         "is the recipe for another model?")
+        raise InputError("recipe", f"trains nothing on {model_label}{names}: {e.message}; "
+                         "is the recipe for another model?") from None
     notes += list(recipe.notes) + [f"PEFT rewrites it on this model: {n}" for n in audit.rewritten]
-    uncounted = [k for k in _NOT_COUNTED if built.get(k)]
-    notes += [f"{k} is set: PEFT trains more than these units (not counted here)" for k in uncounted]
+    notes += other_task
+    uncounted = list(other_task)
     if "unsloth-moe-auto" in recipe.model_rules and (inventory["kind"] == "expert-parameter").any():
         notes.append("target_parameters is not given: on this MoE model Unsloth adds the expert parameters itself "
                      "(get_moe_target_parameters); not replayed here, pass target_parameters explicitly")
