@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from lora_core.model import open_model, presets, skeleton, sources
+from lora_core.model import open_model, presets, sources
 from lora_core.errors import InputError
 from lora_core.imports import read_text, state
 from tests.replay_support import run_replay
@@ -134,6 +134,7 @@ def adapters(root: Path, rows: list[dict]) -> None:
     """Saved adapter configs: the import's statement against ``get_peft_model`` on the stand-in."""
     from peft import get_peft_model
 
+    from lora_core.model.task.adapter import model_for_adapter
     from lora_core.planning.audit import parse_adapter_config
     from lora_core.planning.verify import wrapped_by_peft
 
@@ -155,7 +156,9 @@ def adapters(root: Path, rows: list[dict]) -> None:
         except InputError as e:
             report, row["why"] = None, str(e)[:160]
         try:
-            peft_model = get_peft_model(skeleton.build_skeleton(sources.from_preset(model).config).model,
+            fresh = open_model(sources.from_preset(model))  # PEFT mutates what it wraps; the adapter's task model
+            task_skel, _ = model_for_adapter(recipe.lora, fresh.source.config, fresh.skeleton, fresh.inventory)
+            peft_model = get_peft_model(task_skel.model,
                                         parse_adapter_config(recipe.lora | {"inference_mode": False})[0],
                                         low_cpu_mem_usage=True)  # saved as inference_mode: true; trained as False
             modules = {n for n, _ in peft_model.named_modules()}
