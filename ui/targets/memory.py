@@ -40,6 +40,21 @@ def follow_recipe_tool(tool: str) -> None:
             del ss[key]
 
 
+def apply_settings(settings: MemorySettings) -> list[str]:
+    """Put an imported recipe's settings (trainer, base, length, batch, checkpointing) in the widgets.
+
+    Returns notes on what the widgets cannot hold exactly (a length between the selector's values).
+    """
+    follow_recipe_tool(settings.trainer)
+    ss = st.session_state
+    seq = next((s for s in SEQ_LENS if s >= settings.seq_len), SEQ_LENS[-1])
+    ss.update({"tg_mem_trainer": settings.trainer, "tg_mem_dtype": settings.base_dtype, "tg_mem_seq": seq,
+               "tg_mem_batch": settings.batch_size, "tg_mem_ckpt": settings.gradient_checkpointing})
+    _reset_knobs()
+    return [] if seq == settings.seq_len else [f"sequence length {settings.seq_len:,} is shown as {seq:,}, "
+                                               "the selector's next value"]
+
+
 def _reset_knobs() -> None:
     profile = PROFILES[st.session_state["tg_mem_trainer"]]
     for knob, key in KNOB_KEYS.items():
