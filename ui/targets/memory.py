@@ -20,6 +20,7 @@ from lora_core.memory.profiles import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LO
 from lora_core.memory.versions import BITSANDBYTES_VERSIONS, TORCHAO_VERSIONS
 
 from ..common import widgets
+from . import cluster
 
 SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
 KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "logits": "tg_mem_logits",
@@ -151,3 +152,4 @@ def show(model, resolved: ResolvedPlan) -> None:
                   config=widgets.STATIC_CHART_CONFIG)  # its legend carries the GPU sizes
     st.markdown(_fits_line(est), help="By the nvidia-smi figure: reserved memory plus the CUDA context "
                                       "(and paged optimizer states).")
+    cluster.show(resolved.plan, model, resolved.count.trainable - resolved.dora_params, est, settings)
