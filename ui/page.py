@@ -21,6 +21,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/targets.py", "Targets", "🎯"),
     ("pages/compare.py", "Compare", "⚖️"),
     ("pages/export.py", "Export", "📦"),
+    ("pages/lesson.py", "Lesson", "🎓"),
 )
 
 
@@ -42,9 +43,10 @@ def begin(title: str) -> None:
     state.show_flash()
 
 
-def end(count: PlanCount | None = None) -> None:
+def end(count: PlanCount | None = None, params: dict[str, str] | None = None) -> None:
     """The sidebar summary and the URL, after the page has drawn (``count``: the current plan's
     count, when the page has it already). A page drawn in an ``st.fragment`` calls this inside
-    the fragment, so the summary and the URL follow the fragment's reruns."""
+    the fragment, so the summary and the URL follow the fragment's reruns. ``params``: the page's
+    own URL parameters beside the model and plan (the Lesson page's step)."""
     widgets.sidebar_summary(count)
-    state.sync_query_params()
+    state.sync_query_params(params)

@@ -170,9 +170,10 @@ def url_params() -> dict[str, str]:
     return {**params, **urlstate.plan_to_params(current_plan())}
 
 
-def sync_query_params() -> None:
-    """Mirror the current model and plan into the URL (only when they changed)."""
-    want = url_params()
+def sync_query_params(extra: dict[str, str] | None = None) -> None:
+    """Mirror the current model and plan into the URL (only when they changed); ``extra``: the
+    page's own parameters (the Lesson page's step), dropped on the pages that pass none."""
+    want = {**url_params(), **(extra or {})}
     have = {k: st.query_params[k] for k in st.query_params}
     if want != have:
         st.query_params.from_dict(want)
