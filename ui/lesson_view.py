@@ -109,7 +109,7 @@ def model_picker(model: LoadedModel) -> None:
 
 def render() -> None:
     """Draw the Lesson page."""
-    page.begin("Lesson: choosing LoRA targets")
+    page.begin("Lesson: choosing LoRA targets", page.LESSON_PAGE)
     _init_from_url()
     ss, steps = st.session_state, load_steps()
     if ss[PRESENT]:

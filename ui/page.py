@@ -34,10 +34,17 @@ def sidebar_links() -> None:
         st.divider()
 
 
-def begin(title: str) -> None:
-    """Page config, session state from the URL on a session's first run, the title, queued notices."""
+LESSON_PAGE = "pages/lesson.py"
+
+
+def begin(title: str, path: str | None = None) -> None:
+    """Page config, session state from the URL on a session's first run, the title, queued notices.
+
+    A session's first request that names a lesson step (``?step=...``) on another page (the
+    entry page of a link without the page's path) goes to the Lesson page (``path``: this page's)."""
     st.set_page_config(**PAGE_CONFIG)
-    state.init()
+    if state.init() and "step" in st.query_params and path != LESSON_PAGE:
+        st.switch_page(LESSON_PAGE, query_params={k: st.query_params[k] for k in st.query_params})
     sidebar_links()
     st.title(title)
     state.show_flash()

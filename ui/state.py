@@ -53,13 +53,14 @@ def ref_from_params(params: dict[str, str]) -> ModelRef:
     return ModelRef(kind, label, params.get("rev") or None)
 
 
-def init() -> None:
-    """First run of a session: take model and plan from the URL, falling back to the defaults."""
+def init() -> bool:
+    """First run of a session: take model and plan from the URL, falling back to the defaults.
+    True on that first run."""
     ss = st.session_state
     ss.setdefault(SAVED, {})
     ss.setdefault(UPLOADS, {})
     if MODEL in ss:
-        return
+        return False
     params = {k: st.query_params[k] for k in st.query_params}
     ref = ref_from_params(params)
     try:
@@ -78,6 +79,7 @@ def init() -> None:
         plan = default_plan(model)
         ss[WARNINGS] = validate_plan(plan, model.index)
     ss[PLAN] = plan
+    return True
 
 
 def flash(message: str) -> None:
