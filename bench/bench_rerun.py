@@ -1,5 +1,6 @@
 """Targets page rerun time with Llama-3.1-405B loaded, measured with AppTest after a toggle;
-and the Module tree page's with DeepSeek-V3 loaded (goal: median under 100 ms).
+the Module tree page's with DeepSeek-V3 loaded (goal: median under 100 ms); and the Lesson page's
+on Llama-3.1-405B after a step change, beside the Targets click (goal: within 10 % of it).
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/bench_rerun.py [--runs 30]``. Prints a table of the
 median and p90 of a full AppTest rerun (script + AppTest's own overhead) after switching the K
@@ -63,12 +64,32 @@ def measure_tree(runs: int) -> dict[str, list[float]]:
     return {"tree: new layer": layer, "tree: unchanged": plain}
 
 
+def measure_lesson(runs: int) -> dict[str, list[float]]:
+    """Rerun times (ms) of the Lesson page on the same model: moving to another step (each step
+    seen once before, as a class going back and forth), and with nothing changed."""
+    from lora_core.lesson.steps import load_steps
+
+    ids = [s.id for s in load_steps()]
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["model"] = MODEL
+    at.run()
+    at.switch_page("pages/lesson.py").run()
+    for sid in ids:  # warm up: every step's plan, view and figures once
+        at.selectbox(key="ls_step").select(sid).run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    step = [_time(lambda i=i: at.selectbox(key="ls_step").select(ids[i % len(ids)]).run()) for i in range(runs)]
+    assert not at.exception and not at.error, (at.exception, at.error)
+    plain = [_time(at.run) for _ in range(runs)]
+    return {"lesson: new step": step, "lesson: unchanged": plain}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     results = measure(args.runs)
     tree = measure_tree(args.runs)
+    lesson = measure_lesson(args.runs)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"Targets page rerun, {MODEL} loaded, {args.runs} AppTest runs each "
           f"({os.cpu_count()} CPUs, load average {load}: other work on the machine inflates every row)")
@@ -82,6 +103,12 @@ def main() -> None:
         med = statistics.median(times)
         p90 = statistics.quantiles(times, n=10)[-1]
         print(f"{case:<18} {med:>10.1f} {p90:>8.1f} {TREE_GOAL_MS:>8.0f}  {'yes' if med <= TREE_GOAL_MS else 'no'}")
+    click = statistics.median(results["after a toggle"])
+    print(f"Lesson page rerun, {MODEL} loaded, {args.runs} AppTest runs each (goal: a Targets click, {click:.1f} ms)")
+    for case, times in lesson.items():
+        med = statistics.median(times)
+        p90 = statistics.quantiles(times, n=10)[-1]
+        print(f"{case:<18} {med:>10.1f} {p90:>8.1f} {click:>8.1f}  {'yes' if med <= click * 1.1 else 'no'}")
 
 
 if __name__ == "__main__":

@@ -71,10 +71,24 @@ def test_the_mlp_r10_vs_qv_r32_claim_holds_in_the_numbers():
 
 
 def test_charts_plot_the_sources_numbers():
-    fig = charts.table5_bars(EV.table5_frame(), EV.table5_source).validated()
+    fig = charts.table5_dots(EV.table5_frame()).validated()
     assert sorted(fig.data[0].x) == sorted(SOURCES["table5"]["WikiSQL (±0.5%)"])
     scatter = charts.metamath_scatter(EV.metamath_frame(), "trainable", EV.metamath_source).validated()
     assert sorted(scatter.data[0].x) == sorted(r["train_info.num_trainable_params"] for r in PINNED.values())
     assert sorted(scatter.data[0].y) == sorted(round(r["train_info.metrics[step=5000].test accuracy"] * 100, 1)
                                                for r in PINNED.values())
     assert all(f.url.startswith("https://") and f.source for f in EV.findings)
+
+
+def test_budget_table_puts_the_papers_numbers_beside_the_same_set():
+    from lora_core.lesson.budget import equal_budget
+    from lora_core.lesson.evidence import beside_table5
+    from lora_core.plan import PlanIndex
+    from tests.helpers import cached_inventory
+    table = beside_table5(equal_budget(PlanIndex(cached_inventory("meta-llama/Meta-Llama-3.1-8B"))), EV)
+    row = table.set_index("label").loc["W_q, W_v"]
+    t5 = SOURCES["table5"]
+    i = t5["columns"].index("W_q, W_v")
+    assert (row["paper_rank"], row["paper_wikisql"], row["paper_multinli"]) == (
+        t5["rank"][i], t5["WikiSQL (±0.5%)"][i], t5["MultiNLI (±0.1%)"][i])
+    assert table.set_index("label")["paper_wikisql"].isna().sum() == 2  # FFN only, all linear

@@ -15,7 +15,7 @@ from lora_core.charts import human, human_bytes
 from lora_core.lesson import charts as lesson_charts
 from lora_core.lesson.breakdown import added_by, by_unit_kind, memory_story
 from lora_core.lesson.budget import default_budget, equal_budget
-from lora_core.lesson.evidence import load_evidence
+from lora_core.lesson.evidence import beside_table5, load_evidence
 from lora_core.lesson.names import names_table, substring_counts
 from lora_core.lesson.steps import Step
 from lora_core.memory import GPU_SIZES_GB, MemorySettings, estimate_for_plan
@@ -28,6 +28,8 @@ from .urlstate import encode_targets
 
 STATIC = widgets.STATIC_CHART_CONFIG
 LESSON_MEMORY = MemorySettings()  # bf16 base, batch 1, 2,048 tokens, checkpointing, PEFT + Trainer
+BUDGET_COLUMNS = ("label", "rank", "trainable", "share_of_budget", "paper_rank", "paper_wikisql", "paper_multinli",
+                  "modules", "note")
 CLASSIFY, BROAD = Plan((Target("q", 8), Target("v", 8))), Plan((Target("all-linear", 16),))
 
 
@@ -40,7 +42,7 @@ def plan_text(plan: Plan) -> str:
 def _evidence_figures() -> dict[str, charts.SpecFigure]:
     ev = load_evidence()
     mm = ev.metamath_frame()
-    return {"table5": lesson_charts.table5_bars(ev.table5_frame(), ev.table5_source),
+    return {"table5": lesson_charts.table5_dots(ev.table5_frame()),
             "mm_params": lesson_charts.metamath_scatter(mm, "trainable", ev.metamath_source),
             "mm_memory": lesson_charts.metamath_scatter(mm, "memory_gb", ev.metamath_source)}
 
@@ -86,8 +88,12 @@ def show_budget(model: LoadedModel, view: PlanView) -> None:
     with right:
         widgets.chart(_evidence_figures()["table5"], "ls_chart_table5",
                       f"{ev.table5_source}. {ev.table5_setting}.", config=STATIC)
-    st.dataframe(frame.drop(columns=["paper"]), hide_index=True, key="ls_budget_table",
-                 column_config={"share_of_budget": st.column_config.ProgressColumn("of budget", format="percent")})
+    table = model.views.per_model("lesson budget table", lambda: beside_table5(frame, ev).drop(columns=["paper"]))
+    st.dataframe(table, hide_index=True, key="ls_budget_table", column_order=BUDGET_COLUMNS, column_config={
+        "label": "target set", "trainable": st.column_config.NumberColumn("trainable (PEFT)", format="localized"),
+        "share_of_budget": st.column_config.ProgressColumn("of budget", format="percent"),
+        "paper_rank": "paper's rank", "paper_wikisql": st.column_config.NumberColumn("paper: WikiSQL", format="%.1f"),
+        "paper_multinli": st.column_config.NumberColumn("paper: MultiNLI", format="%.1f")})
 
 
 def show_evidence(model: LoadedModel, view: PlanView) -> None:
@@ -108,6 +114,9 @@ def show_moe(model: LoadedModel, view: PlanView) -> None:
     table = by_unit_kind(view.resolved, model.inventory)
     st.dataframe(table, hide_index=True, key="ls_moe_table",
                  column_config={"params": st.column_config.NumberColumn("LoRA parameters", format="localized")})
+    if "routed experts" in set(table["unit"]) and "shared experts" not in set(table["unit"]):
+        st.caption("This model has no shared experts: every FFN parameter here sits in routed experts "
+                   "(DeepSeek-V3 has a shared expert beside them in each MoE layer).")
     router = added_by("router", 8, view.plan, model.index)
     experts = table.loc[table["unit"] == "routed experts", "params"].sum()
     if router or experts:

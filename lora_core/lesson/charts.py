@@ -33,18 +33,23 @@ def budget_bars(frame: pd.DataFrame, budget: int) -> SpecFigure:
                                     yaxis=dict(automargin=True), showlegend=False))
 
 
-def table5_bars(table5: pd.DataFrame, source: str) -> SpecFigure:
-    """The LoRA paper's Table 5: validation accuracy by weight type at 18M parameters (GPT-3)."""
+def table5_dots(table5: pd.DataFrame) -> SpecFigure:
+    """The LoRA paper's Table 5: validation accuracy by weight type at 18M parameters (GPT-3), a
+    dot per column with the paper's spread (WikiSQL ±0.5, MultiNLI ±0.1) on two side-by-side axes."""
     y = [f"{w} (r={r})" for w, r in zip(table5["weights"], table5["rank"])][::-1]
-    data = [dict(type="bar", orientation="h", name=name, y=y, x=list(table5[col])[::-1],
-                 text=[f"{v:.1f}" for v in list(table5[col])[::-1]], textposition="auto",
-                 error_x=dict(type="constant", value=err), marker=dict(color=color),
-                 hovertemplate=f"%{{y}}: {name} %{{x:.1f}} % (±{err})<extra></extra>")
-            for name, col, err, color in (("WikiSQL", "wikisql", 0.5, PAPER_COLOR),
-                                          ("MultiNLI", "multinli", 0.1, "#f59e0b"))]
-    return SpecFigure(data, _layout("LoRA paper, Table 5: accuracy (%) at 18M parameters, GPT-3 175B", 380,
-                                    barmode="group", xaxis=dict(title=dict(text=source), range=[65, 95],
-                                                                automargin=True),
+    data = []
+    for name, col, err, color, axis in (("WikiSQL", "wikisql", 0.5, PAPER_COLOR, "x"),
+                                        ("MultiNLI", "multinli", 0.1, "#f59e0b", "x2")):
+        values = list(table5[col])[::-1]
+        data.append(dict(type="scatter", mode="markers+text", name=f"{name} (±{err})", x=values, y=y, xaxis=axis,
+                         text=[f"{v:.1f}" for v in values], textposition="top center", cliponaxis=False,
+                         error_x=dict(type="constant", value=err, color=color), marker=dict(size=10, color=color),
+                         hovertemplate=f"%{{y}}: {name} %{{x:.1f}} % (±{err})<extra></extra>"))
+    return SpecFigure(data, _layout("LoRA paper, Table 5: accuracy (%)", 380, showlegend=False,
+                                    xaxis=dict(domain=[0, 0.46], title=dict(text="WikiSQL ±0.5"),
+                                               range=[69, 75], automargin=True),
+                                    xaxis2=dict(domain=[0.54, 1], title=dict(text="MultiNLI ±0.1"),
+                                                range=[90.4, 92.2], automargin=True),
                                     yaxis=dict(automargin=True)))
 
 

@@ -77,6 +77,14 @@ class Evidence:
                              for r in self.metamath])
 
 
+def beside_table5(budget: pd.DataFrame, evidence: Evidence) -> pd.DataFrame:
+    """``budget.equal_budget``'s frame with the paper's rank (on GPT-3) and accuracies beside each
+    set the paper measured (``paper_rank``, ``paper_wikisql``, ``paper_multinli``; blank otherwise)."""
+    paper = evidence.table5_frame().rename(columns={"weights": "label", "rank": "paper_rank",
+                                                    "wikisql": "paper_wikisql", "multinli": "paper_multinli"})
+    return budget.merge(paper.drop(columns=["keys"]), on="label", how="left")
+
+
 def parse_evidence(data: dict) -> Evidence:
     """An :class:`Evidence` from the YAML mapping."""
     t5, mm = data["lora_table5"], data["metamathqa"]
