@@ -73,10 +73,14 @@ def test_the_mlp_r10_vs_qv_r32_claim_holds_in_the_numbers():
 def test_charts_plot_the_sources_numbers():
     fig = charts.table5_dots(EV.table5_frame()).validated()
     assert sorted(fig.data[0].x) == sorted(SOURCES["table5"]["WikiSQL (±0.5%)"])
-    scatter = charts.metamath_scatter(EV.metamath_frame(), "trainable", EV.metamath_source).validated()
-    assert sorted(scatter.data[0].x) == sorted(r["train_info.num_trainable_params"] for r in PINNED.values())
-    assert sorted(scatter.data[0].y) == sorted(round(r["train_info.metrics[step=5000].test accuracy"] * 100, 1)
-                                               for r in PINNED.values())
+    assert sorted(fig.data[1].x) == sorted(SOURCES["table5"]["MultiNLI (±0.1%)"])
+    bars = charts.metamath_bars(EV.metamath_frame()).validated()
+    assert sorted(bars.data[0].x) == sorted(round(r["train_info.metrics[step=5000].test accuracy"] * 100, 2)
+                                            for r in PINNED.values())
+    assert sorted(c[0] for c in bars.data[0].customdata) == sorted(r["train_info.num_trainable_params"]
+                                                                   for r in PINNED.values())
+    assert sorted(c[1] for c in bars.data[0].customdata) == sorted(round(r["train_info.accelerator_memory_max"] / 1e9, 2)
+                                                                   for r in PINNED.values())
     assert all(f.url.startswith("https://") and f.source for f in EV.findings)
 
 

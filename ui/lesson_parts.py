@@ -28,6 +28,7 @@ from .urlstate import encode_targets
 
 STATIC = widgets.STATIC_CHART_CONFIG
 LESSON_MEMORY = MemorySettings()  # bf16 base, batch 1, 2,048 tokens, checkpointing, PEFT + Trainer
+NAMES_COLUMNS = ("module", "role", "holds", "kind", "shape", "units", "substring_finds", "verdict")
 BUDGET_COLUMNS = ("label", "rank", "trainable", "share_of_budget", "paper_rank", "paper_wikisql", "paper_multinli",
                   "modules", "note")
 CLASSIFY, BROAD = Plan((Target("q", 8), Target("v", 8))), Plan((Target("all-linear", 16),))
@@ -43,8 +44,7 @@ def _evidence_figures() -> dict[str, charts.SpecFigure]:
     ev = load_evidence()
     mm = ev.metamath_frame()
     return {"table5": lesson_charts.table5_dots(ev.table5_frame()),
-            "mm_params": lesson_charts.metamath_scatter(mm, "trainable", ev.metamath_source),
-            "mm_memory": lesson_charts.metamath_scatter(mm, "memory_gb", ev.metamath_source)}
+            "metamath": lesson_charts.metamath_bars(mm)}
 
 
 def memory_estimate(model: LoadedModel, view: PlanView):
@@ -58,7 +58,7 @@ def memory_estimate(model: LoadedModel, view: PlanView):
 def show_names(model: LoadedModel, view: PlanView) -> None:
     table = model.views.per_model("lesson names", lambda: names_table(model.inventory))
     found = model.views.per_model("lesson substring", lambda: substring_counts(model.inventory))
-    st.dataframe(table, hide_index=True, key="ls_names",
+    st.dataframe(table, hide_index=True, key="ls_names", column_order=NAMES_COLUMNS,
                  column_config={"substring_finds": "substring check finds it as", "units": "in the model"})
     st.caption(f"The substring check lists {found['attention']} modules as Q/V and {found['ffn']} as FFN; "
                f"the plan `{plan_text(view.plan)}` wraps {view.count.modules} units, matched as PEFT matches.")
@@ -98,13 +98,9 @@ def show_budget(model: LoadedModel, view: PlanView) -> None:
 
 def show_evidence(model: LoadedModel, view: PlanView) -> None:
     ev, figs = load_evidence(), _evidence_figures()
-    left, right = st.columns(2, gap="large")
-    with left:
-        widgets.chart(figs["mm_params"], "ls_chart_mm_params", f"{ev.metamath_setting}. Source: {ev.metamath_url}",
-                      config=STATIC)
-    with right:
-        widgets.chart(figs["mm_memory"], "ls_chart_mm_memory", "Same runs against peak memory: the adapter is a "
-                      "small part of it (see the memory step).", config=STATIC)
+    widgets.chart(figs["metamath"], "ls_chart_metamath", f"{ev.metamath_source}: {ev.metamath_setting}. "
+                  f"Each bar is one result file ([at this commit]({ev.metamath_url})). Memory barely moves with the "
+                  "adapter: the frozen weights and activations dominate (see the memory step).", config=STATIC)
     for f in ev.findings:
         st.caption(f"**{f.source}**: {f.finding} ([source]({f.url}))")
     widgets.count_metrics(view.count)

@@ -53,22 +53,22 @@ def table5_dots(table5: pd.DataFrame) -> SpecFigure:
                                     yaxis=dict(automargin=True)))
 
 
-def metamath_scatter(frame: pd.DataFrame, x: str, source: str) -> SpecFigure:
-    """PEFT's MetaMathQA runs: GSM8K test accuracy against ``x`` (``trainable`` on a log axis, or
-    ``memory_gb``), one point per run, labelled by method, targets and rank."""
-    labels = [f"{m} {t}" + (f" r{int(r)}" if pd.notna(r) else "")
-              for m, t, r in zip(frame["method"], frame["targets"], frame["rank"])]
-    colors = [MODEL_COLOR if "MLP" in t else PAPER_COLOR if t == "Q,V" else OTHER_COLOR for t in frame["targets"]]
-    xs = [int(v) for v in frame[x]] if x == "trainable" else [round(float(v), 2) for v in frame[x]]
-    data = [dict(type="scatter", mode="markers+text", x=xs, y=[round(a, 1) for a in frame["accuracy"]],
-                 text=labels, textposition="top center", textfont=dict(size=10), marker=dict(size=10, color=colors),
-                 customdata=list(frame["file"]), name="runs",
-                 hovertemplate="%{text}<br>%{x:,} · %{y:.1f} %<br>%{customdata}<extra></extra>")]
-    axis = (dict(title=dict(text="trainable parameters (log)"), type="log", automargin=True) if x == "trainable"
-            else dict(title=dict(text="peak accelerator memory (GB, accelerator_memory_max)"), automargin=True))
-    title = "PEFT MetaMathQA, Llama-3.2-3B: GSM8K test accuracy (%) vs " + \
-        ("trainable parameters" if x == "trainable" else "memory")
-    return SpecFigure(data, _layout(title, 400, xaxis=axis, showlegend=False,
-                                    yaxis=dict(title=dict(text="test accuracy (%)"), automargin=True),
-                                    annotations=[dict(text=source, xref="paper", yref="paper", x=0, y=-0.01,
-                                                      yanchor="top", showarrow=False, font=dict(size=9))]))
+def metamath_bars(frame: pd.DataFrame) -> SpecFigure:
+    """PEFT's MetaMathQA runs: GSM8K test accuracy per run (one bar each, best on top), each bar
+    labelled with the run's trainable parameters and peak memory, coloured by target set (blue:
+    the MLP, purple: Q,V, grey: other)."""
+    f = frame.sort_values("accuracy")
+    labels = [f"{m} · {t}" + (f" · r{int(r)}" if pd.notna(r) else "")
+              for m, t, r in zip(f["method"], f["targets"], f["rank"])]
+    colors = [MODEL_COLOR if "MLP" in t else PAPER_COLOR if t == "Q,V" else OTHER_COLOR for t in f["targets"]]
+    text = [f"{a:.1f} % · {human(p)} params · {g:.1f} GB" for a, p, g in zip(f["accuracy"], f["trainable"],
+                                                                           f["memory_gb"])]
+    data = [dict(type="bar", orientation="h", y=labels, x=[round(a, 2) for a in f["accuracy"]], text=text,
+                 textposition="inside", insidetextanchor="start", marker=dict(color=colors),
+                 customdata=[[int(p), round(g, 2), fl] for p, g, fl in zip(f["trainable"], f["memory_gb"], f["file"])],
+                 hovertemplate="%{y}: %{x:.2f} %<br>%{customdata[0]:,} trainable · %{customdata[1]} GB peak"
+                               "<br>%{customdata[2]}<extra></extra>", name="runs")]
+    return SpecFigure(data, _layout("PEFT MetaMathQA on Llama-3.2-3B: GSM8K test accuracy", 40 * len(f) + 110,
+                                    showlegend=False, xaxis=dict(title=dict(text="test accuracy (%)"),
+                                                                 range=[0, 55], automargin=True),
+                                    yaxis=dict(automargin=True)))
