@@ -50,7 +50,7 @@ def test_link_opens_the_step_on_the_model_in_presenter_view():
 
 
 def test_a_bad_step_in_a_link_opens_the_first_step_with_a_notice():
-    at = open_app(LESSON, step="no-such-step")
+    at = open_app(step="no-such-step")  # the entry page goes to the Lesson page and says why on this run
     assert not at.exception
     assert at.session_state["ls_step"] == STEPS[0].id
     assert any("no-such-step" in w for w in _warnings(at))

@@ -109,8 +109,8 @@ def model_picker(model: LoadedModel) -> None:
 
 def render() -> None:
     """Draw the Lesson page."""
+    _init_from_url()  # before begin, which shows a notice about a bad step in the link on this run
     page.begin("Lesson: choosing LoRA targets", page.LESSON_PAGE)
-    _init_from_url()
     ss, steps = st.session_state, load_steps()
     if ss[PRESENT]:
         st.html(PRESENTER_CSS)
@@ -143,5 +143,7 @@ def render() -> None:
     with st.expander("For the teacher: link and presenter view", expanded=False):
         st.toggle("Presenter view (large type, no sidebar)", key=PRESENT)
         st.code(link(model, step, ss[PRESENT]), language=None)
+        if model.ref.kind == "upload":
+            st.caption("An uploaded config.json cannot travel in a link: the link opens the default model.")
         st.caption("The link opens this step on this model; add or edit steps in lora_core/lesson/steps.yaml.")
     page.end(view.count, {"step": step.id, **({"view": "present"} if ss[PRESENT] else {})})
