@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from lora_core.lesson import charts
-from lora_core.lesson.evidence import load_evidence
+from lora_core.lesson.budget import equal_budget
+from lora_core.lesson.evidence import beside_table5, load_evidence
+from lora_core.plan import PlanIndex
+from tests.helpers import cached_inventory
 
 SOURCES = json.loads((Path(__file__).parent / "data" / "lesson_evidence_sources.json").read_text())
 EV = load_evidence()
@@ -85,10 +88,6 @@ def test_charts_plot_the_sources_numbers():
 
 
 def test_budget_table_puts_the_papers_numbers_beside_the_same_set():
-    from lora_core.lesson.budget import equal_budget
-    from lora_core.lesson.evidence import beside_table5
-    from lora_core.plan import PlanIndex
-    from tests.helpers import cached_inventory
     table = beside_table5(equal_budget(PlanIndex(cached_inventory("meta-llama/Meta-Llama-3.1-8B"))), EV)
     row = table.set_index("label").loc["W_q, W_v"]
     t5 = SOURCES["table5"]

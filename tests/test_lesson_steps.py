@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lora_core.errors import InputError
+from lora_core.lesson.budget import equal_budget
 from lora_core.lesson.steps import load_steps, on_model, parse_steps, step_by_id
 from lora_core.plan import PlanIndex, validate_plan
 from lora_core.verify import verify
@@ -84,7 +85,6 @@ def test_moe_step_on_dense_and_moe_models():
 
 def test_budget_rank_in_a_step_plan_is_the_equal_budget_rank():
     """`rank: budget` in the YAML is filled with the solver's rank (Phi-3: fused qkv_proj, rank 5)."""
-    from lora_core.lesson.budget import equal_budget
     index = PlanIndex(cached_inventory("microsoft/Phi-3-mini-4k-instruct"))
     som = on_model(step_by_id(STEPS, "equal-budget"), index)
     table = equal_budget(index).set_index("label")
