@@ -1,5 +1,5 @@
 """Lesson page: LoRA targeting taught step by step on the current model."""
 
-from ui import lesson_view
+from ui.lesson import page
 
-lesson_view.render()
+page.render()

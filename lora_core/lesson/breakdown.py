@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..memory import GIB, MemoryEstimate
-from ..plan import Plan, PlanIndex, count
+from ..planning import Plan, PlanIndex, count
 
 UNIT_KINDS = ("attention", "dense FFN", "shared experts", "routed experts", "router", "other")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..plan import Plan, PlanIndex, Target, count
+from ..planning import Plan, PlanIndex, Target, count
 
 DEFAULT_BUDGET_PLAN = Plan((Target("q", 8), Target("v", 8)))
 

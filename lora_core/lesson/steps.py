@@ -19,7 +19,7 @@ from typing import Literal
 import yaml
 
 from ..errors import InputError
-from ..plan import Plan, PlanIndex, Target, validate_plan
+from ..planning import Plan, PlanIndex, Target, validate_plan
 from .budget import default_budget, rank_for
 
 STEPS_FILE = Path(__file__).with_name("steps.yaml")

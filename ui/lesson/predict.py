@@ -13,11 +13,12 @@ from lora_core.errors import InputError
 from lora_core.lesson.breakdown import larger_answer
 from lora_core.lesson.predict import how_far, judge_choice, parse_count
 from lora_core.lesson.steps import Step
-from lora_core.plan import Plan, count
+from lora_core.planning import Plan, count
 
-from . import lesson_parts, widgets
-from .models import LoadedModel
-from .plan_views import PlanView
+from ..common import widgets
+from . import parts as lesson_parts
+from ..common.loaded_model import LoadedModel
+from ..common.plan_views import PlanView
 
 REVEALED, GUESS_ERROR = "ls_revealed", "ls_guess_error"
 YES, NO = "Yes, it fits", "No, it does not"

@@ -1,5 +1,5 @@
 """Every number the lesson shows from a source equals the source's own, pinned in
-tests/data/lesson_evidence_sources.json (which names the table, or the PEFT result file, its
+tests/lesson/data/lesson_evidence_sources.json (which names the table, or the PEFT result file, its
 commit and the JSON field of each number)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from lora_core.lesson import charts
 from lora_core.lesson.budget import equal_budget
 from lora_core.lesson.evidence import beside_table5, load_evidence
-from lora_core.plan import PlanIndex
+from lora_core.planning import PlanIndex
 from tests.helpers import cached_inventory
 
 SOURCES = json.loads((Path(__file__).parent / "data" / "lesson_evidence_sources.json").read_text())

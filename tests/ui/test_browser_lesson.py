@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from lora_core.lesson.steps import load_steps, on_model, step_by_id
 from lora_core.memory import MemorySettings, estimate_for_plan
-from lora_core.plan import PlanIndex, count
+from lora_core.planning import PlanIndex, count
 from tests.browser_support import (ROOT, app_url, browser, error_texts, save_png,  # noqa: F401
                                    set_full_height, wait_idle)
 from tests.helpers import cached_inventory, cached_skeleton

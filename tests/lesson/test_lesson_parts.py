@@ -9,7 +9,7 @@ from lora_core.errors import InputError
 from lora_core.lesson.breakdown import by_unit_kind
 from lora_core.lesson.names import names_table, substring_counts, substring_finds
 from lora_core.lesson.predict import how_far, parse_count
-from lora_core.plan import Plan, PlanIndex, Target, count, resolve_plan
+from lora_core.planning import Plan, PlanIndex, Target, count, resolve_plan
 from tests.helpers import PRESETS, cached_inventory, cached_skeleton
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lora_core.lesson.steps import load_steps, on_model, step_by_id
-from lora_core.plan import Plan, Target, count
+from lora_core.planning import Plan, Target, count
 from tests.app_support import errors, index_of, model_of, open_app, plan_of
 from tests.helpers import PRESETS
 

@@ -8,8 +8,8 @@ import pytest
 from lora_core.errors import InputError
 from lora_core.lesson.budget import equal_budget
 from lora_core.lesson.steps import load_steps, on_model, parse_steps, step_by_id
-from lora_core.plan import PlanIndex, validate_plan
-from lora_core.verify import verify
+from lora_core.planning import PlanIndex, validate_plan
+from lora_core.planning.verify import verify
 from tests.helpers import PRESETS, cached_inventory, fresh_skeleton
 
 STEPS = load_steps()

@@ -3,8 +3,8 @@
 The steps are data (``lora_core/lesson/steps.yaml``); each sets the plan it talks about as the
 app's current plan, so the Module tree, Targets and the other pages show it too. A link carries
 the model and the step (``?model=...&step=qv-r8``, plus ``&view=present`` for the presenter
-view, large type and no sidebar). What a step draws is in :mod:`ui.lesson_parts`, the question
-asked before the answer in :mod:`ui.lesson_predict`. Everything a step computes on a model is
+view, large type and no sidebar). What a step draws is in :mod:`ui.lesson.parts`, the question
+asked before the answer in :mod:`ui.lesson.predict`. Everything a step computes on a model is
 kept with the model (``LoadedModel.views``), so going back to a step costs a lookup.
 """
 
@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lora_core import presets
+from lora_core.model import presets
 from lora_core.errors import InputError
 from lora_core.lesson.steps import Step, StepOnModel, load_steps, on_model, step_by_id
 
-from . import lesson_parts, lesson_predict, page, state, widgets
-from .models import LoadedModel, ModelRef
+from ..common import page, state, widgets
+from . import parts as lesson_parts
+from . import predict as lesson_predict
+from ..common.loaded_model import LoadedModel, ModelRef
 
 STEP, PRESENT, MODEL_PICK, ERROR = "ls_step", "ls_present", "ls_model", "ls_error"
 PRESENTER_CSS = """<style>

@@ -8,8 +8,8 @@ import pytest
 
 from lora_core.lesson.budget import (DEFAULT_BUDGET_PLAN, TARGET_SETS, TargetSet, default_budget, equal_budget,
                                      set_plan)
-from lora_core.plan import PlanIndex
-from lora_core.verify import verify
+from lora_core.planning import PlanIndex
+from lora_core.planning.verify import verify
 from tests.helpers import cached_inventory, fresh_skeleton
 
 # A GQA model, a fused-QKV model, Conv1D GPT-2, MLA + MoE DeepSeek-V3 and an MoE without dense FFN.

@@ -19,12 +19,12 @@ from lora_core.lesson.evidence import beside_table5, load_evidence
 from lora_core.lesson.names import names_table, substring_counts
 from lora_core.lesson.steps import Step
 from lora_core.memory import GPU_SIZES_GB, MemorySettings, estimate_for_plan
-from lora_core.plan import Plan, Target
+from lora_core.planning import Plan, Target
 
-from . import widgets
-from .models import LoadedModel
-from .plan_views import PlanView
-from .urlstate import encode_targets
+from ..common import widgets
+from ..common.loaded_model import LoadedModel
+from ..common.plan_views import PlanView
+from ..common.urlstate import encode_targets
 
 STATIC = widgets.STATIC_CHART_CONFIG
 LESSON_MEMORY = MemorySettings()  # bf16 base, batch 1, 2,048 tokens, checkpointing, PEFT + Trainer
@@ -50,7 +50,7 @@ def _evidence_figures() -> dict[str, charts.SpecFigure]:
 def memory_estimate(model: LoadedModel, view: PlanView):
     """The lesson's memory estimate of the plan and its bar chart, once per (model, plan)."""
     def build():
-        est = estimate_for_plan(model.skeleton, model.index, view.plan, LESSON_MEMORY)
+        est = estimate_for_plan(model.skeleton, model.index, view.resolved, LESSON_MEMORY)
         return est, charts.memory_bar(est.as_frame(), GPU_SIZES_GB)
     return model.views.memory(view.plan, ("lesson", LESSON_MEMORY), build)
 
@@ -107,7 +107,7 @@ def show_evidence(model: LoadedModel, view: PlanView) -> None:
 
 
 def show_moe(model: LoadedModel, view: PlanView) -> None:
-    table = by_unit_kind(view.resolved, model.inventory)
+    table = by_unit_kind(view.rows, model.inventory)
     st.dataframe(table, hide_index=True, key="ls_moe_table",
                  column_config={"params": st.column_config.NumberColumn("LoRA parameters", format="localized")})
     if "routed experts" in set(table["unit"]) and "shared experts" not in set(table["unit"]):
