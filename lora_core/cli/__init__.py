@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..errors import InputError
 
-COMMANDS: tuple[str, ...] = ("inspect", "plan", "serve_check")
+COMMANDS: tuple[str, ...] = ("inspect", "plan", "serve_check", "open_recipe")
 
 
 def build_parser() -> argparse.ArgumentParser:
