@@ -8,7 +8,7 @@ chart's SVG shows the changed trace set. Also printed: the wall-clock time seen 
 (Playwright round trips included) and the phases seen by the page's WebSocket: click -> first
 server message (widget message, server queueing, script start), first -> last message (the rerun
 and its deltas), last message -> chart drawn (React + Plotly), and the KiB the server sent.
-Goal: median ≤ 200 ms (issue #12).
+Goal: median ≤ 200 ms per click.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """CPU time of the largest configs the guards accept, through ``inspect`` and ``plan``.
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/bench_guard.py``. Each config is a real or default
-config scaled up to just inside the module budget (``lora_core.build_budget.MAX_MODULES``) or
+config scaled up to just inside the module budget (``lora_core.model.build_budget.MAX_MODULES``) or
 the layer limit, written to a file, and run as ``python -m lora_core inspect FILE`` and
 ``plan FILE --target all-linear=8`` in fresh processes; the CPU time (user + system) of each
 process, imports included, is printed against the goal of 15 s, with the load average.

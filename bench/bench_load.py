@@ -44,7 +44,7 @@ import psutil
 
 from tests.browser_support import SERVE, running_server
 from tests.st_client import WsSession, streamlit_server
-from tests.test_concurrency import query
+from tests.ui.test_concurrency import query
 
 CLASS_MODELS = ("meta-llama/Meta-Llama-3.1-405B", "meta-llama/Meta-Llama-3.1-8B", "Qwen/Qwen2.5-7B-Instruct",
                 "mistralai/Mistral-7B-Instruct-v0.3", "google/flan-t5-base", "google-bert/bert-base-uncased",

@@ -35,9 +35,9 @@ def _rss_bytes() -> int:
 
 
 def _open(model_id: str):
-    from lora_core import inventory, skeleton, sources
-    skel = skeleton.build_skeleton(sources.from_preset(model_id).config)
-    return skel, inventory.build_inventory(skel)
+    from lora_core.model import open_model, sources
+    opened = open_model(sources.from_preset(model_id))
+    return opened.skeleton, opened.inventory
 
 
 def measure_one(model_id: str, runs: int) -> dict:

@@ -19,9 +19,9 @@ import warnings
 
 from peft import get_peft_model
 
-from lora_core import inventory, skeleton, sources
-from lora_core.export import to_lora_config
-from lora_core.plan import Plan, Target
+from lora_core.model import open_model, skeleton, sources
+from lora_core.planning.export import to_lora_config
+from lora_core.planning import Plan, Target
 from lora_core.recipes import write_all
 
 MODELS = ("meta-llama/Meta-Llama-3.1-405B", "deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-30B-A3B")
@@ -55,8 +55,8 @@ def main() -> None:
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'model':<32} {'plan':<30} {'first s':>7} {'median s':>8} {'PEFT s':>7} {'ratio':>6} {'exact':>6}  goal <{GOAL_S:g} s")
     for model_id in MODELS:
-        skel = skeleton.build_skeleton(sources.from_preset(model_id).config)
-        inv = inventory.build_inventory(skel)
+        opened = open_model(sources.from_preset(model_id))
+        skel, inv = opened.skeleton, opened.inventory
         for name, plan in PLANS.items():
             found = {}
             times = [_seconds(lambda: found.update(write_all(plan, inv, skel, model_id))) for _ in range(args.runs)]

@@ -18,9 +18,9 @@ import warnings
 
 from peft import get_peft_model
 
-from lora_core import inventory, skeleton, sources
-from lora_core.export import to_lora_config
-from lora_core.plan import Plan, PlanIndex, Target, count
+from lora_core.model import open_model, skeleton, sources
+from lora_core.planning.export import to_lora_config
+from lora_core.planning import Plan, PlanIndex, Target, count
 
 MODEL = "meta-llama/Meta-Llama-3.1-405B"
 PLAN = Plan((Target("all-linear", 16),))
@@ -70,8 +70,8 @@ def main() -> None:
     ap.add_argument("--peft-runs", type=int, default=3)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    skel = skeleton.build_skeleton(sources.from_preset(MODEL).config)
-    inv = inventory.build_inventory(skel)
+    opened = open_model(sources.from_preset(MODEL))
+    skel, inv = opened.skeleton, opened.inventory
     t1 = time.perf_counter()
     index = PlanIndex(inv)
     t2 = time.perf_counter()

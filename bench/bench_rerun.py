@@ -1,17 +1,24 @@
 """Targets page rerun time with Llama-3.1-405B loaded, measured with AppTest after a toggle;
 and the Module tree page's with DeepSeek-V3 loaded (goal: median under 100 ms).
 
-Run: ``PYTHONPATH=. .venv/bin/python bench/bench_rerun.py [--runs 30]``. Prints a table of the
-median and p90 of a full AppTest rerun (script + AppTest's own overhead) after switching the K
-toggle, of an unchanged rerun, and of a one-toggle script (AppTest's own floor, for scale),
-beside the goal (median ≤ 50 ms).
+Run: ``PYTHONPATH=. .venv/bin/python bench/bench_rerun.py [--runs 30] [--before DIR]``. Prints a
+table of the median and p90 of a full AppTest rerun (script + AppTest's own overhead) after
+switching the K toggle, of an unchanged rerun, and of a one-toggle script (AppTest's own floor,
+for scale), beside the goal (median ≤ 50 ms).
+
+``--before DIR`` (a checkout of earlier code, e.g. ``git worktree add /tmp/before b1d032c``) runs
+the same measurements on that code and on this one, alternately in fresh processes, and prints
+them side by side: "before" and "after" under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -29,9 +36,9 @@ def _time(run) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def measure(runs: int) -> dict[str, list[float]]:
+def measure(runs: int, app: str = APP) -> dict[str, list[float]]:
     """Rerun times (ms) of the Targets page: after a toggle, and with nothing changed."""
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(app, default_timeout=120)
     at.query_params["model"] = MODEL
     at.run()
     at.switch_page("pages/targets.py").run()
@@ -47,9 +54,9 @@ def measure(runs: int) -> dict[str, list[float]]:
     return {"after a toggle": toggle, "unchanged rerun": plain, "AppTest floor": empty}
 
 
-def measure_tree(runs: int) -> dict[str, list[float]]:
+def measure_tree(runs: int, app: str = APP) -> dict[str, list[float]]:
     """Rerun times (ms) of the Module tree page: after a layer change, and with nothing changed."""
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(app, default_timeout=120)
     at.query_params["model"] = TREE_MODEL
     at.run()
     at.switch_page("pages/tree.py").run()
@@ -63,25 +70,60 @@ def measure_tree(runs: int) -> dict[str, list[float]]:
     return {"tree: new layer": layer, "tree: unchanged": plain}
 
 
+def _row(case: str, times: list[float], goal: float) -> str:
+    med, p90 = statistics.median(times), statistics.quantiles(times, n=10)[-1]
+    return f"{case:<18} {med:>10.1f} {p90:>8.1f} {goal:>8.0f}  {'yes' if med <= goal else 'no'}"
+
+
+def _in_process(root: Path, runs: int) -> dict[str, list[float]]:
+    """Every measurement on the code at ``root``, in a fresh process (its imports, its caches)."""
+    env = dict(os.environ, PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, __file__, "--runs", str(runs), "--json", "--app", str(root / "app.py")],
+                         cwd=root, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(before: Path, runs: int) -> None:
+    """Before and after, alternately (before, after, before, after), each in a fresh process."""
+    here = Path(__file__).resolve().parent.parent
+    merged: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
+    for _ in range(2):
+        for label, root in (("before", before), ("after", here)):
+            for case, times in _in_process(root.resolve(), runs // 2 or 1).items():
+                merged[label].setdefault(case, []).extend(times)
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Rerun times, before ({before}) and after ({here}), {MODEL} on Targets and {TREE_MODEL} on the tree, "
+          f"{2 * (runs // 2 or 1)} AppTest runs each, alternated ({os.cpu_count()} CPUs, load average {load})")
+    print(f"{'case':<18} {'before ms':>10} {'after ms':>9} {'after/before':>13}")
+    for case, times in merged["after"].items():
+        b, a = statistics.median(merged["before"][case]), statistics.median(times)
+        print(f"{case:<18} {b:>10.1f} {a:>9.1f} {a / b:>13.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--before", type=Path, default=None, help="a checkout of earlier code to compare with")
+    parser.add_argument("--app", default=APP, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    results = measure(args.runs)
-    tree = measure_tree(args.runs)
+    if args.before:
+        compare(args.before, args.runs)
+        return
+    results = measure(args.runs, args.app)
+    tree = measure_tree(args.runs, args.app)
+    if args.json:
+        print(json.dumps(results | tree))
+        return
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"Targets page rerun, {MODEL} loaded, {args.runs} AppTest runs each "
           f"({os.cpu_count()} CPUs, load average {load}: other work on the machine inflates every row)")
     print(f"{'case':<18} {'median ms':>10} {'p90 ms':>8} {'goal ms':>8}  ok")
     for case, times in results.items():
-        med = statistics.median(times)
-        p90 = statistics.quantiles(times, n=10)[-1]
-        print(f"{case:<18} {med:>10.1f} {p90:>8.1f} {GOAL_MS:>8.0f}  {'yes' if med <= GOAL_MS else 'no'}")
+        print(_row(case, times, GOAL_MS))
     print(f"Module tree page rerun, {TREE_MODEL} loaded, {args.runs} AppTest runs each")
     for case, times in tree.items():
-        med = statistics.median(times)
-        p90 = statistics.quantiles(times, n=10)[-1]
-        print(f"{case:<18} {med:>10.1f} {p90:>8.1f} {TREE_GOAL_MS:>8.0f}  {'yes' if med <= TREE_GOAL_MS else 'no'}")
+        print(_row(case, times, TREE_GOAL_MS))
 
 
 if __name__ == "__main__":

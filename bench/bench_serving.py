@@ -19,9 +19,9 @@ import warnings
 
 from peft import get_peft_model, get_peft_model_state_dict
 
-from lora_core import inventory, skeleton, sources
-from lora_core.export import config_dict, to_lora_config
-from lora_core.plan import Plan, PlanIndex, Target
+from lora_core.model import open_model, skeleton, sources
+from lora_core.planning.export import config_dict, to_lora_config
+from lora_core.planning import Plan, PlanIndex, Target
 from lora_core.serving import describe, judge_all, peft_tensors
 from lora_core.serving.adapter import layer_units
 
@@ -41,9 +41,8 @@ def _ms(fn, runs: int) -> float:
 
 
 def row(model_id: str, plan: Plan, runs: int) -> tuple:
-    src = sources.from_preset(model_id)
-    skel = skeleton.build_skeleton(src.config)
-    inv = inventory.build_inventory(skel)
+    opened = open_model(sources.from_preset(model_id))
+    src, skel, inv = opened.source, opened.skeleton, opened.inventory
     index, templates = PlanIndex(inv), layer_units(inv)
     memo = {}
 

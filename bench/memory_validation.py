@@ -1,6 +1,6 @@
 """The training-memory estimate against published measured peaks: the table README shows.
 
-Prints one markdown row per case of ``lora_core.memory.validation.CASES`` (estimate of the same
+Prints one markdown row per case of ``tests.memory.validation_cases.CASES`` (estimate of the same
 kind as the measurement, measured, ratio, held out, source), then the shares within ±15 % and
 ±20 %, the time it took and the load average. Usage: ``PYTHONPATH=. .venv/bin/python
 bench/memory_validation.py``.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from lora_core.memory.validation import markdown_table, validation_table
+from tests.memory.validation_cases import markdown_table, validation_table
 
 
 def main() -> None:

@@ -233,7 +233,7 @@ def compare_bars(breakdown: pd.DataFrame) -> go.Figure:
                                  yaxis=_axis("trainable parameters (count)", rangemode="tozero")))
 
 
-def _tint(hex_color: str, amount: float = 0.65) -> str:
+def tint(hex_color: str, amount: float = 0.65) -> str:
     """``hex_color`` mixed with white: ``('#3b82f6', 0.65) -> '#c4dafc'`` (roughly)."""
     rgb = [int(hex_color[i:i + 2], 16) for i in (1, 3, 5)]
     return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in rgb)

@@ -1,5 +1,5 @@
 """Compare page: save plans under names, see them side by side, and one plan across two models."""
 
-from ui import compare_view
+from ui.compare import page
 
-compare_view.render()
+page.render()

@@ -1,6 +1,6 @@
 """Export page: adapter_config.json, a Python snippet, axolotl and LLaMA-Factory YAML, PEFT's own
 verification, and the audit of an existing adapter_config.json."""
 
-from ui import export_view
+from ui.export import page
 
-export_view.render()
+page.render()

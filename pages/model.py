@@ -1,5 +1,5 @@
 """Model page: choose a model (preset, Hub id, local path, upload) and read its card."""
 
-from ui import model_view
+from ui.model import page
 
-model_view.render()
+page.render()

@@ -1,5 +1,5 @@
 """Targets page: toggle roles, set ranks and layers, and watch the counts and charts update."""
 
-from ui import targets_view
+from ui.targets import page
 
-targets_view.render()
+page.render()

@@ -1,5 +1,5 @@
 """Module tree page: the model's folded hierarchy and one layer drawn, both clickable."""
 
-from ui import tree_view
+from ui.tree import page
 
-tree_view.render()
+page.render()

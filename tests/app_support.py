@@ -1,4 +1,4 @@
-"""Shared AppTest helpers for the tests/test_app_*.py files.
+"""Shared AppTest helpers for the tests/ui/test_app_*.py files.
 
 Pages are addressed by file; widgets by their explicit keys. The skeletons are cached per
 process by ``st.cache_resource``, so each preset is built once per test run.
@@ -10,8 +10,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lora_core.plan import Plan, PlanIndex, count
-from ui.models import ModelRef, load
+from lora_core.planning import Plan, PlanIndex, count
+from ui.common.loaded_model import ModelRef, load
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ("pages/model.py", "pages/tree.py", "pages/targets.py", "pages/compare.py", "pages/export.py")

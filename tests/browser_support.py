@@ -1,6 +1,6 @@
 """Real-browser harness: a headless ``streamlit run`` server and Debian's Chromium via Playwright.
 
-Used by ``tests/test_browser.py`` (as pytest fixtures) and by ``bench/bench_browser.py`` (as
+Used by ``tests/ui/test_browser.py`` (as pytest fixtures) and by ``bench/bench_browser.py`` (as
 context managers). Follows streamlit's own ``e2e_playwright/conftest.py``: start the server on a
 free port, poll ``/_stcore/health``, wait for the script state ``notRunning``, find elements by
 test id or by the ``.st-key-<key>`` class Streamlit adds to keyed widgets.

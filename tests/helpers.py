@@ -10,15 +10,20 @@ from functools import lru_cache
 
 import pandas as pd
 
-from lora_core import inventory, presets, skeleton, sources
+from lora_core.model import OpenedModel, open_model, presets, skeleton, sources
 
 PRESETS: list[str] = presets.preset_ids()
 
 
 @lru_cache(maxsize=None)
+def cached_model(model_id: str) -> OpenedModel:
+    """A preset opened once per session (skeleton, inventory, summary), shared and read-only."""
+    return open_model(sources.from_preset(model_id))
+
+
 def cached_skeleton(model_id: str) -> skeleton.Skeleton:
     """The meta skeleton of a preset, shared: never pass it to ``get_peft_model``."""
-    return fresh_skeleton(model_id)
+    return cached_model(model_id).skeleton
 
 
 def fresh_skeleton(model_id: str) -> skeleton.Skeleton:
@@ -26,7 +31,6 @@ def fresh_skeleton(model_id: str) -> skeleton.Skeleton:
     return skeleton.build_skeleton(sources.from_preset(model_id).config)
 
 
-@lru_cache(maxsize=None)
 def cached_inventory(model_id: str) -> pd.DataFrame:
     """The inventory of a preset (do not mutate it)."""
-    return inventory.build_inventory(cached_skeleton(model_id))
+    return cached_model(model_id).inventory

@@ -7,7 +7,7 @@ remembers every keyed widget it was sent (its element id and the fragment that d
 :meth:`WsSession.click` can change one widget as the browser does: a ``rerun_script`` carrying
 that widget's new value and, for a widget inside an ``st.fragment``, the fragment's id (the
 server then reruns only that fragment). Each connection is its own server-side session with its
-own ``st.session_state``, so twenty of them are twenty users. Used by ``tests/test_concurrency.py`` and ``bench/bench_load.py``; all traffic
+own ``st.session_state``, so twenty of them are twenty users. Used by ``tests/ui/test_concurrency.py`` and ``bench/bench_load.py``; all traffic
 stays on 127.0.0.1.
 """
 

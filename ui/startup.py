@@ -48,9 +48,9 @@ def warm_up() -> tuple[float, int]:
     names = warm_modules()
     for name in names:
         importlib.import_module(name)
-    from lora_core.presets import DEFAULT_PRESET
+    from lora_core.model.presets import DEFAULT_PRESET
 
-    from .models import ModelRef, load
+    from .common.loaded_model import ModelRef, load
 
     load(ModelRef("preset", DEFAULT_PRESET))
     return time.perf_counter() - t0, len(names)

@@ -1,7 +1,7 @@
 """GPU memory to fine-tune a LoRA plan: components, peaks as users see them, per trainer profile.
 
 An estimate from shapes, not a measurement; held against published measured peaks in
-``tests/test_memory_validation.py`` (the table is in README's memory section). Modules:
+``tests/memory/test_memory_validation.py`` (the table is in README's memory section). Modules:
 
 - :mod:`.profiles`: one :class:`TrainingProfile` per trainer (PEFT + Trainer, axolotl,
   LLaMA-Factory, Unsloth, torchtune, LitGPT), its knobs and a source for each default.
@@ -16,10 +16,8 @@ GPU sizes are GiB (2**30 bytes).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from ..plan import Plan, PlanIndex, count, resolve_plan
-from ..skeleton import Skeleton
+from ..planning import Plan, PlanIndex, ResolvedPlan, resolve
+from ..model.skeleton import Skeleton
 from .activations import (ActivationShape, activation_bytes, activation_shape, head_activation_bytes,
                           layer_activation_bytes, logits_bytes, lora_activation_bytes)
 from .estimate import (ADAM_BYTES_PER_PARAM, COMPONENTS, CUDA_CONTEXT_BYTES, GIB, RESERVED_OVERHEAD,
@@ -42,20 +40,20 @@ __all__ = [
 
 
 def dora_magnitude_params(plan: Plan, index: PlanIndex) -> int:
-    """DoRA's magnitude parameters in ``plan``: its count with DoRA less its count without."""
-    return count(plan, index).trainable - count(replace(plan, dora=False), index).trainable if plan.dora else 0
+    """DoRA's magnitude parameters in ``plan`` (:attr:`ResolvedPlan.dora_params`)."""
+    return resolve(plan, index).dora_params
 
 
-def estimate_for_plan(skel_or_model: Skeleton, index: PlanIndex, plan: Plan,
+def estimate_for_plan(skel_or_model: Skeleton, index: PlanIndex, plan: Plan | ResolvedPlan,
                       settings: MemorySettings = MemorySettings()) -> MemoryEstimate:
-    """:func:`estimate_memory` for a plan, its trainable count from :func:`lora_core.plan.count`."""
-    dora = dora_magnitude_params(plan, index)
-    trainable = count(plan, index).trainable - dora
-    return estimate_memory(skel_or_model, index.inventory, trainable, dora, settings,
-                           wrapped=resolve_plan(plan, index))
+    """:func:`estimate_memory` for a plan (resolved here unless it comes resolved): its trainable count
+    less DoRA's magnitudes as adapter weights, the magnitudes apart, its wrapped rows for the activations."""
+    resolved = plan if isinstance(plan, ResolvedPlan) else resolve(plan, index)
+    return estimate_memory(skel_or_model, index.inventory, resolved.count.trainable - resolved.dora_params,
+                           resolved.dora_params, settings, wrapped=resolved.rows)
 
 
-def memory_payload(skel_or_model: Skeleton, index: PlanIndex, plan: Plan,
+def memory_payload(skel_or_model: Skeleton, index: PlanIndex, plan: Plan | ResolvedPlan,
                    settings: MemorySettings = MemorySettings()) -> dict:
     """The JSON-ready breakdown ``plan --json`` prints under ``"memory"`` (bytes throughout).
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from .profiles import PROFILES, TrainingProfile
-from ..text_config import text_config
+from ..model.text_config import text_config
 
 _GATED_ROLES = ("gate", "gate_up")
 

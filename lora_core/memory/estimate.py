@@ -18,7 +18,7 @@ import pandas as pd
 from torch import nn
 
 from ..errors import InputError
-from ..skeleton import Skeleton
+from ..model.skeleton import Skeleton
 from .activations import (LOGITS_FORWARD_BYTES, activation_bytes, activation_shape, logits_bytes,
                           previous_step_bytes)
 from .fits import GPU_SIZES_GB

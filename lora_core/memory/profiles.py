@@ -47,7 +47,7 @@ LOGITS_HELP = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainingProfile:
     """One trainer's defaults. ``sources`` names, per knob, the code or docs the default comes from.
 
@@ -126,84 +126,96 @@ _HF_QUANT = ("transformers 5 integrations/bitsandbytes.py replace_with_bnb_linea
 
 PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
     TrainingProfile(
-        "peft", "PEFT + transformers Trainer", "fp32", "fp32", "fp32_full", "plain", True, False, False, True,
-        (("adapter_dtype", "peft get_peft_model(autocast_adapter_dtype=True) upcasts adapters to fp32"),
-         ("optimizer", "transformers TrainingArguments.optim default adamw_torch: fp32 moments of fp32 params"),
-         ("logits", _TRANSFORMERS_LOSS),
-         ("checkpointing", "TrainingArguments(gradient_checkpointing=True): torch.utils.checkpoint per decoder layer"),
-         ("autocast", "TrainingArguments(bf16=True) runs the forward under torch.autocast(bfloat16)"),
-         ("quantize_lm_head", _HF_QUANT),
-         ("double_quant", "BitsAndBytesConfig(bnb_4bit_use_double_quant=False) default"),
-         ("upcast_unquantized", "PEFT's QLoRA guide calls prepare_model_for_kbit_training (fp32 non-quantized params)"))),
+        name="peft", label="PEFT + transformers Trainer",
+        adapter_dtype="fp32", optimizer="fp32", logits="fp32_full", checkpointing="plain",
+        autocast=True, quantize_lm_head=False, double_quant=False, upcast_unquantized=True,
+        sources=(("adapter_dtype", "peft get_peft_model(autocast_adapter_dtype=True) upcasts adapters to fp32"),
+                 ("optimizer", "transformers TrainingArguments.optim default adamw_torch: fp32 moments of fp32 params"),
+                 ("logits", _TRANSFORMERS_LOSS),
+                 ("checkpointing", "TrainingArguments(gradient_checkpointing=True): torch.utils.checkpoint per decoder layer"),
+                 ("autocast", "TrainingArguments(bf16=True) runs the forward under torch.autocast(bfloat16)"),
+                 ("quantize_lm_head", _HF_QUANT),
+                 ("double_quant", "BitsAndBytesConfig(bnb_4bit_use_double_quant=False) default"),
+                 ("upcast_unquantized", "PEFT's QLoRA guide calls prepare_model_for_kbit_training (fp32 non-quantized params)"))),
     TrainingProfile(
-        "axolotl", "axolotl", "fp32", "fp32", "fp32_full", "plain", True, False, True, False,
-        (("adapter_dtype", "axolotl loads adapters with peft get_peft_model (autocast_adapter_dtype default True)"),
-         ("optimizer", "utils/schemas/training.py optimizer default adamw_torch_fused; examples pick "
-                       "adamw_bnb_8bit or paged_adamw_32bit (change the knob)"),
-         ("logits", "transformers loss unless cut_cross_entropy: true or liger (then 'fused')"),
-         ("checkpointing", "examples set gradient_checkpointing: true; 'offload' is the offloaded mode"),
-         ("autocast", "bf16: true -> Trainer(bf16=True)"),
-         ("quantize_lm_head", _HF_QUANT),
-         ("double_quant", "loaders/model.py _set_quantization_config: bnb_4bit_use_double_quant True"),
-         ("upcast_unquantized", "loaders/model.py calls prepare_model_for_kbit_training, then "
-                                "_convert_embedding_modules_dtype returns embeddings, lm_head and norms to the "
-                                "training dtype: no lasting upcast"))),
+        name="axolotl", label="axolotl",
+        adapter_dtype="fp32", optimizer="fp32", logits="fp32_full", checkpointing="plain",
+        autocast=True, quantize_lm_head=False, double_quant=True, upcast_unquantized=False,
+        sources=(("adapter_dtype", "axolotl loads adapters with peft get_peft_model (autocast_adapter_dtype default True)"),
+                 ("optimizer", "utils/schemas/training.py optimizer default adamw_torch_fused; examples pick "
+                               "adamw_bnb_8bit or paged_adamw_32bit (change the knob)"),
+                 ("logits", "transformers loss unless cut_cross_entropy: true or liger (then 'fused')"),
+                 ("checkpointing", "examples set gradient_checkpointing: true; 'offload' is the offloaded mode"),
+                 ("autocast", "bf16: true -> Trainer(bf16=True)"),
+                 ("quantize_lm_head", _HF_QUANT),
+                 ("double_quant", "loaders/model.py _set_quantization_config: bnb_4bit_use_double_quant True"),
+                 ("upcast_unquantized", "loaders/model.py calls prepare_model_for_kbit_training, then "
+                                        "_convert_embedding_modules_dtype returns embeddings, lm_head and norms to the "
+                                        "training dtype: no lasting upcast"))),
     TrainingProfile(
-        "llamafactory", "LLaMA-Factory", "fp32", "fp32", "fp32_full", "plain", True, False, True, False,
-        (("adapter_dtype", "model/adapter.py init_adapter: cast_trainable_params_to_fp32 unless pure_bf16"),
-         ("optimizer", "Trainer default adamw_torch"),
-         ("logits", _TRANSFORMERS_LOSS),
-         ("checkpointing", "ModelArguments.disable_gradient_checkpointing=False: on by default; "
-                           "use_unsloth_gc offloads"),
-         ("autocast", "bf16: true -> Trainer(bf16=True)"),
-         ("quantize_lm_head", _HF_QUANT),
-         ("double_quant", "hparams/model_args.py double_quantization default True"),
-         ("upcast_unquantized", "upcast_layernorm default False: nothing upcast"))),
+        name="llamafactory", label="LLaMA-Factory",
+        adapter_dtype="fp32", optimizer="fp32", logits="fp32_full", checkpointing="plain",
+        autocast=True, quantize_lm_head=False, double_quant=True, upcast_unquantized=False,
+        sources=(("adapter_dtype", "model/adapter.py init_adapter: cast_trainable_params_to_fp32 unless pure_bf16"),
+                 ("optimizer", "Trainer default adamw_torch"),
+                 ("logits", _TRANSFORMERS_LOSS),
+                 ("checkpointing", "ModelArguments.disable_gradient_checkpointing=False: on by default; "
+                                   "use_unsloth_gc offloads"),
+                 ("autocast", "bf16: true -> Trainer(bf16=True)"),
+                 ("quantize_lm_head", _HF_QUANT),
+                 ("double_quant", "hparams/model_args.py double_quantization default True"),
+                 ("upcast_unquantized", "upcast_layernorm default False: nothing upcast"))),
     TrainingProfile(
-        "unsloth", "Unsloth", "fp32", "8bit", "fused_inplace", "offloaded", True, False, True, False,
-        (("adapter_dtype", "models/llama.py FastLlamaModel.get_peft_model calls peft get_peft_model "
-                           "(autocast_adapter_dtype default True: fp32)"),
-         ("optimizer", "Unsloth notebooks: optim='adamw_8bit'"),
-         ("logits", "unsloth kernels/cross_entropy_loss.py fast_cross_entropy_loss writes dlogits in place"),
-         ("checkpointing", "use_gradient_checkpointing='unsloth' offloads layer inputs to CPU"),
-         ("autocast", "Trainer(bf16=True)"),
-         ("quantize_lm_head", "loads with transformers' BitsAndBytesConfig: lm_head kept"),
-         ("double_quant", "models/llama.py and models/loader.py: bnb_4bit_use_double_quant True"),
-         ("upcast_unquantized", "no prepare_model_for_kbit_training upcast"))),
+        name="unsloth", label="Unsloth",
+        adapter_dtype="fp32", optimizer="8bit", logits="fused_inplace", checkpointing="offloaded",
+        autocast=True, quantize_lm_head=False, double_quant=True, upcast_unquantized=False,
+        sources=(("adapter_dtype", "models/llama.py FastLlamaModel.get_peft_model calls peft get_peft_model "
+                                   "(autocast_adapter_dtype default True: fp32)"),
+                 ("optimizer", "Unsloth notebooks: optim='adamw_8bit'"),
+                 ("logits", "unsloth kernels/cross_entropy_loss.py fast_cross_entropy_loss writes dlogits in place"),
+                 ("checkpointing", "use_gradient_checkpointing='unsloth' offloads layer inputs to CPU"),
+                 ("autocast", "Trainer(bf16=True)"),
+                 ("quantize_lm_head", "loads with transformers' BitsAndBytesConfig: lm_head kept"),
+                 ("double_quant", "models/llama.py and models/loader.py: bnb_4bit_use_double_quant True"),
+                 ("upcast_unquantized", "no prepare_model_for_kbit_training upcast"))),
     TrainingProfile(
-        "torchtune", "torchtune", "bf16", "bf16", "chunked_fp32", "plain", False, False, True, False,
-        (("adapter_dtype", "recipes dtype: bf16 -> every parameter, LoRA included, in bf16"),
-         ("optimizer", "torch.optim.AdamW on bf16 params: bf16 moments"),
-         ("logits", "torchtune modules/loss CEWithChunkedOutputLoss(num_output_chunks=8), chunks .float()"),
-         ("checkpointing", "enable_activation_checkpointing: True in the single-device LoRA configs; "
-                           "enable_activation_offloading is the offloaded mode"),
-         ("autocast", "no autocast: bf16 end to end"),
-         ("quantize_lm_head", "QLoRA builders quantize the decoder's linears; output projection stays bf16"),
-         ("double_quant", "torchao NF4Tensor: scalers quantized in blocks of 256 (double quantization)"),
-         ("upcast_unquantized", "no upcast"))),
+        name="torchtune", label="torchtune",
+        adapter_dtype="bf16", optimizer="bf16", logits="chunked_fp32", checkpointing="plain",
+        autocast=False, quantize_lm_head=False, double_quant=True, upcast_unquantized=False,
+        sources=(("adapter_dtype", "recipes dtype: bf16 -> every parameter, LoRA included, in bf16"),
+                 ("optimizer", "torch.optim.AdamW on bf16 params: bf16 moments"),
+                 ("logits", "torchtune modules/loss CEWithChunkedOutputLoss(num_output_chunks=8), chunks .float()"),
+                 ("checkpointing", "enable_activation_checkpointing: True in the single-device LoRA configs; "
+                                   "enable_activation_offloading is the offloaded mode"),
+                 ("autocast", "no autocast: bf16 end to end"),
+                 ("quantize_lm_head", "QLoRA builders quantize the decoder's linears; output projection stays bf16"),
+                 ("double_quant", "torchao NF4Tensor: scalers quantized in blocks of 256 (double quantization)"),
+                 ("upcast_unquantized", "no upcast"))),
     TrainingProfile(
-        "litgpt", "LitGPT", "bf16", "bf16", "chunked", "plain", False, True, False, False,
-        (("adapter_dtype", "--precision bf16-true: LoRA params bf16"),
-         ("optimizer", "torch.optim.AdamW on bf16 params (QLoRA in 2023's finetune/lora.py: "
-                       "bnb PagedAdamW 32-bit, knob paged_fp32)"),
-         ("logits", "finetune/lora.py model(..., lm_head_chunk_size=128) + chunked_cross_entropy; Lightning "
-                    "fabric/wrappers.py _FabricModule.forward -> precision.convert_output casts the bf16 chunks "
-                    "to torch.get_default_dtype() (fp32) for bf16-true and BitsandbytesPrecision alike"),
-         ("checkpointing", "finetune/lora.py checkpoints only under FSDP: off on one GPU (set it off)"),
-         ("autocast", "bf16-true: no autocast"),
-         ("quantize_lm_head", "BitsandbytesPrecision swaps every nn.Linear, lm_head included"),
-         ("double_quant", "--quantize bnb.nf4: compress_statistics=False ('bnb.nf4-dq' for double quant)"),
-         ("upcast_unquantized", "no upcast"),
-         ("keeps_previous_step", "litgpt/finetune/lora.py fit() (2024; lit-gpt finetune/lora.py train() in 2023): "
-                                 "`logits = model(input_ids, lm_head_chunk_size=128)` keeps the previous step's "
-                                 "logit list, and through its grad_fn the whole previous graph, until the next "
-                                 "forward returns"),
-         ("expands_kv", "litgpt/model.py CausalSelfAttention.forward (43c44323 and later): if n_query_groups != "
-                        "n_head and input_pos is None, k and v are expand()ed to every query head and reshape() "
-                        "copies them; flash SDPA keeps those copies"),
-         ("softcap_eager_attention", "litgpt/model.py CausalSelfAttention.scaled_dot_product_attention "
-                                     "(916a84ca and later): 'with softcapping we cannot use SDPA': tanh, "
-                                     "softmax(dtype=float) and scores @ v in eager ops")),
+        name="litgpt", label="LitGPT",
+        adapter_dtype="bf16", optimizer="bf16", logits="chunked", checkpointing="plain",
+        autocast=False, quantize_lm_head=True, double_quant=False, upcast_unquantized=False,
+        sources=(("adapter_dtype", "--precision bf16-true: LoRA params bf16"),
+                 ("optimizer", "torch.optim.AdamW on bf16 params (QLoRA in 2023's finetune/lora.py: "
+                               "bnb PagedAdamW 32-bit, knob paged_fp32)"),
+                 ("logits", "finetune/lora.py model(..., lm_head_chunk_size=128) + chunked_cross_entropy; Lightning "
+                            "fabric/wrappers.py _FabricModule.forward -> precision.convert_output casts the bf16 chunks "
+                            "to torch.get_default_dtype() (fp32) for bf16-true and BitsandbytesPrecision alike"),
+                 ("checkpointing", "finetune/lora.py checkpoints only under FSDP: off on one GPU (set it off)"),
+                 ("autocast", "bf16-true: no autocast"),
+                 ("quantize_lm_head", "BitsandbytesPrecision swaps every nn.Linear, lm_head included"),
+                 ("double_quant", "--quantize bnb.nf4: compress_statistics=False ('bnb.nf4-dq' for double quant)"),
+                 ("upcast_unquantized", "no upcast"),
+                 ("keeps_previous_step", "litgpt/finetune/lora.py fit() (2024; lit-gpt finetune/lora.py train() in 2023): "
+                                         "`logits = model(input_ids, lm_head_chunk_size=128)` keeps the previous step's "
+                                         "logit list, and through its grad_fn the whole previous graph, until the next "
+                                         "forward returns"),
+                 ("expands_kv", "litgpt/model.py CausalSelfAttention.forward (43c44323 and later): if n_query_groups != "
+                                "n_head and input_pos is None, k and v are expand()ed to every query head and reshape() "
+                                "copies them; flash SDPA keeps those copies"),
+                 ("softcap_eager_attention", "litgpt/model.py CausalSelfAttention.scaled_dot_product_attention "
+                                             "(916a84ca and later): 'with softcapping we cannot use SDPA': tanh, "
+                                             "softmax(dtype=float) and scores @ v in eager ops")),
         keeps_previous_step=True, expands_kv=True, softcap_eager_attention=True),
 )}
 TRAINERS: tuple[str, ...] = tuple(PROFILES)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..errors import InputError
-from ..text_config import text_config
+from ..model.text_config import text_config
 from .profiles import TrainingProfile, get_profile
 from .weights import BASE_DTYPES, BaseDtype
 

@@ -18,7 +18,7 @@ from transformers.pytorch_utils import Conv1D
 from transformers.quantizers.base import HfQuantizer
 from transformers.quantizers.quantizers_utils import should_convert_module
 
-from ..skeleton import Skeleton
+from ..model.skeleton import Skeleton
 
 BaseDtype = Literal["bf16", "int8", "nf4"]
 BASE_DTYPES: tuple[str, ...] = ("bf16", "int8", "nf4")

@@ -13,8 +13,8 @@ from importlib import import_module
 
 import pandas as pd
 
-from ..plan import Plan
-from ..skeleton import Skeleton
+from ..planning import Plan, PlanIndex, ResolvedPlan
+from ..model.skeleton import Skeleton
 from .capabilities import CAPS, TOOLS, ToolCaps
 from .forms import Chooser
 from .statement import Statement
@@ -49,7 +49,7 @@ class Recipe:
     built: dict
 
 
-def write(tool: str, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str,
+def write(tool: str, plan: Plan, inventory: pd.DataFrame | PlanIndex, skel: Skeleton, model_id: str,
           chooser: Chooser | None = None) -> Recipe:
     """``plan`` written for ``tool`` (raises InputError when PEFT itself cannot express it)."""
     caps = CAPS[tool]
@@ -61,10 +61,11 @@ def write(tool: str, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_
                   choice.built)
 
 
-def write_all(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, model_id: str,
-              exported: dict | None = None) -> dict[str, Recipe]:
-    """Every tool's recipe, keyed as :data:`TOOLS` (``exported``: the adapter_config.json dict, if known)."""
-    chooser = Chooser(plan, inventory, skel, exported)
+def write_all(plan: Plan, inventory: pd.DataFrame | PlanIndex, skel: Skeleton, model_id: str,
+              exported: dict | None = None, resolved: ResolvedPlan | None = None) -> dict[str, Recipe]:
+    """Every tool's recipe, keyed as :data:`TOOLS` (``exported``: the adapter_config.json dict, if known;
+    ``resolved``: the plan already resolved and validated)."""
+    chooser = Chooser(plan, inventory, skel, exported, resolved)
     return {t: write(t, plan, inventory, skel, model_id, chooser) for t in TOOLS}
 
 

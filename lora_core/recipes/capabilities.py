@@ -1,7 +1,7 @@
 """What each tool can express of a PEFT ``LoraConfig``: one table, read off each tool's own source.
 
 Every writer in :mod:`lora_core.recipes` projects the exact PEFT config onto its row here; the
-replay tests (``tests/test_recipes_replay.py``) run the tools' own code to prove each row.
+replay tests (``tests/recipes/test_recipes_replay.py``) run the tools' own code to prove each row.
 
 - PEFT: everything (it is the reference).
 - axolotl 0.19.0 (``utils/schemas/peft.py``, ``loaders/adapter.py`` ``_build_peft_lora_config``):

@@ -11,16 +11,16 @@ differing units, then the closest count.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import pandas as pd
-from peft.utils.transformers_weight_conversion import _MODEL_TO_CONVERSION_PATTERN, _MOE_TARGET_MODULE_MAPPING
 
 from ..errors import InputError
-from ..export import _module_candidates, config_dict, to_lora_config, wanted_targets
-from ..plan import Plan, PlanIndex, count, resolve_plan
-from ..skeleton import Skeleton
+from ..model.skeleton import Skeleton
+from ..peft_rules import legacy_expert_names
+from ..planning import Plan, PlanIndex, ResolvedPlan, check_fields, resolve, validate
+from ..planning.export import config_dict, lora_config
+from ..planning.export_forms import module_candidates, saved_names, wanted_targets
 from .capabilities import CAPS, ToolCaps
 from .statement import Statement, compare, plan_units, tool_units
 
@@ -38,29 +38,28 @@ class Choice:
     statement: Statement
 
 
-def candidates(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, exported: dict | None = None) -> list[dict]:
+def candidates(resolved: ResolvedPlan, skel: Skeleton, exported: dict | None = None) -> list[dict]:
     """PEFT keyword sets that each make PEFT wrap exactly the plan (the exported one first).
 
     ``exported``: the plan's adapter_config.json dict when the caller already has it.
     """
-    exported = exported if exported is not None else config_dict(to_lora_config(plan, inventory, skel))
+    plan = resolved.plan
+    exported = exported if exported is not None else config_dict(lora_config(resolved, skel))
     exported = {k: v for k, v in exported.items() if k in _FIELDS}
     model = skel.model
-    rows = resolve_plan(plan, PlanIndex(inventory))
-    want = wanted_targets(rows, model)
+    want = wanted_targets(resolved.rows, model)
     names = [n for n, _ in model.named_modules()]
-    saved = {n for n in names if plan.modules_to_save and
-             any(re.match(rf"(^|.*\.){re.escape(m)}($|\..*)", n) for m in plan.modules_to_save)}
+    saved = saved_names(names, plan.modules_to_save)
     forms: list[dict] = []
     if want.modules:
-        forms += _module_candidates(plan, set(want.modules), saved, names)
+        forms += module_candidates(plan, set(want.modules), saved, names)
         forms.append({"target_modules": sorted(want.modules)})
     out = [exported]
     for form in forms:
         cand = exported | {"layers_to_transform": None} | form
         if cand not in out:
             out.append(cand)
-    legacy, rest = _legacy_expert_names(model, exported.get("target_parameters") or ())
+    legacy, rest = legacy_expert_names(model, exported.get("target_parameters") or ())
     if legacy:
         out += [c | {"target_modules": sorted(set(_as_list(c["target_modules"])) | legacy),
                      "target_parameters": rest or None} for c in list(out) if not isinstance(c["target_modules"], str)]
@@ -69,19 +68,6 @@ def candidates(plan: Plan, inventory: pd.DataFrame, skel: Skeleton, exported: di
 
 def _as_list(tm) -> list[str]:
     return [] if tm is None else [tm] if isinstance(tm, str) else list(tm)
-
-
-def _legacy_expert_names(model, target_parameters) -> tuple[set[str], list[str]]:
-    """Pre-fusion names PEFT rewrites to these fused expert tensors, and the parameters left over.
-
-    E.g. Qwen3-MoE ``["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]`` ->
-    ``({"gate_proj", "up_proj", "down_proj"}, [])`` (PEFT's ``_MOE_TARGET_MODULE_MAPPING``).
-    """
-    base = _MODEL_TO_CONVERSION_PATTERN.get(getattr(model.config, "model_type", None))
-    mapping = {old: new for old, new in _MOE_TARGET_MODULE_MAPPING.get(base, {}).items() if "." not in new}
-    fused = {t for t in target_parameters if t.rpartition(".")[2] in mapping.values()}
-    leaves = {t.rpartition(".")[2] for t in fused}
-    return {old for old, new in mapping.items() if new in leaves}, [t for t in target_parameters if t not in fused]
 
 
 def project(given: dict, caps: ToolCaps, embedding_rows: bool) -> tuple[dict, list[str]] | None:
@@ -147,12 +133,18 @@ def _integer_alphas(k: dict) -> tuple[dict, str]:
 class Chooser:
     """Chooses forms for one plan on one model, for any tool; candidates and counts are computed once."""
 
-    def __init__(self, plan: Plan, inventory: pd.DataFrame, skel: Skeleton, exported: dict | None = None) -> None:
-        self.plan, self.inventory, self.skel = plan, inventory, skel
-        self.candidates = candidates(plan, inventory, skel, exported)
-        index = PlanIndex(inventory)
-        rows = resolve_plan(plan, index)
-        self.plan_side, self.plan_n = plan_units(rows), count(plan, index).trainable
+    def __init__(self, plan: Plan, inventory: pd.DataFrame | PlanIndex, skel: Skeleton, exported: dict | None = None,
+                 resolved: ResolvedPlan | None = None) -> None:
+        """``resolved``: the plan already resolved and validated (resolved and validated here otherwise)."""
+        if resolved is None:
+            index = inventory if isinstance(inventory, PlanIndex) else PlanIndex(inventory)
+            check_fields(plan, index)
+            resolved = resolve(plan, index)
+            validate(resolved)
+        self.plan, self.index, self.skel = plan, resolved.index, skel
+        self.candidates = candidates(resolved, skel, exported)
+        rows = resolved.rows
+        self.plan_side, self.plan_n = plan_units(rows), resolved.count.trainable
         self.embedding_rows = bool((rows["kind"] == "embedding").any())
         self._counted: dict[str, tuple[dict, int] | None] = {}
 
@@ -161,7 +153,7 @@ class Chooser:
         key = json.dumps(built, sort_keys=True, default=str)
         if key not in self._counted:
             try:
-                self._counted[key] = tool_units(built, self.inventory, self.skel)
+                self._counted[key] = tool_units(built, self.index, self.skel)
             except InputError:
                 self._counted[key] = None
         return self._counted[key]

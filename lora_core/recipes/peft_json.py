@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from peft import LoraConfig
 
-from ..export import config_bytes
+from ..planning.export import config_bytes
 
 LANGUAGE, FILENAME = "json", "adapter_config.json"
 

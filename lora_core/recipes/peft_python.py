@@ -10,7 +10,7 @@ from typing import Any
 
 from peft import LoraConfig
 
-from ..export import config_dict
+from ..planning.export import config_dict
 
 LANGUAGE, FILENAME = "python", "lora_config.py"
 _ALWAYS = ("r", "lora_alpha", "target_modules")

@@ -1,6 +1,6 @@
 """What a tool will train for a recipe, as data, beside the plan: exact, or which modules differ.
 
-The tool's side is counted with the project's own counting (:func:`lora_core.audit.audit_adapter_config`:
+The tool's side is counted with the project's own counting (:func:`lora_core.planning.audit.audit_adapter_config`:
 PEFT's matching replayed, then the closed-form count, equal to ``get_nb_trainable_parameters``).
 """
 
@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..audit import audit_adapter_config
+from ..planning.audit import audit_adapter_config
 from ..charts import human
 from ..errors import InputError
-from ..export import config_dict
-from ..skeleton import Skeleton
+from ..planning.export import config_dict
+from ..model.skeleton import Skeleton
+from ..planning import PlanIndex
 
 RankAlpha = tuple[int, float]
 
@@ -78,7 +79,7 @@ def plan_units(rows: pd.DataFrame) -> dict[str, RankAlpha]:
     return {n: (int(r), float(a)) for n, r, a in zip(rows["name"], rows["rank"], rows["alpha"])}
 
 
-def tool_units(kwargs: dict, inventory: pd.DataFrame, skel: Skeleton) -> tuple[dict[str, RankAlpha], int]:
+def tool_units(kwargs: dict, inventory: pd.DataFrame | PlanIndex, skel: Skeleton) -> tuple[dict[str, RankAlpha], int]:
     """What PEFT wraps with the ``LoraConfig(**kwargs)`` a tool builds, and the trainable count.
 
     Raises:

@@ -8,7 +8,7 @@ module holds its rules, each rule naming the engine file and function it was rea
 from __future__ import annotations
 
 from . import lorax, sglang, tgi, vllm
-from .adapter import Adapter, describe, peft_tensors
+from .adapter import Adapter, adapter_of, describe, peft_tensors
 from .servable import Servable, servable_plan
 from .verdict import Finding, Verdict
 
@@ -26,5 +26,5 @@ def payload(verdicts: dict[str, Verdict]) -> dict:
     return {name: v.payload() for name, v in verdicts.items()}
 
 
-__all__ = ["Adapter", "ENGINES", "Finding", "LABELS", "Servable", "Verdict", "describe", "judge_all",
+__all__ = ["Adapter", "adapter_of", "ENGINES", "Finding", "LABELS", "Servable", "Verdict", "describe", "judge_all",
            "payload", "peft_tensors", "servable_plan"]

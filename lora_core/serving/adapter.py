@@ -3,7 +3,7 @@
 :func:`describe` builds it from a plan on a model; the exported ``adapter_config.json`` dict is
 optional (the Targets page badges judge the plan without exporting). :func:`peft_tensors` gives
 the tensor names and shapes ``peft.get_peft_model_state_dict`` saves for the plan, in closed form
-(checked against PEFT on the meta model in ``tests/test_serving.py``):
+(checked against PEFT on the meta model in ``tests/serving/test_serving.py``):
 
 - a wrapped Linear/Conv1D ``m``: ``m.lora_A.weight (r, in)``, ``m.lora_B.weight (out, r)``, with
   DoRA ``m.lora_magnitude_vector (out,)``, with ``lora_bias`` ``m.lora_B.bias (out,)``;
@@ -25,8 +25,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..plan import Plan, PlanIndex, count, resolve_plan
-from ..text_config import text_config
+from ..peft_rules import matches_any_entry, matches_pattern
+from ..planning import Plan, PlanIndex, ResolvedPlan, resolve
+from ..model.text_config import text_config
 
 PREFIX = "base_model.model."
 _VISION_STACKS = ("vision", "projector")
@@ -121,7 +122,7 @@ class Adapter:
     @cached_property
     def templates(self) -> pd.Series:
         """Per unit, its name with the layer number as ``{i}`` (``model.layers.{i}.self_attn.q_proj``)."""
-        return self.units["name"].str.replace(r"\.(\d+)\.", ".{i}.", n=1, regex=True)
+        return templates_of(self.units["name"])
 
     @cached_property
     def vision(self) -> pd.Series:
@@ -147,23 +148,35 @@ def model_facts(config) -> ModelFacts:
                       hasattr(text, "head_dim") and getattr(text, "head_dim") is None, config)
 
 
+def templates_of(names: pd.Series) -> pd.Series:
+    """Each name with its layer number as ``{i}``: ``model.layers.7.mlp.up_proj -> model.layers.{i}.mlp.up_proj``."""
+    return names.str.replace(r"\.(\d+)\.", ".{i}.", n=1, regex=True)
+
+
 def layer_units(inventory: pd.DataFrame) -> dict[str, frozenset[int]]:
     """Per unit template (the name with its layer number as ``{i}``), the layers it exists in."""
     inv = inventory[inventory["targetable"] & inventory["layer"].notna()]
-    tmpl = inv["name"].str.replace(r"\.(\d+)\.", ".{i}.", n=1, regex=True)
+    tmpl = templates_of(inv["name"])
     return {t: frozenset(int(x) for x in g) for t, g in inv["layer"].groupby(tmpl)}
 
 
 def describe(plan: Plan, index: PlanIndex, config, exported: dict | None = None,
              templates: dict[str, frozenset[int]] | None = None) -> Adapter:
     """The adapter a plan produces on a model (``config``: the model's transformers config)."""
-    units = resolve_plan(plan, index)
+    return adapter_of(resolve(plan, index), config, exported, templates)
+
+
+def adapter_of(resolved: ResolvedPlan, config, exported: dict | None = None,
+               templates: dict[str, frozenset[int]] | None = None) -> Adapter:
+    """The adapter of a resolved plan (see :func:`describe`)."""
+    plan, index = resolved.plan, resolved.index
+    units = resolved.rows
     inv = index.inventory
-    saved_mask = index.saved_mask(plan.modules_to_save)
+    saved_mask = resolved.saved
     rows = inv.loc[saved_mask]
     roots = pd.Series([_saved_root(n, plan.modules_to_save) for n in rows["name"]], index=rows.index, dtype=object)
     saved = {str(m): int(g.sum()) for m, g in rows["numel"].groupby(roots)} if len(rows) else {}
-    return Adapter(units, plan, saved, _saved_tensors(inv[saved_mask]), count(plan, index).trainable,
+    return Adapter(units, plan, saved, _saved_tensors(inv[saved_mask]), resolved.count.trainable,
                    model_facts(config), exported,
                    templates if templates is not None else layer_units(inv))
 
@@ -184,8 +197,7 @@ def _saved_tensors(rows: pd.DataFrame) -> dict[str, tuple[int, ...]]:
 def _saved_root(name: str, entries: tuple[str, ...]) -> str:
     parts = name.split(".")
     for i in range(len(parts), 0, -1):
-        if parts[i - 1] in entries or ".".join(parts[:i]) in entries or any(
-                ".".join(parts[:i]).endswith("." + e) for e in entries):
+        if matches_any_entry(".".join(parts[:i]), entries):
             return ".".join(parts[:i])
     return name
 
@@ -194,10 +206,9 @@ def embedding_copies_saved(adapter: Adapter) -> bool:
     """PEFT's ``save_embedding_layers="auto"``: the config's target_modules name an embedding layer."""
     tm = adapter.cfg("target_modules")
     if isinstance(tm, str) and tm != "all-linear":
-        import re
         names = adapter.units["module"]
         return bool(names[names.str.match(r"(.*\.)?(embed_tokens|lm_head)$")].map(
-            lambda n: re.fullmatch(tm, n) is not None).any())
+            lambda n: matches_pattern(n, tm)).any())
     return bool(tm) and not isinstance(tm, str) and any(k in tm for k in ("embed_tokens", "lm_head"))
 
 

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from ..audit import plan_from_hits
-from ..plan import Plan, PlanIndex, count
+from ..planning.audit import plan_from_hits
+from ..planning import Plan, PlanIndex, ResolvedPlan, count, resolve
 from . import lorax, sglang, tgi, vllm, vllm_archs
-from .adapter import Adapter, describe
+from .adapter import Adapter, adapter_of, describe
 
 
 @dataclass(frozen=True)
@@ -105,10 +105,14 @@ def _ranks(u: pd.DataFrame, engine: str, a: Adapter) -> tuple[dict[str, tuple[in
     return hits, notes
 
 
-def servable_plan(plan: Plan, index: PlanIndex, model_config, engine: str) -> Servable:
-    """The nearest plan ``engine`` serves exactly (``plan=None`` when the engine refuses the model)."""
-    a = describe(plan, index, model_config)
-    before = count(plan, index).trainable
+def servable_plan(plan: Plan | ResolvedPlan, index: PlanIndex, model_config, engine: str) -> Servable:
+    """The nearest plan ``engine`` serves exactly (``plan=None`` when the engine refuses the model).
+
+    ``plan`` may come resolved already (the app's cached :class:`ResolvedPlan`)."""
+    resolved = plan if isinstance(plan, ResolvedPlan) else resolve(plan, index)
+    plan = resolved.plan
+    a = adapter_of(resolved, model_config)
+    before = resolved.count.trainable
     mod = {"vllm": vllm, "sglang": sglang, "tgi": tgi, "lorax": lorax}[engine]
     model_rules = [getattr(mod, n) for n in ("rule_registry", "rule_backend_model", "rule_arch", "rule_model") if hasattr(mod, n)]
     refused = [f for rule in model_rules for f in rule(a) if f.kind == "refuses"]
@@ -139,7 +143,7 @@ def servable_plan(plan: Plan, index: PlanIndex, model_config, engine: str) -> Se
     if not hits:
         return Servable(None, tuple(changes) + ("nothing the engine can serve is left",), before, before)
     new = plan_from_hits(hits, SimpleNamespace(use_dora=False, use_rslora=widened.rslora, lora_bias=False,
-                                               bias="none", modules_to_save=list(saved)), index.inventory)
+                                               bias="none", modules_to_save=list(saved)), index)
     new = dataclasses.replace(new, rslora=widened.rslora)
     if engine == "sglang":
         changes.append("export target_modules as a list of names (no regex)")

@@ -3,7 +3,7 @@
 ``REGISTERED``: the ``__name__`` of every class a ``sglang/srt/models/*.py`` file lists in its
 ``EntryClass`` (``sglang/srt/models/registry.py`` ``import_model_classes`` registers exactly those,
 keyed by class name, when the module imports). Checked against the installed files in
-``tests/test_serving_replay.py``.
+``tests/serving/test_serving_replay.py``.
 """
 
 from __future__ import annotations

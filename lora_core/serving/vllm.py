@@ -5,7 +5,7 @@ then ``validate_legal`` on adapter_config.json, then ``LoRAModel.from_local_chec
 tensor name (``parse_fine_tuned_lora_name``, ``check_unexpected_modules``), then the model manager
 checks the MoE layout and activates the weights. Each rule below names the file and function it
 was read from; :func:`legal_message` rebuilds ``validate_legal``'s message exactly (replayed in
-``tests/test_serving_replay.py``).
+``tests/serving/test_serving_replay.py``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ accepts in an adapter for an architecture (``vllm/lora/worker_manager.py`` ``_lo
 the model's ``LinearBase``/``FusedMoE`` leaves with each packed name replaced by its
 ``packed_modules_mapping`` children, plus ``embedding_modules``), for the architectures whose
 module tree was read. The class attributes are checked against the installed source in
-``tests/test_serving_replay.py``.
+``tests/serving/test_serving_replay.py``.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def embedding_leaves(arch: str) -> frozenset[str]:
     return frozenset((["embed_tokens"] if arch in EMBED else []) + (["lm_head"] if arch in LM_HEAD else []))
 
 # `vllm/model_executor/models/registry.py` `_VLLM_MODELS` (every registered architecture; keys of the ten
-# tables it merges, read by a static scan; checked against the installed file in tests/test_serving_replay.py)
+# tables it merges, read by a static scan; checked against the installed file in tests/serving/test_serving_replay.py)
 REGISTERED: frozenset[str] = frozenset({
     "AXK1ForCausalLM", "AfmoeForCausalLM", "AliceAIForCausalLM", "Alpamayo2Super", "ApertusForCausalLM",
     "ArceeForCausalLM", "AriaForConditionalGeneration", "AudioFlamingo3ForConditionalGeneration",

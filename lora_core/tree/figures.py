@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..charts import GROUP_COLORS, SpecFigure, _tint, human
+from ..charts import GROUP_COLORS, SpecFigure, tint, human
 from .diagram import WIDTH, Box, Diagram
 from .sentences import SENTENCES
 
@@ -26,7 +26,7 @@ _ADDED, _DROPPED = "#16a34a", "#dc2626"
 
 def _color(group: str, targeted: bool) -> str:
     base = GROUP_COLORS.get(group, GROUP_COLORS["other"])
-    return base if targeted else _tint(base, 0.72)
+    return base if targeted else tint(base, 0.72)
 
 
 def tree_icicle(nodes: pd.DataFrame, groups: np.ndarray, level: str, area: AreaBy = "base",

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..peft_rules import LAYER_PARTS
+
 ROOT = "root"
 ROOT_LABEL = "whole model"
 NODE_COLUMNS = ("id", "parent", "label", "depth", "leaf", "row", "layers", "kind", "shape")
-_LAYER_SPLIT = re.compile(r"^(?P<prefix>.*?\.[^.]*)\.(?P<idx>\d+)\.(?P<rest>.+)$")  # PEFT's layer rule
 _OWN = " (own)"
 
 
@@ -65,7 +66,7 @@ def fold_spans(inventory: pd.DataFrame, opened: frozenset[str] = frozenset()) ->
     >>> fold_spans(llama)[("model.layers", 5)]
     'model.layers.0-31'
     """
-    parts = inventory["name"].str.extract(_LAYER_SPLIT)
+    parts = inventory["name"].str.extract(LAYER_PARTS)
     rows = inventory.assign(prefix=parts["prefix"], idx=pd.to_numeric(parts["idx"]), rest=parts["rest"])
     rows = rows[rows["prefix"].notna()]
     out: dict[tuple[str, int], str] = {}
@@ -105,7 +106,7 @@ def _shape_text(kind: str, fin: int, fout: int, experts: int) -> str:
 def _display_paths(inventory: pd.DataFrame, spans: dict[tuple[str, int], str]) -> list[str]:
     paths = []
     for name in inventory["name"]:
-        m = _LAYER_SPLIT.match(name)
+        m = LAYER_PARTS.match(name)
         node = spans.get((m["prefix"], int(m["idx"]))) if m else None
         paths.append(f"{ROOT}.{node}.{m['rest']}" if node else f"{ROOT}.{name}")
     return paths

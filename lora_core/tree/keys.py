@@ -10,14 +10,15 @@ one module, or for a fold the shortest suffix naming them (``v_proj``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from ..errors import InputError
-from ..plan import ROLE_KEYS, Plan, PlanIndex, per_row, validate_plan
-from ..summary import relative_name
+from ..planning import ROLE_KEYS, Plan, PlanIndex, ResolvedPlan, check_fields, resolve, validate
+from ..model.summary import relative_name
 
 By = Literal["role", "module"]
 DEFAULT_RANK = 8
@@ -81,28 +82,37 @@ class Toggle:
     changed: bool
 
 
-def toggle(plan: Plan, index: PlanIndex, rows: np.ndarray, by: By = "role") -> Toggle:
+def toggle(plan: Plan, index: PlanIndex, rows: np.ndarray, by: By = "role",
+           resolver: Callable[[Plan], ResolvedPlan] | None = None) -> Toggle:
     """Switch the modules at ``rows`` on (at the plan's usual rank) or off.
 
     Off removes the key that targets them; when a broader key (``attention``, ``all-linear``)
     covers them the plan is left as it is and the message says which key to change instead.
     Raises ``InputError`` when PEFT would refuse the new plan (nothing is changed then).
+    ``resolver``: how to resolve a plan on this model (the app's per-model cache; resolved here otherwise).
     """
+    resolver = resolver or (lambda p: resolve(p, index))
+
+    def checked(new: Plan) -> ResolvedPlan:
+        check_fields(new, index)
+        resolved = resolver(new)
+        validate(resolved)
+        return resolved
+
     rows = np.asarray(rows, dtype=np.int64)
     key = key_for(index, rows, by)
-    ranks, _ = per_row(plan, index)
+    ranks = resolver(plan).ranks
     if (ranks[rows] > 0).any():
         exact = [t.key for t in plan.targets if t.key == key or _names_exactly(index, t.key, rows)]
         if exact:
             new = plan.without(exact[-1])
-            validate_plan(new, index)
+            checked(new)
             return Toggle(new, f"'{exact[-1]}' switched off.", True)
         covering = [t.key for t in plan.targets if index.mask(t.key)[rows].any()]
         return Toggle(plan, f"these modules are targeted through '{covering[-1] if covering else '?'}'; "
                       "switch that key off on the Targets page to leave them out.", False)
     new = plan.with_target(key, usual_rank(plan))
-    validate_plan(new, index)
-    if not (per_row(new, index)[0][rows] > 0).any():
+    if not (checked(new).ranks[rows] > 0).any():
         raise InputError(f"target '{key}'", "is outside the plan's layer range or scope; widen them on "
                          "the Targets page first")
     return Toggle(new, f"'{key}' switched on at rank {usual_rank(plan)}.", True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from torch import nn
 
-from lora_core import presets, skeleton, sources
-from lora_core.verify import wrapped_by_peft
+from lora_core.model import presets, skeleton, sources
+from lora_core.planning.verify import wrapped_by_peft
 
 WORK = Path(tempfile.mkdtemp(prefix="lora_replay_"))
 atexit.register(shutil.rmtree, WORK, True)

@@ -16,7 +16,7 @@ from typing import Dict, Iterable, Optional, Set, Tuple, Union
 
 from source_loader import defines, load
 
-from lora_core import sources
+from lora_core.model import sources
 
 TYPING = {"Dict": Dict, "Iterable": Iterable, "Optional": Optional, "Set": Set, "Tuple": Tuple, "Union": Union,
           "logger": logging.getLogger("sglang"), "snapshot_download": None, "AutoConfig": object}

@@ -1,0 +1,79 @@
+"""The estimate against published, measured peaks (tests.memory.validation_cases.CASES).
+
+Each case is compared with the estimate of the same kind (allocated with allocated, reserved with
+reserved). The acceptance band is ±15 % (±20 % for QLoRA); cases outside it stay in the table
+with their reason (``KNOWN_GAPS``), and the test pins that list so a change that fixes or breaks
+a case is noticed. Held-out cases (``holdout=True``) were not looked at while choosing constants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.memory.validation_cases import CASES, markdown_table, trainable_of, validation_table
+
+# Cases outside ±15 % (each must be inside its band) -> why. Kept in the table; the test pins the list.
+# Empty since the previous step's retention (keeps_previous_step) and Fabric's fp32 logits were read
+# from LitGPT's and Lightning's code; before, the five 2024 LitGPT QLoRA runs sat at 0.82-0.85.
+OUTSIDE_15: dict[str, str] = {}
+QLORA_2024 = ("litgpt-hub-llama2-7b-qlora-mb2", "litgpt-hub-llama3-8b-qlora-mb2", "litgpt-hub-falcon-7b-qlora-mb1",
+              "litgpt-hub-gemma-2b-qlora-mb2", "litgpt-hub-tinyllama-qlora-mb8")
+
+
+@pytest.fixture(scope="module")
+def table():
+    return validation_table()
+
+
+def test_every_case_states_its_source_and_kind(table) -> None:
+    assert len(table) == len(CASES) >= 17
+    assert set(table["kind"]) == {"allocated", "reserved"}
+    assert table["source"].str.len().min() > 20
+    assert table["holdout"].sum() >= 5
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.trainable], ids=lambda c: c.id)
+def test_plan_trains_the_parameters_the_source_states(case) -> None:
+    assert trainable_of(case) == case.trainable
+
+
+def test_every_case_is_within_its_band(table) -> None:
+    """±15 %, QLoRA ±20 %, estimate and measurement of the same kind."""
+    assert table["within"].all(), table.loc[~table["within"], ["id", "ratio"]].to_string()
+
+
+def test_cases_outside_15_percent_are_the_listed_ones(table) -> None:
+    outside = table[(table["ratio"] - 1).abs() > 0.15]
+    assert set(outside["id"]) == set(OUTSIDE_15), outside[["id", "ratio"]].to_string()
+    assert 1 - len(outside) / len(table) >= 0.9  # the acceptance: 90 % within ±15 %
+
+
+def test_previous_step_is_what_the_2024_qlora_runs_kept() -> None:
+    """The previous step's kept inputs (keeps_previous_step) are the largest term the 2024 LitGPT
+    QLoRA runs missed: without it they sit at 0.86-0.92 (0.82-0.85 before Fabric's fp32 logits,
+    LitGPT's K/V expansion and the forward's dequantized lm_head were counted too), with it at
+    0.94-1.03."""
+    cases = tuple(c for c in CASES if c.id in QLORA_2024)
+    assert len(cases) == len(QLORA_2024)
+    without = validation_table(tuple(replace(c, settings=replace(c.settings, keeps_previous_step=False))
+                                     for c in cases))
+    with_it = validation_table(cases)
+    assert ((with_it["ratio"] - 1).abs() < 0.07).all(), with_it[["id", "ratio"]].to_string()
+    assert (with_it["ratio"] - without["ratio"] > 0.02).all()
+    assert (with_it["ratio"] - 1).abs().mean() < (without["ratio"] - 1).abs().mean() / 2
+
+
+@pytest.mark.parametrize("held_out", [False, True], ids=["calibration", "held-out"])
+def test_band_holds_on_calibration_and_held_out_cases(table, held_out: bool) -> None:
+    part = table[table["holdout"] == held_out]
+    assert len(part) >= 5
+    lora, qlora = part[part["method"] != "QLoRA"], part[part["method"] == "QLoRA"]
+    assert ((lora["ratio"] - 1).abs() <= 0.15).all(), lora[["id", "ratio"]].to_string()
+    assert ((qlora["ratio"] - 1).abs() <= 0.20).all(), qlora[["id", "ratio"]].to_string()
+
+
+def test_markdown_table_has_one_row_per_case(table) -> None:
+    text = markdown_table(table)
+    assert text.count("\n") == len(table) + 1 and "| litgpt-phi15-lora-mb1 |" in text

@@ -1,0 +1,99 @@
+"""Targets page, training memory: the trainer profile and its knobs, peaks, fits, bad settings."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import json
+
+import pytest
+
+from lora_core.memory import GIB, PROFILES, MemorySettings, estimate_for_plan
+from tests.app_support import errors, open_app, plan_of
+from ui.common.loaded_model import load
+
+
+@pytest.fixture
+def at():
+    return open_app("pages/targets.py")
+
+
+def _bars_total(at) -> int:
+    spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("tg_chart_memory")).proto.spec)
+    return sum(b["customdata"][0] for b in spec["data"])
+
+
+def _estimate(at, settings: MemorySettings):
+    m = load(at.session_state["model_ref"])
+    return estimate_for_plan(m.skeleton, m.index, plan_of(at), settings)
+
+
+def test_trainer_switch_applies_its_profile_and_resets_knobs(at):
+    assert at.selectbox(key="tg_mem_trainer").value == "peft"
+    at.selectbox(key="tg_mem_trainer").select("litgpt").run()
+    assert not at.exception
+    assert at.selectbox(key="tg_mem_optim").value == PROFILES["litgpt"].optimizer == "bf16"
+    assert at.selectbox(key="tg_mem_logits").value == "chunked"
+    est = _estimate(at, MemorySettings(trainer="litgpt"))
+    assert _bars_total(at) == est.peak_allocated
+    assert any(f"{est.nvidia_smi / GIB:.1f} GiB" in c.value for c in at.caption)
+    assert at.toggle(key="tg_mem_prev").value is True and est.peak_phase == "forward"
+    assert at.toggle(key="tg_mem_kv").value is PROFILES["litgpt"].expands_kv is True
+    at.toggle(key="tg_mem_prev").set_value(False).run()
+    assert _bars_total(at) == _estimate(at, MemorySettings(trainer="litgpt", keeps_previous_step=False)).peak_allocated
+    assert _bars_total(at) < est.peak_allocated
+
+
+def test_knob_change_moves_the_estimate_and_fits_shows_headroom(at):
+    at.selectbox(key="tg_mem_dtype").select("nf4").run()
+    at.selectbox(key="tg_mem_optim").select("paged_8bit").run()
+    est = _estimate(at, MemorySettings("nf4", optimizer="paged_8bit"))
+    assert _bars_total(at) == est.peak_allocated
+    fits = next(m.value for m in at.markdown if m.value.startswith("Fits on:"))
+    assert f"24 GB fits · {est.headroom(24) / GIB:.1f} GiB free" in fits
+
+
+def test_batch_zero_shows_an_error_and_keeps_the_plan(at):
+    before = plan_of(at)
+    at.number_input(key="tg_mem_batch").set_value(0).run()
+    assert not at.exception
+    assert any("batch_size" in e and "must be a positive integer, got 0" in e for e in errors(at)), errors(at)
+    assert plan_of(at) == before
+
+
+def test_sequence_longer_than_positions_warns():
+    at = open_app("pages/targets.py", model="openai-community/gpt2")
+    at.selectbox(key="tg_mem_seq").select(4096).run()
+    assert any("longer than the model's 1,024 positions" in w.value for w in at.warning)
+
+
+def test_profile_follows_the_recipe_tool_the_export_page_sets():
+    """``mem_recipe_tool`` (set by whoever exports a recipe) picks the matching profile at first render."""
+    at = open_app()
+    at.session_state["mem_recipe_tool"] = "LLaMA-Factory"
+    at.switch_page("pages/targets.py").run()
+    assert not at.exception
+    assert at.selectbox(key="tg_mem_trainer").value == "llamafactory"
+    assert at.toggle(key="tg_mem_dq").value is PROFILES["llamafactory"].double_quant is True
+
+
+
+def test_opening_a_tool_tab_on_export_picks_its_memory_profile():
+    """The Export page's recipe tabs are one keyed widget whose callback hands the open tool to the
+    Targets page: after it, the Targets page draws that tool's profile and knobs."""
+    from ui.export import recipes as recipes_view
+
+    at = open_app("pages/targets.py")
+    assert at.selectbox(key="tg_mem_trainer").value == "peft"
+    at.switch_page("pages/export.py").run()
+    labels = [t.label for t in at.tabs]
+    assert labels[:5] == ["adapter_config.json", "PEFT Python", "axolotl", "LLaMA-Factory", "Unsloth"]
+    assert at.session_state["ex_tool_tab"] == "adapter_config.json"
+    at.session_state["ex_tool_tab"] = "LLaMA-Factory"
+    at.session_state["tg_mem_trainer"] = "peft"  # as if the Targets widgets had outlived the page switch
+    with patch.object(recipes_view.st, "session_state", at.session_state):
+        recipes_view._remember_tool({label: tool for label, tool in zip(labels, recipes_view.TOOLS)})
+    at.switch_page("pages/targets.py").run()
+    assert not at.exception
+    assert at.selectbox(key="tg_mem_trainer").value == "llamafactory"
+    assert at.toggle(key="tg_mem_dq").value is PROFILES["llamafactory"].double_quant

@@ -1,0 +1,1 @@
+"""What every page shares: session state, URL sync, the cached model and its plan views, widgets."""

@@ -1,0 +1,1 @@
+"""The Export page: adapter config, PEFT verification, recipes for other tools."""

@@ -1,0 +1,1 @@
+"""The Targets page: toggles, their notes, the training-memory section."""

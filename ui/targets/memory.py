@@ -1,0 +1,131 @@
+"""The Targets page's training-memory section: trainer profile, its knobs, the peaks, "fits on".
+
+One call from ``ui/targets/page.py`` (:func:`show`). The numbers are ``lora_core.memory``'s; this
+module only lays out widgets. The profile defaults to PEFT with the transformers Trainer (or the
+one matching ``st.session_state["mem_recipe_tool"]`` when the Export page sets it); changing
+the trainer resets the knobs to its defaults.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lora_core import charts
+from lora_core.errors import InputError
+from lora_core.planning import ResolvedPlan
+from lora_core.memory import (BASE_DTYPES, GIB, GPU_SIZES_GB, PROFILES, TRAINERS, MemorySettings,
+                              estimate_for_plan, profile_for_recipe, sequence_warnings)
+from lora_core.memory.profiles import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LOGITS_HELP, OPTIMIZER_HELP,
+                                       OPTIMIZERS)
+
+from ..common import widgets
+
+SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
+KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "logits": "tg_mem_logits",
+             "checkpointing": "tg_mem_ckpt_mode", "autocast": "tg_mem_autocast",
+             "quantize_lm_head": "tg_mem_lmhead", "double_quant": "tg_mem_dq",
+             "upcast_unquantized": "tg_mem_upcast", "bnb_saves_input": "tg_mem_bnb_input",
+             "keeps_previous_step": "tg_mem_prev", "expands_kv": "tg_mem_kv",
+             "softcap_eager_attention": "tg_mem_softcap"}
+
+
+def follow_recipe_tool(tool: str) -> None:
+    """Make ``tool``'s profile (and its knobs) the Targets page's memory setting on its next render."""
+    ss = st.session_state
+    ss["mem_recipe_tool"] = tool
+    for key in ("tg_mem_trainer", *KNOB_KEYS.values()):
+        if key in ss:
+            del ss[key]
+
+
+def _reset_knobs() -> None:
+    profile = PROFILES[st.session_state["tg_mem_trainer"]]
+    for knob, key in KNOB_KEYS.items():
+        st.session_state[key] = getattr(profile, knob)
+
+
+def _defaults() -> None:
+    ss = st.session_state
+    for key, value in (("tg_mem_dtype", "bf16"), ("tg_mem_seq", 2048), ("tg_mem_batch", 1), ("tg_mem_ckpt", True),
+                       ("tg_mem_trainer", profile_for_recipe(ss.get("mem_recipe_tool", "peft")))):
+        ss.setdefault(key, value)
+    if KNOB_KEYS["optimizer"] not in ss:
+        _reset_knobs()
+
+
+def _knobs() -> None:
+    with st.expander("Trainer knobs", expanded=False):
+        k1, k2 = st.columns(2)
+        k1.selectbox("Adapter dtype", ADAPTER_DTYPES, key="tg_mem_adapter", help="LoRA weights and their gradients.")
+        k2.selectbox("Optimizer states", OPTIMIZERS, key="tg_mem_optim", format_func=lambda o: OPTIMIZER_HELP[o])
+        k1.selectbox("Loss over the logits", LOGITS, key="tg_mem_logits", format_func=lambda o: LOGITS_HELP[o])
+        k2.selectbox("Checkpointing mode", CHECKPOINTING, key="tg_mem_ckpt_mode",
+                     help="plain: layer inputs stay on the GPU; offloaded: moved to CPU memory.")
+        k1.toggle("bf16 autocast", key="tg_mem_autocast", help="Activations of fp32 adapters in bf16.")
+        k2.toggle("QLoRA quantizes lm_head", key="tg_mem_lmhead", help="LitGPT does; transformers never does.")
+        k1.toggle("Double quantization", key="tg_mem_dq", help="NF4 constants quantized again (0.127 vs 0.5 bit).")
+        k2.toggle("Upcast the rest to fp32", key="tg_mem_upcast", help="PEFT's prepare_model_for_kbit_training.")
+        k1.toggle("bitsandbytes < 0.44 keeps the 4-bit matmul's input", key="tg_mem_bnb_input",
+                  help="MatMul4Bit stored ctx.tensors = (A, B) up to 0.43.")
+        k2.toggle("Loop holds the previous step's output", key="tg_mem_prev",
+                  help="LitGPT: logits = model(...) rebinds after the next forward, so the previous graph "
+                       "(its logits, and old bitsandbytes' kept inputs) is alive during it.")
+        k1.toggle("K/V copied to every query head", key="tg_mem_kv",
+                  help="LitGPT expands grouped/multi-query K and V before attention.")
+        k2.toggle("Softcapped attention in eager ops", key="tg_mem_softcap",
+                  help="LitGPT runs Gemma 2's softcapped attention without a fused kernel (8 bytes per score).")
+
+
+def settings_from_state() -> MemorySettings:
+    """The settings the widgets hold (raises ``InputError``, e.g. for batch 0)."""
+    ss = st.session_state
+    knobs = {knob: ss[key] for knob, key in KNOB_KEYS.items()}
+    return MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"],
+                          trainer=ss["tg_mem_trainer"], **knobs)
+
+
+def _fits_line(est) -> str:
+    badges = []
+    for gb in GPU_SIZES_GB:
+        room = est.headroom(gb) / GIB
+        badges.append(f":green-badge[{gb} GB fits · {room:.1f} GiB free]" if room >= 0
+                      else f":red-badge[{gb} GB short by {-room:.1f} GiB]")
+    return "Fits on: " + " ".join(badges)
+
+
+def show(model, resolved: ResolvedPlan) -> None:
+    """Training memory for the exact plan, by component, its peaks, and which GPU sizes it fits."""
+    st.markdown("**Training memory**")
+    _defaults()
+    # One horizontal container, not four columns: one block to send and draw on every click.
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.selectbox("Trainer", TRAINERS, key="tg_mem_trainer", on_change=_reset_knobs, width="stretch",
+                     format_func=lambda t: PROFILES[t].label, help="Whose defaults the estimate uses.")
+        st.selectbox("Base weights", BASE_DTYPES, key="tg_mem_dtype", width="stretch",
+                     help="bf16 (2 bytes/param), int8, or nf4 4-bit as in QLoRA.")
+        st.selectbox("Sequence length", SEQ_LENS, key="tg_mem_seq", width="stretch",
+                     help="Tokens per training sequence.")
+        st.number_input("Batch size", key="tg_mem_batch", step=1, width="stretch",
+                        help="Sequences per step (micro-batch).")
+    st.toggle("Gradient checkpointing", key="tg_mem_ckpt", help="Keep only layer inputs and recompute the "
+              "rest in the backward pass.")
+    _knobs()
+    try:
+        settings = settings_from_state()
+    except InputError as e:
+        widgets.show_error(e)
+        return
+    for w in sequence_warnings(model.skeleton.config, settings):
+        st.warning(w, icon="⚠️")
+    def build():
+        est = estimate_for_plan(model.skeleton, model.index, resolved, settings)
+        return est, charts.memory_bar(est.as_frame(), GPU_SIZES_GB)
+
+    est, chart = model.views.memory(resolved.plan, settings, build)  # once per (model, plan, settings)
+    widgets.chart(chart, "tg_chart_memory",
+                  f"Peak allocated {est.peak_allocated / GIB:.1f} GiB ({est.peak_phase}); the allocator "
+                  f"reserves {est.peak_reserved / GIB:.1f} GiB and nvidia-smi shows {est.nvidia_smi / GIB:.1f} GiB "
+                  "with the CUDA context. Dotted lines mark common GPU sizes.",
+                  config=widgets.STATIC_CHART_CONFIG)  # its legend carries the GPU sizes
+    st.markdown(_fits_line(est), help="By the nvidia-smi figure: reserved memory plus the CUDA context "
+                                      "(and paged optimizer states).")

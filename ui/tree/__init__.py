@@ -1,0 +1,1 @@
+"""The Module tree page."""
