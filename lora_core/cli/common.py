@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..model import OpenedModel, open_model, sources
+if TYPE_CHECKING:  # imported when a model is opened: torch and transformers are heavy
+    from ..model import OpenedModel
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +22,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def open_from_args(args: argparse.Namespace) -> OpenedModel:
     """Resolve ``args.model`` and open it (raises InputError)."""
+    from ..model import open_model, sources
+
     return open_model(sources.resolve(args.model, revision=args.revision, trust_remote_code=args.trust_remote_code))
 
 
