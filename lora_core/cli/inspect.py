@@ -61,7 +61,8 @@ def _cache_key(args: argparse.Namespace) -> str | None:
 
     if not presets.is_preset(args.model) or args.trust_remote_code:
         return None
-    return result_cache.key("inspect", "json" if args.json else "text", args.model,
+    task = f"{getattr(args, 'task_type', None)}/{getattr(args, 'num_labels', None)}"
+    return result_cache.key("inspect", "json" if args.json else "text", task, args.model,
                             presets.preset_path(args.model).read_bytes())
 
 

@@ -27,6 +27,11 @@ def add_memory_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-gradient-checkpointing", action="store_true", help="keep every activation")
     g.add_argument("--trainer", default="peft", metavar="|".join(TRAINERS),
                    help="training profile (default peft: PEFT with the transformers Trainer)")
+    g.add_argument("--bitsandbytes", default=None, metavar="VERSION",
+                   help="bitsandbytes version the run uses (as of; default: the profile's, 0.50.2): "
+                        "before 0.44 its 4-bit matmul keeps its input")
+    g.add_argument("--torchao", default=None, metavar="VERSION",
+                   help="torchao version of a torchtune QLoRA run (default 0.5.0; 0.1 quantized whole tensors)")
 
 
 def _positive_int(text: Any, field: str) -> int:
@@ -47,7 +52,14 @@ def memory_settings(args: argparse.Namespace) -> MemorySettings:
         raise InputError("--base-dtype", f"must be one of {', '.join(BASE_DTYPES)}, got {args.base_dtype!r}")
     if args.trainer not in TRAINERS:
         raise InputError("--trainer", f"unknown trainer {args.trainer!r}; choose from {', '.join(TRAINERS)}")
-    return MemorySettings(args.base_dtype, batch, seq, not args.no_gradient_checkpointing, trainer=args.trainer)
+    versions = {"bitsandbytes": getattr(args, "bitsandbytes", None), "torchao": getattr(args, "torchao", None)}
+    try:
+        return MemorySettings(args.base_dtype, batch, seq, not args.no_gradient_checkpointing, trainer=args.trainer,
+                              **versions)
+    except InputError as err:
+        if err.field in versions:
+            raise InputError(f"--{err.field}", err.message) from None
+        raise
 
 
 def warn(config, settings: MemorySettings) -> list[str]:

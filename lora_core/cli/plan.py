@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..model import OpenedModel
+from ..model.task.types import untrained_head_warning
 from .common import add_model_arguments, human_count, open_from_args
 from ..errors import InputError
 from ..planning.export import config_bytes, config_dict, lora_config
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     index = PlanIndex(opened.inventory)
     resolved, warnings = build_plan(args, index)
     plan = resolved.plan
+    head = untrained_head_warning(opened.skeleton.model, opened.skeleton.task_type)
+    warnings = warnings + [head] if head else warnings
     settings = memory_settings(args)  # checked before any output
     config = lora_config(resolved, opened.skeleton)
     rows, totals = resolved.rows, resolved.count

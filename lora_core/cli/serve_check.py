@@ -10,14 +10,16 @@ text summary's one line per engine.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 from ..planning.audit import MAX_ADAPTER_CONFIG_BYTES, audit_adapter_config
-from .common import open_from_args
+from .common import add_task_arguments, open_from_args
 from ..errors import InputError
 from ..model.guards import load_json_object
+from ..model.task.adapter import model_for_adapter
 from ..peft_rules import convert_like_peft
 from ..planning import PlanIndex, ResolvedPlan, resolve
 from ..serving import LABELS, Verdict, adapter_of, judge_all, payload
@@ -33,6 +35,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit (Hub ids only)")
     p.add_argument("--trust-remote-code", action="store_true", help="allow code from the model repository")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    add_task_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -72,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     """Read the adapter config against the model and print every engine's verdict."""
     config = read_adapter_config(args.adapter_config)
     opened = open_from_args(args)
+    skel, inv = model_for_adapter(config, opened.source.config, opened.skeleton, opened.inventory,
+                                  getattr(args, "num_labels", None), opened.source.trust_remote_code)
+    opened = dataclasses.replace(opened, skeleton=skel, inventory=inv)
     index = PlanIndex(opened.inventory)
     audit = audit_adapter_config(config, index, opened.skeleton)
     judged = dict(config)
@@ -84,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"trainable_params": int(audit.count.trainable), "targeted": sorted(audit.rows["name"]),
                           "rewritten": audit.rewritten, "serving": payload(verdicts)}, indent=2))
         return 0
-    print(f"{args.adapter_config} on {opened.source.label}: {len(audit.rows):,} units, "
+    task = f" ({skel.auto_class}, task_type {skel.task_type})" if skel.task_type else ""
+    print(f"{args.adapter_config} on {opened.source.label}{task}: {len(audit.rows):,} units, "
           f"{audit.count.trainable:,} trainable parameters")
     for note in audit.unmatched:
         print(f"warning: matches nothing here: {note}")

@@ -3,10 +3,15 @@
 An estimate from shapes, not a measurement; held against published measured peaks in
 ``tests/memory/test_memory_validation.py`` (the table is in README's memory section). Modules:
 
+- :mod:`.versions`: stated library versions and the releases whose code changed memory.
 - :mod:`.profiles`: one :class:`TrainingProfile` per trainer (PEFT + Trainer, axolotl,
   LLaMA-Factory, Unsloth, torchtune, LitGPT), its knobs and a source for each default.
 - :mod:`.weights`: the frozen model in bf16 / int8 / NF4 (accelerate's sizes) and the constants.
 - :mod:`.activations`: what backward keeps (Korthikanti et al.) and the loss's logits.
+- :mod:`.layout`: parallel blocks' shared norm input; :mod:`.unsloth_kernels`: what Unsloth's
+  fused LoRA kernels keep.
+- :mod:`.allocator`: a model of PyTorch's CUDA caching allocator; :mod:`.torchao_loading`:
+  torchtune's QLoRA load replayed on it.
 - :mod:`.qlora`: bitsandbytes' own costs (saved tensors, dequantized copies, loading).
 - :mod:`.estimate`: components, phases, peak allocated / reserved / nvidia-smi.
 - :mod:`.fits`: GPU sizes and headroom.

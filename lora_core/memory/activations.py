@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from .layout import BlockLayout, block_layout
+from .unsloth_kernels import FUSED_MLP_KEPT, fused_rows
 from .profiles import PROFILES, TrainingProfile
 from ..model.text_config import text_config
 
@@ -66,6 +68,7 @@ class ActivationShape:
         moe_layers: how many blocks are MoE.
         gated: gated FFN (SwiGLU/GeGLU: gate and up projections) or a plain two-layer MLP.
         vocab: output vocabulary (logits).
+        layout: how the block feeds its norms and FFN (:func:`~lora_core.memory.layout.block_layout`).
     """
 
     hidden: int
@@ -80,6 +83,7 @@ class ActivationShape:
     moe_layers: int
     gated: bool
     vocab: int
+    layout: BlockLayout = BlockLayout()
 
 
 def _first(cfg, *names: str, default: int = 0) -> int:
@@ -119,22 +123,23 @@ def activation_shape(config, inventory: pd.DataFrame) -> ActivationShape:
     return ActivationShape(h, layers, heads, heads * k_head, kv_heads * (k_head + v_head), heads * v_head,
                            dense, moe_ffn if experts else 0, top_k,
                            max(layers - dense_layers, 0) if experts else 0, gated,
-                           _first(text, "vocab_size"))
+                           _first(text, "vocab_size"), block_layout(text))
 
 
 def layer_activation_bytes(shape: ActivationShape, ffn: int, tokens_in: int, s: int, b: int,
-                           flash_attention: bool, score_bytes: int = 5) -> int:
+                           flash_attention: bool, score_bytes: int = 5, ffn_kept: int | None = None) -> int:
     """Bytes one block keeps for backward, 16-bit activations, no recomputation.
 
     Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
     sec. 4.1: ``s*b*h*(34 + 5*a*s/h)`` for a GPT block (MLP 4h, MHA, dropout). Here the same
     accounting term by term with the model's own widths, 2 bytes per stored element::
 
-        2*s*b*( 2h            two norm inputs
+        2*s*b*( 2h            two norm inputs (a parallel block: one tensor, h)
               + h             attention input (the norm output)
               + q_dim + kv_dim   Q, K, V for the attention backward (GQA: smaller K, V)
               + out_dim       attention output, the o_proj input
-              + tokens_in*h   FFN input (MoE: + one gathered copy per routed expert)
+              + tokens_in*h   FFN input (MoE: + one gathered copy per routed expert; one less
+                              h where one norm feeds attention and FFN)
               + m*ffn )       FFN intermediates: gated m=4 (gate out, act out, up out, product),
                               plain m=2 (fc1 out, act out)
         + 5*a*s^2*b           attention scores, softmax and dropout (eager attention only;
@@ -142,10 +147,14 @@ def layer_activation_bytes(shape: ActivationShape, ffn: int, tokens_in: int, s: 
 
     With MHA, an MLP of 4h and no dropout this is Korthikanti's 34 sbh less the two 1-byte
     dropout masks (32 sbh): LLMs trained with dropout 0 do not store them. ``score_bytes``
-    replaces the 5 for other eager attentions (:data:`SOFTCAP_SCORE_BYTES`).
+    replaces the 5 for other eager attentions (:data:`SOFTCAP_SCORE_BYTES`); ``ffn_kept`` replaces
+    ``m`` (Unsloth's fused gated MLP keeps 2, :mod:`.unsloth_kernels`).
     """
-    m = 4 if shape.gated else 2
-    per_token = 3 * shape.hidden + shape.q_dim + shape.kv_dim + shape.out_dim + tokens_in * shape.hidden + m * ffn
+    m = ffn_kept or (4 if shape.gated else 2)
+    layout = shape.layout
+    ffn_inputs = tokens_in - (1 if layout.ffn_reads_attention_input else 0)
+    per_token = ((layout.norm_inputs + 1 + ffn_inputs) * shape.hidden + shape.q_dim + shape.kv_dim + shape.out_dim
+                 + m * ffn)
     scores = 0 if flash_attention else score_bytes * shape.heads * s * s * b
     return 2 * s * b * per_token + scores
 
@@ -256,7 +265,12 @@ def activation_bytes(config, inventory: pd.DataFrame, settings, wrapped: pd.Data
     flash, score = settings.flash_attention, 5
     if profile.softcap_eager_attention and getattr(text_config(config), "attn_logit_softcapping", None):
         flash, score = False, SOFTCAP_SCORE_BYTES
-    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash, score)
+    ffn_kept = None
+    if profile.fused_lora_kernels and wrapped is not None and not wrapped.empty:
+        covered, mlp_fused = fused_rows(wrapped)
+        wrapped = wrapped[~covered]
+        ffn_kept = FUSED_MLP_KEPT if mlp_fused and shape.gated else None
+    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash, score, ffn_kept)
     moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash, score)
     dense_layers = shape.layers - shape.moe_layers
     lora = lora_activation_bytes(wrapped, dora, s, b, adapter_element_bytes(profile))

@@ -24,6 +24,7 @@ from .activations import (LOGITS_FORWARD_BYTES, activation_bytes, activation_sha
 from .fits import GPU_SIZES_GB
 from .profiles import OPTIMIZER_STATE_BYTES, PAGED, PROFILES, TrainingProfile
 from .qlora import dequantized_weight_bytes, loading_transient_bytes, upcast_bytes
+from .torchao_loading import quantized_layers, torchao_constant_bytes, torchtune_qlora_load
 from .settings import MemorySettings
 from .weights import model_of, quantized_footprint
 
@@ -47,7 +48,9 @@ class MemoryEstimate:
 
     ``loading``, ``forward`` and ``optimizer_step`` are the other phases' totals (``forward``:
     ``forward_activations`` and the ``previous_step`` a loop keeps alive); ``paged_states`` are
-    optimizer states in CUDA managed memory (outside PyTorch's allocator, seen by nvidia-smi).
+    optimizer states in CUDA managed memory (outside PyTorch's allocator, seen by nvidia-smi);
+    ``loading_reserved`` what the caching allocator holds after a load replayed event by event
+    (:mod:`.torchao_loading`; 0 when the load is not replayed).
     """
 
     base_weights: int
@@ -65,6 +68,7 @@ class MemoryEstimate:
     previous_step: int = 0
     optimizer_step: int = 0
     paged_states: int = 0
+    loading_reserved: int = 0
 
     @property
     def total(self) -> int:
@@ -92,8 +96,9 @@ class MemoryEstimate:
 
     @property
     def peak_reserved(self) -> int:
-        """What ``torch.cuda.max_memory_reserved()`` reports: the peak plus allocator overhead."""
-        return math.ceil(self.peak_allocated * (1 + RESERVED_OVERHEAD))
+        """What ``torch.cuda.max_memory_reserved()`` reports: the peak plus allocator overhead, or the
+        segments a replayed load left reserved (the allocator keeps them through training)."""
+        return max(math.ceil(self.peak_allocated * (1 + RESERVED_OVERHEAD)), self.loading_reserved)
 
     @property
     def nvidia_smi(self) -> int:
@@ -184,16 +189,23 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
     weights, constants, largest, unquantized = quantized_footprint(
         model, settings.base_dtype, profile.quantize_lm_head and quantized, profile.double_quant)
     weights += upcast_bytes(unquantized) if quantized and profile.upcast_unquantized else 0
+    torchao = quantized and profile.nf4_library == "torchao" and settings.base_dtype == "nf4"
+    if torchao:  # torchtune: torchao's NF4Tensor, its own constants, its load replayed on the allocator
+        layers, outside = quantized_layers(model)
+        constants = torchao_constant_bytes(tuple(n for layer in layers for n in layer), profile.torchao_keeps_factor_view)
+        load_allocated, load_reserved = torchtune_qlora_load(layers, outside, profile.torchao_quantizes_whole_tensor,
+                                                             profile.torchao_keeps_factor_view)
     adapters = adapter_components(trainable_params, dora_params, profile)
     activations = activation_bytes(model.config, inventory, settings, wrapped, dora_params > 0, profile)
     shape = activation_shape(model.config, inventory)
     logits_kept, logits_extra = logits_bytes(shape, settings.seq_len, settings.batch_size, profile.logits)
     logits_forward = LOGITS_FORWARD_BYTES[profile.logits] * settings.seq_len * settings.batch_size * shape.vocab
-    dequantized = dequantized_weight_bytes(largest) if quantized else 0
+    dequantized = dequantized_weight_bytes(largest, profile.nf4_library) if quantized else 0
     transients = logits_extra + dequantized
     # in the forward too, MatMul4Bit.forward builds `F.dequantize_4bit(B, quant_state)` per call: the
     # largest (LitGPT: lm_head, once per 128-token chunk) beside the bf16 logits made so far
-    sbv = settings.seq_len * settings.batch_size * shape.vocab
+    # (a fused linear cross-entropy never builds the logits: only the dequantized weight then)
+    sbv = 0 if profile.logits == "fused" else settings.seq_len * settings.batch_size * shape.vocab
     forward_extra = max(0, 2 * sbv + dequantized - logits_forward) if quantized else 0
     previous = previous_step_bytes(model.config, inventory, settings, profile)
     static = weights + constants + adapters["lora_weights"] + adapters["optimizer_states"] + adapters["dora_extra"]
@@ -203,7 +215,9 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
     return MemoryEstimate(
         base_weights=weights, quantization_constants=constants, activations=activations,
         peak_transients=transients, **adapters,
-        loading=weights + constants + (loading_transient_bytes(largest) if quantized else 0),
+        loading=(load_allocated + adapters["lora_weights"] if torchao else
+                 weights + constants + (loading_transient_bytes(largest) if quantized else 0)),
+        loading_reserved=load_reserved + adapters["lora_weights"] if torchao else 0,
         # the end of the forward: this step's activations with the logits as the forward returns
         # them (before the loss), and what the previous step leaves alive (keeps_previous_step)
         forward=static + grads + activations - logits_kept + logits_forward + forward_extra + previous,

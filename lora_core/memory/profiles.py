@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from ..errors import InputError
+from .versions import (BITSANDBYTES_VERSIONS, DEFAULT_BITSANDBYTES, DEFAULT_TORCHAO, TORCHAO_VERSIONS, before,
+                       check_version)
 
 AdapterDtype = Literal["fp32", "bf16"]
 Optimizer = Literal["fp32", "bf16", "8bit", "paged_fp32", "paged_8bit"]
@@ -23,6 +25,7 @@ ADAPTER_DTYPES: tuple[str, ...] = ("fp32", "bf16")
 OPTIMIZERS: tuple[str, ...] = ("fp32", "bf16", "8bit", "paged_fp32", "paged_8bit")
 LOGITS: tuple[str, ...] = ("fp32_full", "bf16_full", "chunked", "chunked_fp32", "fused_inplace", "fused")
 CHECKPOINTING: tuple[str, ...] = ("plain", "offloaded")
+NF4_LIBRARIES: tuple[str, ...] = ("bitsandbytes", "torchao")
 
 # Bytes per trainable parameter the optimizer keeps (AdamW: two moments).
 OPTIMIZER_STATE_BYTES: dict[str, int] = {"fp32": 8, "bf16": 4, "8bit": 2, "paged_fp32": 8, "paged_8bit": 2}
@@ -64,8 +67,20 @@ class TrainingProfile:
         double_quant: NF4 constants quantized again (QLoRA's double quantization).
         upcast_unquantized: non-quantized parameters cast to fp32 for k-bit training (PEFT's
             ``prepare_model_for_kbit_training``).
-        bnb_saves_input: bitsandbytes before 0.44 (``MatMul4Bit.forward``: ``ctx.tensors = (A, B)``)
-            keeps every quantized linear's input for backward; 0.44 and later keep ``(None, B)``.
+        nf4_library: who implements QLoRA's NF4: ``bitsandbytes`` (``Linear4bit``/``MatMul4Bit``)
+            or ``torchao`` (``NF4Tensor``/``linear_nf4``, torchtune).
+        bitsandbytes: the bitsandbytes version (a stated setting, e.g. ``"0.41.1"``): before 0.44
+            ``MatMul4Bit.forward`` keeps ``ctx.tensors = (A, B)``, every quantized linear's input
+            (:attr:`bnb_saves_input`); 0.44 and later keep ``(None, B)``.
+        torchao: the torchao version: before 0.2.0 ``NF4Tensor.from_tensor`` compares every element
+            with the 16 NF4 values at once (a numel x 16 bf16 difference and its ``abs``), from 0.2.0
+            in chunks of 1024**2 elements; before 0.3.0 each weight keeps its quantization factors
+            as a view of an n/64-element tensor.
+        qlora_optimizer: the optimizer the trainer switches to when the base is quantized (LitGPT:
+            bitsandbytes PagedAdamW), unless the optimizer knob is given.
+        fused_lora_kernels: Unsloth's ``LoRA_MLP``/``LoRA_QKV``/``LoRA_W`` replace the blocks whose
+            group of projections all carry LoRA: no adapter inputs of their own, and a gated MLP
+            keeps its gate and up outputs only (:mod:`~lora_core.memory.unsloth_kernels`).
         keeps_previous_step: the training loop still holds the previous step's model output while
             the next forward runs (LitGPT's ``fit``: ``logits = model(...)`` rebinds only when the
             forward returns), so that output and what its autograd graph still references stay
@@ -91,8 +106,12 @@ class TrainingProfile:
     double_quant: bool
     upcast_unquantized: bool
     sources: tuple[tuple[str, str], ...] = ()
-    bnb_saves_input: bool = False
+    nf4_library: str = "bitsandbytes"
+    bitsandbytes: str = DEFAULT_BITSANDBYTES
+    torchao: str = DEFAULT_TORCHAO
+    qlora_optimizer: str | None = None
     keeps_previous_step: bool = False
+    fused_lora_kernels: bool = False
     expands_kv: bool = False
     softcap_eager_attention: bool = False
 
@@ -104,9 +123,26 @@ class TrainingProfile:
             raise InputError(sorted(unknown)[0], f"not a profile knob; choose from {', '.join(KNOBS)}")
         for knob, value in given.items():
             allowed = KNOBS[knob]
-            if value not in allowed:
+            if knob in VERSION_KNOBS:
+                check_version(knob, value, allowed[0])
+            elif value not in allowed:
                 raise InputError(knob, f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
         return replace(self, **given)
+
+    @property
+    def bnb_saves_input(self) -> bool:
+        """bitsandbytes' 4-bit matmul keeps its input for backward (versions before 0.44)."""
+        return self.nf4_library == "bitsandbytes" and before(self.bitsandbytes, "bnb_keeps_input_until")
+
+    @property
+    def torchao_keeps_factor_view(self) -> bool:
+        """torchao's ``NF4Tensor`` keeps the n/64-element factor expansion (versions before 0.3.0)."""
+        return self.nf4_library == "torchao" and before(self.torchao, "torchao_contiguous_factor")
+
+    @property
+    def torchao_quantizes_whole_tensor(self) -> bool:
+        """torchao's NF4 quantization builds numel x 16 intermediates at once (versions before 0.2.0)."""
+        return self.nf4_library == "torchao" and before(self.torchao, "torchao_chunked_quantization")
 
     def knobs(self) -> dict[str, object]:
         """The knob values, e.g. ``{"adapter_dtype": "fp32", "optimizer": "fp32", ...}``."""
@@ -116,9 +152,14 @@ class TrainingProfile:
 KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZERS, "logits": LOGITS,
                            "checkpointing": CHECKPOINTING, "autocast": (True, False),
                            "quantize_lm_head": (True, False), "double_quant": (True, False),
-                           "upcast_unquantized": (True, False), "bnb_saves_input": (True, False),
-                           "keeps_previous_step": (True, False), "expands_kv": (True, False),
-                           "softcap_eager_attention": (True, False)}
+                           "upcast_unquantized": (True, False), "bitsandbytes": BITSANDBYTES_VERSIONS,
+                           "torchao": TORCHAO_VERSIONS, "keeps_previous_step": (True, False),
+                           "fused_lora_kernels": (True, False),
+                           "expands_kv": (True, False), "softcap_eager_attention": (True, False)}
+# Knobs that take any PEP 440 version (the tuples above are what the UI offers).
+VERSION_KNOBS: frozenset[str] = frozenset({"bitsandbytes", "torchao"})
+
+
 
 _TRANSFORMERS_LOSS = "transformers 5 loss/loss_utils.py ForCausalLMLoss: logits = logits.float()"
 _HF_QUANT = ("transformers 5 integrations/bitsandbytes.py replace_with_bnb_linear skips "
@@ -177,7 +218,11 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
                  ("autocast", "Trainer(bf16=True)"),
                  ("quantize_lm_head", "loads with transformers' BitsAndBytesConfig: lm_head kept"),
                  ("double_quant", "models/llama.py and models/loader.py: bnb_4bit_use_double_quant True"),
-                 ("upcast_unquantized", "no prepare_model_for_kbit_training upcast"))),
+                 ("upcast_unquantized", "no prepare_model_for_kbit_training upcast"),
+                 ("fused_lora_kernels", "models/llama.py patch_peft_model: apply_lora_mlp / apply_lora_qkv / "
+                                        "apply_lora_o when a group's projections all have LoRA, no bias, "
+                                        "lora_dropout 0 (the default)")),
+        fused_lora_kernels=True),
     TrainingProfile(
         name="torchtune", label="torchtune",
         adapter_dtype="bf16", optimizer="bf16", logits="chunked_fp32", checkpointing="plain",
@@ -190,7 +235,12 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
                  ("autocast", "no autocast: bf16 end to end"),
                  ("quantize_lm_head", "QLoRA builders quantize the decoder's linears; output projection stays bf16"),
                  ("double_quant", "torchao NF4Tensor: scalers quantized in blocks of 256 (double quantization)"),
-                 ("upcast_unquantized", "no upcast"))),
+                 ("upcast_unquantized", "no upcast"),
+                 ("nf4_library", "LoRALinear(quantize_base=True) -> torchao to_nf4 / linear_nf4 (LinearNF4 keeps "
+                                 "ctx.nf4_weight, not its input)"),
+                 ("torchao", "torchtune's pyproject pinned torchao==0.1 (April 2024); later releases depend on "
+                             "torchao >= 0.2 (chunked quantization); the default is the chunked behaviour")),
+        nf4_library="torchao"),
     TrainingProfile(
         name="litgpt", label="LitGPT",
         adapter_dtype="bf16", optimizer="bf16", logits="chunked", checkpointing="plain",
@@ -206,6 +256,9 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
                  ("quantize_lm_head", "BitsandbytesPrecision swaps every nn.Linear, lm_head included"),
                  ("double_quant", "--quantize bnb.nf4: compress_statistics=False ('bnb.nf4-dq' for double quant)"),
                  ("upcast_unquantized", "no upcast"),
+                 ("qlora_optimizer", "finetune/lora.py: bnb.optim.PagedAdamW when the precision is "
+                                     "BitsandbytesPrecision (lit-gpt 8641822, litgpt 43c44323; later "
+                                     "instantiate_bnb_optimizer)"),
                  ("keeps_previous_step", "litgpt/finetune/lora.py fit() (2024; lit-gpt finetune/lora.py train() in 2023): "
                                          "`logits = model(input_ids, lm_head_chunk_size=128)` keeps the previous step's "
                                          "logit list, and through its grad_fn the whole previous graph, until the next "
@@ -216,7 +269,7 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
                  ("softcap_eager_attention", "litgpt/model.py CausalSelfAttention.scaled_dot_product_attention "
                                              "(916a84ca and later): 'with softcapping we cannot use SDPA': tanh, "
                                              "softmax(dtype=float) and scores @ v in eager ops")),
-        keeps_previous_step=True, expands_kv=True, softcap_eager_attention=True),
+        qlora_optimizer="paged_fp32", keeps_previous_step=True, expands_kv=True, softcap_eager_attention=True),
 )}
 TRAINERS: tuple[str, ...] = tuple(PROFILES)
 

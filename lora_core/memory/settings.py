@@ -23,7 +23,9 @@ class MemorySettings:
         flash_attention: attention by a fused kernel (PyTorch SDPA / FlashAttention, transformers'
             default) that stores no seq x seq scores; ``False`` for ``attn_implementation="eager"``.
         trainer: the training profile (:data:`lora_core.memory.profiles.PROFILES`).
-        adapter_dtype ... upcast_unquantized: the profile's knobs; ``None`` keeps its default.
+        adapter_dtype ... softcap_eager_attention: the profile's knobs; ``None`` keeps its default.
+        bitsandbytes, torchao: the library versions the run used ("as of"), e.g. ``"0.41.1"``; ``None``
+            keeps the profile's sourced default (:data:`~lora_core.memory.profiles.DEFAULT_BITSANDBYTES`).
     """
 
     base_dtype: BaseDtype = "bf16"
@@ -40,8 +42,10 @@ class MemorySettings:
     quantize_lm_head: bool | None = None
     double_quant: bool | None = None
     upcast_unquantized: bool | None = None
-    bnb_saves_input: bool | None = None
+    bitsandbytes: str | None = None
+    torchao: str | None = None
     keeps_previous_step: bool | None = None
+    fused_lora_kernels: bool | None = None
     expands_kv: bool | None = None
     softcap_eager_attention: bool | None = None
 
@@ -56,12 +60,20 @@ class MemorySettings:
 
     @cached_property
     def profile(self) -> TrainingProfile:
-        """The trainer's profile with the knobs given here applied."""
-        return get_profile(self.trainer).with_knobs(
-            adapter_dtype=self.adapter_dtype, optimizer=self.optimizer, logits=self.logits,
+        """The trainer's profile with the knobs given here applied.
+
+        A trainer that switches optimizer for a quantized base (``qlora_optimizer``, LitGPT's
+        PagedAdamW) does so here unless ``optimizer`` is given."""
+        base = get_profile(self.trainer)
+        optimizer = self.optimizer
+        if optimizer is None and self.base_dtype != "bf16" and base.qlora_optimizer:
+            optimizer = base.qlora_optimizer
+        return base.with_knobs(
+            adapter_dtype=self.adapter_dtype, optimizer=optimizer, logits=self.logits,
             checkpointing=self.checkpointing, autocast=self.autocast, quantize_lm_head=self.quantize_lm_head,
             double_quant=self.double_quant, upcast_unquantized=self.upcast_unquantized,
-            bnb_saves_input=self.bnb_saves_input, keeps_previous_step=self.keeps_previous_step,
+            bitsandbytes=self.bitsandbytes, torchao=self.torchao, keeps_previous_step=self.keeps_previous_step,
+            fused_lora_kernels=self.fused_lora_kernels,
             expands_kv=self.expands_kv, softcap_eager_attention=self.softcap_eager_attention)
 
     def as_dict(self) -> dict:

@@ -27,6 +27,8 @@ is_output      the model's output embedding (``lm_head``), which PEFT's ``all-li
 targetable     whether PEFT's LoRA can wrap it (every kind but ``other``, minus what PEFT refuses)
 not_offered    why PEFT refuses a unit of a wrappable kind (``out_proj`` of Mamba-based models),
                else ``None``
+task_saved     whether PEFT trains it in full for the model's task (the head of a classification
+               model: ``classifier``/``score``, see :mod:`lora_core.model.task.types`)
 ============== ========================================================================
 
 Every parameter of the model belongs to exactly one row, so ``base_params.sum()`` equals
@@ -44,13 +46,14 @@ from transformers.pytorch_utils import Conv1D
 
 from . import taxonomy as tx
 from ..peft_rules import layer_index, peft_refusal
+from .task.types import saved_by_task
 from .skeleton import Skeleton
 from .text_config import text_config
 
 COLUMNS: tuple[str, ...] = (
     "name", "module", "param", "stack", "layer", "group", "role", "contains", "kind",
     "module_class", "in_features", "out_features", "num_experts", "base_params",
-    "bias_params", "numel", "tied_to", "is_output", "targetable", "not_offered",
+    "bias_params", "numel", "tied_to", "is_output", "targetable", "not_offered", "task_saved",
 )
 _EXPERT_COUNT_KEYS = ("num_local_experts", "n_routed_experts", "num_experts")
 _WRAPPABLE = ("linear", "conv1d", "embedding")
@@ -261,8 +264,14 @@ class _Walker:
 
 def build_inventory(skel: Skeleton) -> pd.DataFrame:
     """Walk ``skel.model`` once and return the inventory (columns in the module docstring)."""
-    df = pd.DataFrame(_Walker(skel).rows(), columns=list(COLUMNS))
+    df = pd.DataFrame(_Walker(skel).rows(), columns=list(COLUMNS[:-1]))
     df["layer"] = df["layer"].astype("Int64")
     for col in ("in_features", "out_features", "num_experts", "base_params", "bias_params", "numel"):
         df[col] = df[col].astype("int64")
+    df["task_saved"] = saved_by_task(list(df["name"]), skel.task_type)
+    head = df["task_saved"] & df["targetable"]  # trained in full as a copy, so LoRA does not wrap it
+    df.loc[head, "not_offered"] = (f"PEFT trains it in full for {skel.task_type} (its modules_to_save), "
+                                   "so no LoRA wraps it")
+    df.loc[head, "targetable"] = False
+    df.attrs["task_type"] = skel.task_type
     return df

@@ -13,9 +13,10 @@ import pandas as pd
 from transformers import PretrainedConfig
 
 from .inventory import build_inventory
-from .skeleton import Skeleton, build_skeleton
+from .skeleton import Skeleton
 from .sources import ModelSource, from_config
 from .summary import ModelSummary, summarize
+from .task.build import build_for_task
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,15 @@ class OpenedModel:
         return summarize(self.skeleton, self.inventory)
 
 
-def open_model(source: ModelSource | PretrainedConfig) -> OpenedModel:
+def open_model(source: ModelSource | PretrainedConfig, task: str | None = None,
+               num_labels: int | None = None) -> OpenedModel:
     """Build ``source``'s meta skeleton and its inventory (raises ``InputError`` for a bad config).
 
     A bare ``PretrainedConfig`` is opened as :func:`lora_core.model.sources.from_config` reads it.
+    ``task`` (PEFT's ``task_type``) builds the class a user loads to train for it, with its head
+    (``num_labels`` classes); ``None`` builds the class the config names
+    (:mod:`lora_core.model.task`).
     """
     src = source if isinstance(source, ModelSource) else from_config(source)
-    skel = build_skeleton(src.config, trust_remote_code=src.trust_remote_code)
+    skel = build_for_task(src.config, task, num_labels, trust_remote_code=src.trust_remote_code)
     return OpenedModel(src, skel, build_inventory(skel))

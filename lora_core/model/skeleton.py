@@ -17,8 +17,10 @@ from transformers import (
     AutoModelForImageTextToText,
     AutoModelForMaskedLM,
     AutoModelForSeq2SeqLM,
+    AutoModelForSequenceClassification,
     AutoModelForSpeechSeq2Seq,
     AutoModelForTextToWaveform,
+    AutoModelForTokenClassification,
     PretrainedConfig,
 )
 from transformers.models.auto import modeling_auto as ma
@@ -38,6 +40,10 @@ AUTO_CLASSES: tuple[tuple[type, dict[str, str], str | None], ...] = (
     # MusicgenForConditionalGeneration, whose type the causal-LM mapping also lists (for the
     # decoder-only class, which takes the decoder's sub-config, not the checkpoint's).
     (AutoModelForTextToWaveform, ma.MODEL_FOR_TEXT_TO_WAVEFORM_MAPPING_NAMES, None),
+    # Classification heads, only when ``architectures`` names one (BertForSequenceClassification):
+    # the task PEFT trains such a checkpoint for, with the head it saves in full.
+    (AutoModelForSequenceClassification, ma.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES, "SEQ_CLS"),
+    (AutoModelForTokenClassification, ma.MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES, "TOKEN_CLS"),
 )
 
 

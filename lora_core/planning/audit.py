@@ -8,26 +8,30 @@ so export -> import gives the same rows, ranks and counts.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from peft import LoraConfig
+from peft.tuners.lora import LoraModel
 
 from ..errors import InputError
 from ..model.guards import check_adapter_config, load_json_object
 from ..model.skeleton import Skeleton
 from ..peft_rules import (PeftTargets, convert_like_peft, layer_index, matches_any_entry, matches_pattern,
-                          param_names, pattern_key_matches, peft_matches)
+                          param_names, pattern_key_matches, peft_matches, saved_by_text)
+from . import variants
 from .export_forms import MODULE_KINDS, minimal_suffixes
 from .index import PlanIndex
+from .no_match import peft_refusal_message, renamed_targets
 from .plan import Plan, PlanCount, Target
 from .resolved import resolve
 
 MAX_ADAPTER_CONFIG_BYTES = 1_000_000
 _FIELDS = {f.name for f in dataclasses.fields(LoraConfig)}
-_NOT_COUNTED = ("trainable_token_indices", "layer_replication")
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,15 @@ def parse_adapter_config(data: bytes | str | dict[str, Any]) -> tuple[LoraConfig
     if not isinstance(data, dict):
         raise InputError("adapter_config", "holds JSON but not an object; adapter_config.json is an object")
     check_adapter_config(data)  # positive ranks, safe regexes (no ReDoS on the server)
-    peft_type = data.get("peft_type")
+    if "peft_type" not in data:
+        raise InputError("adapter_config: peft_type", "is missing; PEFT reads the method from it "
+                         "(\"peft_type\": \"LORA\" for a LoRA adapter)")
+    peft_type = data["peft_type"]
     if peft_type != "LORA":
         raise InputError("adapter_config: peft_type", f"is {peft_type!r}; only LoRA adapters "
                          "(\"peft_type\": \"LORA\") can be read")
     kwargs = {k: v for k, v in data.items() if k in _FIELDS and k != "peft_type"}
     ignored = sorted(set(data) - _FIELDS)
-    ignored += [k for k in _NOT_COUNTED if data.get(k)]
     try:
         return LoraConfig(**kwargs), ignored
     except (TypeError, ValueError) as e:
@@ -175,20 +181,89 @@ def _rewrites(config: LoraConfig, skel: Skeleton) -> list[str]:
 
 def audit_adapter_config(data: bytes | str | dict[str, Any], inventory: pd.DataFrame | PlanIndex,
                          skel: Skeleton) -> AdapterAudit:
-    """Read an adapter_config.json against a model (``skel`` is only read, never wrapped)."""
+    """Read an adapter_config.json against a model (``skel`` is only read, never wrapped).
+
+    ``skel`` should be the model built for the adapter's ``task_type``
+    (:func:`lora_core.model.task.adapter.model_for_adapter`); the rows PEFT saves for that task (the
+    classification head) are counted through the inventory.
+
+    Raises:
+        InputError: PEFT refuses the file or refuses it on this model (its own message), or it
+            asks for a variant or field this tool cannot count (the field is named).
+    """
     index = inventory if isinstance(inventory, PlanIndex) else PlanIndex(inventory)
     inventory = index.inventory
-    config, ignored = parse_adapter_config(data)
+    raw = _as_dict(data)
+    config, ignored = parse_adapter_config(raw)
+    variant = variants.from_config(config, raw)
+    config = _with_default_targets(config, skel)
     try:
         hits = peft_matches(config, skel.model)
     except ValueError as e:
         raise InputError("adapter_config", f"PEFT rejects it on this model: {e}") from None
-    rows_hit = matched_rows(hits, inventory)
+    saved = _saved_names(config, skel)
+    rows_hit = {n: ra for n, ra in matched_rows(hits, inventory).items() if not _inside(n, saved)}
+    if not rows_hit and not saved:
+        raise _refusal(config, skel)
     plan = plan_from_hits(rows_hit, config, index) if rows_hit else Plan()
+    plan = dataclasses.replace(plan, modules_to_save=saved, variant=variant)
     resolved = resolve(plan, index)
     rows = resolved.rows if rows_hit else _no_rows(inventory)
+    if variant is not None and len(rows):
+        linear = [k in ("linear", "conv1d") for k in rows["kind"]]
+        variant.check_rows(list(rows["name"]), [int(r) for r in rows["rank"]],
+                           [int(v) for v in rows["in_features"]], [int(v) for v in rows["out_features"]], linear)
     return AdapterAudit(config, rows, _unmatched(config, skel, hits), _rewrites(config, skel),
                         plan, resolved.count, ignored)
+
+
+def _as_dict(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(data, (bytes, str)):
+        data = load_json_object(data, "adapter_config", limit=MAX_ADAPTER_CONFIG_BYTES)
+    if not isinstance(data, dict):
+        raise InputError("adapter_config", "holds JSON but not an object; adapter_config.json is an object")
+    return data
+
+
+def _with_default_targets(config: LoraConfig, skel: Skeleton) -> LoraConfig:
+    """PEFT's own default ``target_modules`` for the model type when the file names none."""
+    if config.target_modules is not None or config.target_parameters:
+        return config
+    default = LoraModel.target_module_mapping.get(skel.config.model_type)
+    if default is None:
+        raise InputError("adapter_config: target_modules", "is missing and PEFT has no default targets for "
+                         f"{skel.config.model_type!r} models (PEFT raises: Please specify `target_modules` "
+                         "or `target_parameters` in `peft_config`)")
+    out = copy.deepcopy(config)
+    out.target_modules = default if isinstance(default, str) else set(default)
+    return out
+
+
+def _saved_names(config: LoraConfig, skel: Skeleton) -> tuple[str, ...]:
+    """Full names of the modules PEFT saves for the file's ``modules_to_save`` (plain ``endswith``,
+    as PEFT's ``_set_trainable`` matches), outermost only."""
+    entries = set(config.modules_to_save or ())
+    if not entries:
+        return ()
+    found = sorted(n for n, _ in skel.model.named_modules() if n and any(saved_by_text(n, e) for e in entries))
+    return tuple(n for n in found if not _inside(n, set(found) - {n}))
+
+
+def _inside(name: str, modules: set[str] | tuple[str, ...]) -> bool:
+    return any(name == m or name.startswith(m + ".") for m in modules)
+
+
+def _refusal(config: LoraConfig, skel: Skeleton) -> InputError:
+    """PEFT's own refusal of an adapter that wraps nothing here, with the renamed list when its
+    names are another transformers version's naming of this model."""
+    said = peft_refusal_message(config, skel.model) or "the adapter wraps no module of this model"
+    tm = config.target_modules
+    if isinstance(tm, (set, list, tuple)):
+        renamed = renamed_targets(sorted(tm), (n for n, _ in skel.model.named_modules()))
+        if renamed:
+            said += (f" Its target names look like another transformers version's naming ({renamed[0]}); "
+                     f"renamed for this model: {json.dumps(renamed[1])}")
+    return InputError("target_modules", f"PEFT refuses it (get_peft_model raises: {said})")
 
 
 def _no_rows(inventory: pd.DataFrame) -> pd.DataFrame:

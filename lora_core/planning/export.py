@@ -65,6 +65,7 @@ def lora_config(resolved: ResolvedPlan, skel: Skeleton, allow_regex: bool = True
         target_parameters=minimal_suffixes(want.parameters, [p for p in param_names(model)
                                                              if p not in want.parameters]) or None,
         rank_pattern=patterns(everything, 0, r), alpha_pattern=patterns(everything, 1, alpha),
+        **(plan.variant.config_fields() if plan.variant is not None else {}),
     )
     names = [n for n, _ in model.named_modules()]
     if want.modules:

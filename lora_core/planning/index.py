@@ -41,6 +41,10 @@ class PlanIndex:
         self._masks: dict[str, np.ndarray] = {}
         self._contains = inv["contains"].to_numpy()
         self._role = inv["role"].to_numpy()
+        self.task_type: str | None = inv.attrs.get("task_type")  # the model's PEFT task_type, if known
+        # rows PEFT trains in full for the model's task (the classification head), see lora_core.model.task
+        self.task_saved = (inv["task_saved"].to_numpy(bool) if "task_saved" in inv
+                           else np.zeros(len(inv), dtype=bool))
 
     def mask(self, key: str) -> np.ndarray:
         """Rows ``key`` names (before scope, layers and ``modules_to_save``); cached."""
@@ -84,10 +88,11 @@ class PlanIndex:
         return dense | (experts & np.array([(s, l) not in covered for s, l in zip(stacks, self.layer)]))
 
     def saved_mask(self, modules_to_save: tuple[str, ...]) -> np.ndarray:
-        """Rows inside a ``modules_to_save`` module (PEFT's rule), which LoRA does not wrap."""
+        """Rows inside a ``modules_to_save`` module (PEFT's rule), which LoRA does not wrap, and
+        the rows PEFT saves for the model's task (its classification head)."""
         if not modules_to_save:
-            return np.zeros(len(self.names), dtype=bool)
-        return saved_mask(self.names, modules_to_save)
+            return self.task_saved.copy()
+        return self.task_saved | saved_mask(self.names, modules_to_save)
 
     def layer_mask(self, layers: tuple[int, ...] | None) -> np.ndarray:
         """Rows kept by a layer subset: rows in those layers, and rows with no layer."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..model import taxonomy as tx
+from .variants import Variant
 
 GROUP_KEYS: tuple[str, ...] = ("attention", "linear-attention", "ssm", "ffn", "experts", "router", "embedding",
                                "head", "all-linear")
@@ -67,6 +68,8 @@ class Plan:
         bias: PEFT's ``bias``: ``none``, ``all`` (every bias in the model), ``lora_only``.
         modules_to_save: modules trained in full as a copy (``lm_head``, ``classifier``).
         scope: for vision-language models, ``language`` (default) or ``all`` (vision too).
+        variant: a LoRA variant that changes the count (BD-LoRA, KaSA, MiCA), see
+            :mod:`lora_core.planning.variants`; ``None`` for plain LoRA (or DoRA, which is ``dora``).
     """
 
     targets: tuple[Target, ...] = ()
@@ -77,6 +80,7 @@ class Plan:
     bias: BiasMode = "none"
     modules_to_save: tuple[str, ...] = ()
     scope: Scope = "language"
+    variant: Variant | None = None
 
     def with_target(self, key: str, rank: int, alpha: float | None = None) -> Plan:
         """This plan with ``key`` set to ``rank``/``alpha`` (replacing an earlier entry)."""

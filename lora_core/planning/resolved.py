@@ -96,7 +96,10 @@ def lora_params(plan: Plan, index: PlanIndex, ranks: np.ndarray) -> np.ndarray:
     ``ParamWrapper``); DoRA adds ``out`` (the magnitude) and ``lora_bias`` adds ``out`` on
     modules (not on parameters). E.g. q_proj 4096->4096 at r=8: 8*(4096+4096) = 65,536.
     """
-    per = ranks * index.io * index.experts + _dora_rows(plan, index, ranks)
+    per = ranks * index.io * index.experts
+    if plan.variant is not None:
+        per = plan.variant.params(index.names, ranks, index.io - index.out, index.out, per)
+    per = per + _dora_rows(plan, index, ranks)
     return per + ((ranks > 0) & index.linear) * index.out * plan.lora_bias
 
 

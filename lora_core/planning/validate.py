@@ -12,7 +12,7 @@ import re
 import numpy as np
 
 from ..errors import InputError
-from ..peft_rules import entry_mask, matches_entry, saved_by_text
+from ..peft_rules import entry_mask, in_saved_module, matches_entry, saved_by_text
 from .index import PlanIndex
 from .plan import GROUP_KEYS, MAX_RANK, MAX_TARGETS, Plan, Target
 from .resolved import ResolvedPlan, resolve
@@ -80,7 +80,7 @@ def check_fields(plan: Plan, index: PlanIndex) -> None:
     if plan.bias not in ("none", "all", "lora_only"):
         raise InputError("bias", f"must be none, all or lora_only, got {plan.bias!r}")
     for entry in plan.modules_to_save:
-        _check_saved(entry, index)
+        _check_saved(entry, index, plan.modules_to_save)
 
 
 def validate(resolved: ResolvedPlan) -> list[str]:
@@ -108,18 +108,18 @@ def validate_plan(plan: Plan, index: PlanIndex, resolved: ResolvedPlan | None = 
     return validate(resolved if resolved is not None else resolve(plan, index))
 
 
-def _check_saved(entry: str, index: PlanIndex) -> None:
+def _check_saved(entry: str, index: PlanIndex, listed: tuple[str, ...] = ()) -> None:
     """Refuse a ``modules_to_save`` entry PEFT would read differently from how we count it.
 
     PEFT saves every module whose name ends with the entry as plain text, so ``head`` also
     saves ``lm_head``; we count whole dotted names, and ask for the exact name instead.
     """
     modules = set(index.inventory["module"])
-    loose = sorted(m for m in modules if saved_by_text(m, entry) and not matches_entry(m, entry))
+    loose = sorted(m for m in modules if saved_by_text(m, entry) and not matches_entry(m, entry) and m not in listed)
     if loose:
         raise InputError("modules_to_save", f"PEFT would also save {loose[0]!r} for {entry!r} (it "
                          "matches any name ending in it); write the full module name instead")
-    if not any(matches_entry(m, entry) for m in modules):
+    if not any(in_saved_module(m, (entry,)) for m in modules):  # the entry or a module under it
         raise InputError("modules_to_save", f"{entry!r} names no module of this model; use a name "
                          "shown in the module tree, e.g. lm_head")
 

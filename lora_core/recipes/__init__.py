@@ -8,14 +8,14 @@ returns a :class:`Recipe`: the text, the tool and version, and the :class:`State
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 
 import pandas as pd
 
 from ..planning import Plan, PlanIndex, ResolvedPlan
 from ..model.skeleton import Skeleton
-from .capabilities import CAPS, TOOLS, ToolCaps
+from .capabilities import CAPS, TOOLS, ToolCaps, task_refusal
 from .forms import Chooser
 from .statement import Statement
 
@@ -54,10 +54,14 @@ def write(tool: str, plan: Plan, inventory: pd.DataFrame | PlanIndex, skel: Skel
     """``plan`` written for ``tool`` (raises InputError when PEFT itself cannot express it)."""
     caps = CAPS[tool]
     choice = (chooser or Chooser(plan, inventory, skel)).choose(tool)
+    statement = choice.statement
+    refusal = task_refusal(tool, skel.task_type, skel.auto_class)
+    if refusal:  # the tool trains another task than the plan's: its count is not the plan's
+        statement = replace(statement, exact=False, refused=refusal)
     writer = import_module(f".{_MODULES[tool]}", __package__)
-    header = header_lines(caps, choice.statement)
+    header = header_lines(caps, statement)
     text = writer.render(choice.built, model_id, header)
-    return Recipe(tool, caps.label, caps.version, text, writer.LANGUAGE, writer.FILENAME, choice.statement,
+    return Recipe(tool, caps.label, caps.version, text, writer.LANGUAGE, writer.FILENAME, statement,
                   choice.built)
 
 

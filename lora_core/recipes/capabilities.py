@@ -75,3 +75,36 @@ CAPS: dict[str, ToolCaps] = {c.tool: c for c in (
              embedding_lora=False, saveable=("lm_head", "embed_tokens")),
 )}
 TOOLS: tuple[str, ...] = tuple(CAPS)
+
+
+# What each tool does with a task other than causal LM, read off its own code.
+# - axolotl 0.19.0 ``loaders/adapter.py`` ``_get_peft_task_type``: SEQ_CLS/TOKEN_CLS when the model class
+#   (``type_of_model``, set by ``reward_model``/``process_reward_model`` in ``schemas/validation.py``) is a
+#   classification class; these recipes do not write ``type_of_model`` or ``num_labels``.
+# - LLaMA-Factory 0.9.5 ``model/adapter.py`` ``_setup_lora_tuning``: ``LoraConfig(task_type=TaskType.CAUSAL_LM)``
+#   always.
+# - Unsloth ``models/llama.py`` ``get_peft_model``: SEQ_CLS when the loaded model's class name contains
+#   "Classification" (``FastLanguageModel`` loads one with ``AutoModelForSequenceClassification``), else CAUSAL_LM.
+# SEQ_2_SEQ_LM stays with the replays (tests/test_recipes_replay.py): PEFT's seq2seq and causal-LM
+# wrappers train the same parameters, so the tool's own code decides there.
+TASK_SUPPORT: dict[str, tuple[str, ...]] = {
+    "peft": ("CAUSAL_LM", "SEQ_CLS", "TOKEN_CLS", "SEQ_2_SEQ_LM", "FEATURE_EXTRACTION"),
+    "python": ("CAUSAL_LM", "SEQ_CLS", "TOKEN_CLS", "SEQ_2_SEQ_LM", "FEATURE_EXTRACTION"),
+    "axolotl": ("CAUSAL_LM", "SEQ_2_SEQ_LM"),
+    "llamafactory": ("CAUSAL_LM", "SEQ_2_SEQ_LM"),
+    "unsloth": ("CAUSAL_LM", "SEQ_2_SEQ_LM"),
+}
+_TASK_NOTES = {
+    "axolotl": "axolotl trains {task} only with type_of_model: {cls} (and num_labels) in the YAML, "
+               "which this recipe does not write: as written it trains a causal LM",
+    "llamafactory": "LLaMA-Factory 0.9.5 builds every LoRA with task_type CAUSAL_LM: it cannot train a {task} model",
+    "unsloth": "Unsloth trains {task} only when the model is loaded with {cls}, which this recipe does not do: "
+               "as written it trains a causal LM",
+}
+
+
+def task_refusal(tool: str, task: str | None, auto_class: str) -> str:
+    """Why ``tool``'s recipe does not train the plan's task (``""`` when it does)."""
+    if task is None or task in TASK_SUPPORT[tool]:
+        return ""
+    return _TASK_NOTES[tool].format(task=task, cls=auto_class)

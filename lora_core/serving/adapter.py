@@ -13,7 +13,10 @@ the tensor names and shapes ``peft.get_peft_model_state_dict`` saves for the pla
 - parameters (``target_parameters``: fused experts, routers): ``module.lora_A.weight
   (r*E, in)``/``lora_B.weight (out, r*E)``; several on one module nest, the first parameter of the
   module innermost (``experts.base_layer.lora_A`` is ``gate_up_proj`` when ``down_proj`` is also adapted);
-- ``modules_to_save`` ``m``: ``m.weight`` (and ``m.bias``) in full.
+- ``modules_to_save`` ``m``: ``m.weight`` (and ``m.bias``) in full;
+- LoRA variants (:mod:`lora_core.planning.variants`): BD-LoRA's block-diagonal factor as its stacked blocks,
+  ``m.lora_A.weight (r, in / nblocks)`` or ``m.lora_B.weight (out, r / nblocks)``; KaSA's
+  ``m.lora_diag (r,)``; MiCA the same tensors as LoRA.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class Adapter:
         model: the base model's facts.
         config: the exported adapter_config.json dict, or ``None`` when judged from the plan alone.
         layer_units: per (module template, kind) the layers a unit type exists in, over the model.
+        task_type: the task the model was built for (PEFT's ``task_type``), written by the export.
     """
 
     units: pd.DataFrame = field(repr=False)
@@ -81,6 +85,7 @@ class Adapter:
     model: ModelFacts
     config: dict | None = None
     layer_units: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
+    task_type: str | None = None
 
     # ---- facts every engine reads, from the config when there is one, else from the plan
     def cfg(self, key: str, default=None):
@@ -99,7 +104,8 @@ class Adapter:
                 "modules_to_save": list(self.plan.modules_to_save) or None,
                 "rank_pattern": {"(derived)": int(x) for x in set(ranks) - {r}},
                 "alpha_pattern": {"(derived)": x for x in set(alphas) - {a}},
-                "target_modules": None if self.units.empty else "(plan)"}
+                "target_modules": None if self.units.empty else "(plan)", "task_type": self.task_type,
+                **(self.plan.variant.config_fields() if self.plan.variant is not None else {})}
 
     @property
     def max_rank(self) -> int:
@@ -174,11 +180,13 @@ def adapter_of(resolved: ResolvedPlan, config, exported: dict | None = None,
     inv = index.inventory
     saved_mask = resolved.saved
     rows = inv.loc[saved_mask]
-    roots = pd.Series([_saved_root(n, plan.modules_to_save) for n in rows["name"]], index=rows.index, dtype=object)
+    heads = tuple(sorted({n.split(".")[0] for n in inv.loc[index.task_saved, "name"]}))  # saved for the task
+    roots = pd.Series([_saved_root(n, plan.modules_to_save + heads) for n in rows["name"]], index=rows.index,
+                      dtype=object)
     saved = {str(m): int(g.sum()) for m, g in rows["numel"].groupby(roots)} if len(rows) else {}
     return Adapter(units, plan, saved, _saved_tensors(inv[saved_mask]), resolved.count.trainable,
                    model_facts(config), exported,
-                   templates if templates is not None else layer_units(inv))
+                   templates if templates is not None else layer_units(inv), index.task_type)
 
 
 def _saved_tensors(rows: pd.DataFrame) -> dict[str, tuple[int, ...]]:
@@ -212,6 +220,17 @@ def embedding_copies_saved(adapter: Adapter) -> bool:
     return bool(tm) and not isinstance(tm, str) and any(k in tm for k in ("embed_tokens", "lm_head"))
 
 
+def _lora_shapes(variant, name: str, r: int, i: int, o: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A and B of a wrapped Linear; BD-LoRA saves a block-diagonal factor as its stacked blocks
+    (``BlockDiagonalLinear.weight``: A ``(r, in / nblocks)``, B ``(out, r / nblocks)``)."""
+    if variant is None or variant.kind != "bdlora":
+        return (r, i), (o, r)
+    a = any(p in name for p in variant.bd_a)
+    b = any(p in name for p in variant.bd_b)
+    nb = variant.nblocks
+    return (r, i // nb if a else i), (o, r // nb if b else r)
+
+
 def peft_tensors(adapter: Adapter) -> dict[str, tuple[int, ...]]:
     """The tensors ``get_peft_model_state_dict`` saves for the adapter: name -> shape (see module doc)."""
     out: dict[str, tuple[int, ...]] = {}
@@ -225,9 +244,12 @@ def peft_tensors(adapter: Adapter) -> dict[str, tuple[int, ...]]:
         if row.kind == "embedding":
             out[f"{base}.lora_embedding_A"], out[f"{base}.lora_embedding_B"] = (r, i), (o, r)
         else:
-            out[f"{base}.lora_A.weight"], out[f"{base}.lora_B.weight"] = (r, i), (o, r)
+            out[f"{base}.lora_A.weight"], out[f"{base}.lora_B.weight"] = _lora_shapes(adapter.plan.variant, row.name,
+                                                                                     r, i, o)
             if adapter.plan.lora_bias:
                 out[f"{base}.lora_B.bias"] = (o,)
+            if adapter.plan.variant is not None and adapter.plan.variant.kind == "kasa":
+                out[f"{base}.lora_diag"] = (r,)
         if adapter.plan.dora:
             out[f"{base}.lora_magnitude_vector"] = (o,)
     for module, rows in params_by_module.items():

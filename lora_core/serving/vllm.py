@@ -218,7 +218,8 @@ def skipped_tensor(name: str) -> bool:
 
 def rule_tensor_names(a: Adapter) -> list[Finding]:
     """`vllm/lora/utils.py` `parse_fine_tuned_lora_name` (called on every tensor by `check_unexpected_modules`)."""
-    if not (a.plan.dora or a.plan.lora_bias or a.saved_tensors):  # only these add non-LoRA tensor names
+    kasa = a.plan.variant is not None and a.plan.variant.kind == "kasa"
+    if not (a.plan.dora or a.plan.lora_bias or a.saved_tensors or kasa):  # only these add non-LoRA tensor names
         return []
     bad = [n for n in peft_tensors(a) if not skipped_tensor(n) and unsupported_tensor(n)]
     if not bad:

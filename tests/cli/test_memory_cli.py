@@ -45,6 +45,7 @@ def test_every_trainer_is_accepted_and_changes_the_estimate(trainer: str, capsys
     (["--seq-len", "many"], "error: --seq-len: must be a positive integer, got 'many'"),
     (["--trainer", "deepspeed"], "error: --trainer: unknown trainer 'deepspeed'"),
     (["--base-dtype", "fp8"], "error: --base-dtype: must be one of bf16, int8, nf4"),
+    (["--bitsandbytes", "latest"], "error: --bitsandbytes: must be a version such as 0.41.1"),
 ])
 def test_bad_settings_exit_2_with_the_field(args: list[str], message: str, capsys) -> None:
     assert cli.main(BASE + args + ["--json"]) == 2
@@ -63,3 +64,17 @@ def test_summary_shows_peaks_and_headroom(capsys: pytest.CaptureFixture[str]) ->
     assert cli.main(BASE + ["--base-dtype", "nf4"]) == 0
     out = capsys.readouterr().out
     assert "nvidia-smi" in out and "24 GB fits (+" in out
+
+
+def test_stated_bitsandbytes_version_picks_matmul4bit_behaviour(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--bitsandbytes 0.42.0`` (LitGPT's 2024 pin): its 4-bit matmul keeps its input; the default
+    (0.50.2) does not; LitGPT's PagedAdamW for a quantized base is in both."""
+    runs = {}
+    for version in ("0.42.0", None):
+        extra = ["--bitsandbytes", version] if version else []
+        assert cli.main(BASE + ["--trainer", "litgpt", "--base-dtype", "nf4", "--no-gradient-checkpointing",
+                                "--seq-len", "512", *extra, "--json"]) == 0
+        runs[version] = json.loads(capsys.readouterr().out)["memory"]
+    assert runs["0.42.0"]["settings"]["bitsandbytes"] == "0.42.0" and runs[None]["settings"]["bitsandbytes"] == "0.50.2"
+    assert runs["0.42.0"]["settings"]["optimizer"] == runs[None]["settings"]["optimizer"] == "paged_fp32"
+    assert runs["0.42.0"]["peak_allocated"] > runs[None]["peak_allocated"]

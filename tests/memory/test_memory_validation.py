@@ -28,8 +28,8 @@ def table():
 
 
 def test_every_case_states_its_source_and_kind(table) -> None:
-    assert len(table) == len(CASES) >= 17
-    assert set(table["kind"]) == {"allocated", "reserved"}
+    assert len(table) == len(CASES) >= 53
+    assert set(table["kind"]) == {"allocated", "reserved", "nvidia_smi"}
     assert table["source"].str.len().min() > 20
     assert table["holdout"].sum() >= 5
 

@@ -445,7 +445,7 @@ ADAPTER_CASES: dict[str, tuple[bytes, str]] = {
     "adapter-malformed": (b'{"peft_type": "LORA", "r": 8,', r"adapter_config: is not valid JSON"),
     "adapter-array": (b"[]", r"adapter_config: holds JSON but not an object"),
     "adapter-other-method": (adapter(peft_type="IA3"), r"adapter_config: peft_type: is 'IA3'; only LoRA adapters"),
-    "adapter-no-method": (json.dumps({"r": 8}).encode(), r"adapter_config: peft_type: is None; only LoRA"),
+    "adapter-no-method": (json.dumps({"r": 8}).encode(), r"adapter_config: peft_type: is missing; PEFT reads the method from it"),
     "adapter-rank-0": (adapter(r=0), r"adapter_config: r: must be a positive integer, got 0"),
     "adapter-rank-negative": (adapter(r=-4), r"adapter_config: r: must be a positive integer, got -4"),
     "adapter-rank-fractional": (adapter(r=7.5), r"adapter_config: r: must be a positive integer, got 7.5"),

@@ -76,6 +76,12 @@ def _bert(c: PretrainedConfig) -> dict[str, int]:
             "ffn": c.num_hidden_layers * (_linear(h, i, True) + _linear(i, h, True))}
 
 
+def _distilbert(c: PretrainedConfig) -> dict[str, int]:
+    h, i = c.dim, c.hidden_dim
+    return {"attention": c.n_layers * 4 * _linear(h, h, True),
+            "ffn": c.n_layers * (_linear(h, i, True) + _linear(i, h, True))}
+
+
 def _t5(c: PretrainedConfig) -> dict[str, int]:
     inner, h = c.num_heads * c.d_kv, c.d_model
     attn = 3 * h * inner + inner * h
@@ -122,7 +128,8 @@ def _deepseek_v3(c: PretrainedConfig) -> dict[str, int]:
 
 EXPECTED_SPLIT: dict[str, Callable[[PretrainedConfig], dict[str, int]]] = {
     "llama": _llama_like, "mistral": _llama_like, "qwen2": _llama_like, "qwen3": _llama_like,
-    "gemma2": _llama_like, "phi3": _phi3, "gpt2": _gpt2, "bert": _bert, "t5": _t5,
+    "gemma2": _llama_like, "phi3": _phi3, "gpt2": _gpt2, "bert": _bert, "roberta": _bert,
+    "distilbert": _distilbert, "t5": _t5,
     "llava": _llava, "mixtral": _mixtral, "qwen3_moe": _qwen3_moe, "deepseek_v3": _deepseek_v3,
 }
 

@@ -94,7 +94,7 @@ def test_audit_reads_bytes_and_reports_unknown_fields() -> None:
     (b"{not json", r"adapter_config: is not valid JSON"),
     (b"[1, 2]", r"not an object"),
     ({"peft_type": "IA3", "target_modules": ["q_proj"]}, r"peft_type: is 'IA3'; only LoRA"),
-    ({"r": 8, "target_modules": ["q_proj"]}, r"peft_type: is None"),
+    ({"r": 8, "target_modules": ["q_proj"]}, r"peft_type: is missing"),
     ({"peft_type": "LORA", "r": 8, "target_modules": "q_proj", "layers_to_transform": [0]},
      r"PEFT rejects it: .*layers_to_transform"),
     ({"peft_type": "LORA", "r": 8, "target_modules": ["gate_proj"]}, r"PEFT rejects it on this model: .*up_proj"),

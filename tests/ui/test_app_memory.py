@@ -97,3 +97,17 @@ def test_opening_a_tool_tab_on_export_picks_its_memory_profile():
     assert not at.exception
     assert at.selectbox(key="tg_mem_trainer").value == "llamafactory"
     assert at.toggle(key="tg_mem_dq").value is PROFILES["llamafactory"].double_quant
+
+
+def test_stated_bitsandbytes_version_and_litgpt_paged_optimizer(at):
+    """The page's bitsandbytes version (not a hand-set knob) decides whether the 4-bit matmul keeps
+    its input; LitGPT's QLoRA switches to PagedAdamW when its optimizer is left at the default."""
+    at.selectbox(key="tg_mem_trainer").select("litgpt").run()
+    at.selectbox(key="tg_mem_dtype").select("nf4").run()
+    assert at.selectbox(key="tg_mem_bnb").value == "0.50.2"
+    new = _estimate(at, MemorySettings("nf4", trainer="litgpt"))
+    assert _bars_total(at) == new.peak_allocated
+    at.selectbox(key="tg_mem_bnb").select("0.42.0").run()
+    old = _estimate(at, MemorySettings("nf4", trainer="litgpt", bitsandbytes="0.42.0"))
+    assert not at.exception and _bars_total(at) == old.peak_allocated > new.peak_allocated
+    assert MemorySettings("nf4", trainer="litgpt").profile.optimizer == "paged_fp32"

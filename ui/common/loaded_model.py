@@ -35,6 +35,9 @@ class ModelRef:
         revision: Hub revision, if any.
         digest: sha256 of uploaded bytes (uploads only).
         trust_remote_code: whether the user allowed code from the Hub repository.
+        task: the task the LoRA is trained for (PEFT's ``task_type``); ``None`` builds the class
+            the config names. It picks the model class and the head PEFT trains in full.
+        num_labels: classes of a classification head (``None``: the config's).
     """
 
     kind: str
@@ -42,6 +45,8 @@ class ModelRef:
     revision: str | None = None
     digest: str | None = None
     trust_remote_code: bool = False
+    task: str | None = None
+    num_labels: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def _source(ref: ModelRef, data: bytes | None) -> sources.ModelSource:
 
 @st.cache_resource(max_entries=8, show_spinner="Building the model on the meta device…")
 def _load(ref: ModelRef, _data: bytes | None) -> LoadedModel:
-    opened = open_model(_source(ref, _data))
+    opened = open_model(_source(ref, _data), ref.task, ref.num_labels)
     inv = opened.inventory
     return LoadedModel(ref, opened.source, opened.skeleton, inv, PlanIndex(inv), tuple(toggles_for(inv)),
                        NameFacts.of(inv), opened.summary)

@@ -50,7 +50,9 @@ def ref_from_params(params: dict[str, str]) -> ModelRef:
     kind = params.get("src") or ("preset" if presets.is_preset(label) else "hub")
     if kind not in ("preset", "hub", "local"):
         kind = "preset"
-    return ModelRef(kind, label, params.get("rev") or None)
+    labels = params.get("labels", "")
+    return ModelRef(kind, label, params.get("rev") or None, task=params.get("task") or None,
+                    num_labels=int(labels) if labels.isdigit() else None)
 
 
 def init() -> None:
@@ -168,6 +170,10 @@ def url_params() -> dict[str, str]:
         params["src"] = ref.kind
     if ref.revision:
         params["rev"] = ref.revision
+    if ref.task:
+        params["task"] = ref.task
+    if ref.num_labels is not None:
+        params["labels"] = str(ref.num_labels)
     return {**params, **urlstate.plan_to_params(current_plan())}
 
 

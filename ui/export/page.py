@@ -6,18 +6,22 @@ verification, and the audit of an existing adapter_config.json.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
-from lora_core.planning.audit import audit_adapter_config
+from lora_core.planning.audit import MAX_ADAPTER_CONFIG_BYTES, audit_adapter_config
 from lora_core.charts import human, human_pct
 from lora_core.errors import InputError
+from lora_core.model.guards import load_json_object
+from lora_core.model.task.adapter import adapter_task
 from lora_core.planning import Plan
 
 from ..common import page, serving as serving_section, state, widgets
 from . import recipes as recipe_tabs
 from .verification import adapter_config, verification
-from ..common.loaded_model import LoadedModel
+from ..common.loaded_model import LoadedModel, load
 
 AUDIT, IMPORT_ERROR = "ex_audit", "ex_import_error"
 
@@ -71,14 +75,20 @@ def _audit() -> None:
         return
     model = state.current_model()
     try:
-        ss[AUDIT] = (model.ref, audit_adapter_config(file.getvalue(), model.index, model.skeleton))
+        data = load_json_object(file.getvalue(), "adapter_config", limit=MAX_ADAPTER_CONFIG_BYTES)
+        task = adapter_task(data) if isinstance(data, dict) else None
+        ref = dataclasses.replace(model.ref, task=task) if task and task != model.skeleton.task_type else model.ref
+        target = load(ref, ss[state.UPLOADS].get(ref.digest)) if ref != model.ref else model  # cached per task
+        ss[AUDIT] = (model.ref, audit_adapter_config(data, target.index, target.skeleton), ref)
     except InputError as e:
         ss[IMPORT_ERROR] = e
 
 
 def _use_imported() -> None:
-    ref, audit = st.session_state[AUDIT]
+    ref, audit, task_ref = st.session_state[AUDIT]
     try:
+        if task_ref != ref:  # the adapter trains another task: switch to its model first
+            state.set_model(task_ref, st.session_state[state.UPLOADS].get(task_ref.digest))
         state.set_plan(audit.plan)
     except InputError as e:
         st.session_state[IMPORT_ERROR] = e
@@ -96,7 +106,10 @@ def import_section(model: LoadedModel) -> None:
     found = st.session_state.get(AUDIT)
     if not found or found[0] != model.ref:
         return
-    audit = found[1]
+    audit, task_ref = found[1], found[2]
+    if task_ref.task != model.ref.task:
+        st.info(f"Its task_type is {task_ref.task}: it is read on that model (with the head PEFT trains); "
+                "using it switches the Targets page to that task.", icon="💡")
     c1, c2, c3 = st.columns(3)
     c1.metric("Wrapped units", f"{len(audit.rows):,}", help="Modules or expert tensors it hits on this model.")
     c2.metric("Trainable parameters", human(audit.count.trainable), help=f"Exactly {audit.count.trainable:,}.")

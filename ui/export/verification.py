@@ -13,7 +13,7 @@ from lora_core.errors import InputError
 from lora_core.planning import check_fields, validate
 from lora_core.planning.export import config_bytes, config_dict, lora_config
 from lora_core.planning import Plan
-from lora_core.model.skeleton import build_skeleton
+from lora_core.model.task.build import build_for_task
 from lora_core.planning.verify import Verification, verify
 
 from ..common.loaded_model import LoadedModel, ModelRef
@@ -47,4 +47,5 @@ def adapter_config(model: LoadedModel, plan: Plan) -> tuple[dict, bytes]:
 def verification(ref: ModelRef, plan: Plan, _model: LoadedModel) -> Verification:
     """PEFT's own count and wrapped set for ``plan`` (a fresh skeleton each time; PEFT mutates it)."""
     config = _model.source.config
-    return verify(plan, _model.index, lambda: build_skeleton(config, trust_remote_code=ref.trust_remote_code))
+    return verify(plan, _model.index, lambda: build_for_task(config, ref.task, ref.num_labels,
+                                                             trust_remote_code=ref.trust_remote_code))

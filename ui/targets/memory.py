@@ -17,6 +17,7 @@ from lora_core.memory import (BASE_DTYPES, GIB, GPU_SIZES_GB, PROFILES, TRAINERS
                               estimate_for_plan, profile_for_recipe, sequence_warnings)
 from lora_core.memory.profiles import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LOGITS_HELP, OPTIMIZER_HELP,
                                        OPTIMIZERS)
+from lora_core.memory.versions import BITSANDBYTES_VERSIONS, TORCHAO_VERSIONS
 
 from ..common import widgets
 
@@ -24,8 +25,8 @@ SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
 KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "logits": "tg_mem_logits",
              "checkpointing": "tg_mem_ckpt_mode", "autocast": "tg_mem_autocast",
              "quantize_lm_head": "tg_mem_lmhead", "double_quant": "tg_mem_dq",
-             "upcast_unquantized": "tg_mem_upcast", "bnb_saves_input": "tg_mem_bnb_input",
-             "keeps_previous_step": "tg_mem_prev", "expands_kv": "tg_mem_kv",
+             "upcast_unquantized": "tg_mem_upcast", "bitsandbytes": "tg_mem_bnb", "torchao": "tg_mem_torchao",
+             "keeps_previous_step": "tg_mem_prev", "fused_lora_kernels": "tg_mem_fused", "expands_kv": "tg_mem_kv",
              "softcap_eager_attention": "tg_mem_softcap"}
 
 
@@ -65,11 +66,15 @@ def _knobs() -> None:
         k2.toggle("QLoRA quantizes lm_head", key="tg_mem_lmhead", help="LitGPT does; transformers never does.")
         k1.toggle("Double quantization", key="tg_mem_dq", help="NF4 constants quantized again (0.127 vs 0.5 bit).")
         k2.toggle("Upcast the rest to fp32", key="tg_mem_upcast", help="PEFT's prepare_model_for_kbit_training.")
-        k1.toggle("bitsandbytes < 0.44 keeps the 4-bit matmul's input", key="tg_mem_bnb_input",
-                  help="MatMul4Bit stored ctx.tensors = (A, B) up to 0.43.")
-        k2.toggle("Loop holds the previous step's output", key="tg_mem_prev",
+        k1.selectbox("bitsandbytes version", BITSANDBYTES_VERSIONS, key="tg_mem_bnb",
+                     help="Before 0.44 MatMul4Bit kept its input (ctx.tensors = (A, B)).")
+        k2.selectbox("torchao version (torchtune)", TORCHAO_VERSIONS, key="tg_mem_torchao",
+                     help="Before 0.2.0 NF4 quantization built numel x 16 intermediates at once.")
+        k1.toggle("Loop holds the previous step's output", key="tg_mem_prev",
                   help="LitGPT: logits = model(...) rebinds after the next forward, so the previous graph "
                        "(its logits, and old bitsandbytes' kept inputs) is alive during it.")
+        k2.toggle("Unsloth's fused LoRA kernels", key="tg_mem_fused",
+                  help="LoRA_MLP/QKV/W keep the group input (and gate, up outputs) only.")
         k1.toggle("K/V copied to every query head", key="tg_mem_kv",
                   help="LitGPT expands grouped/multi-query K and V before attention.")
         k2.toggle("Softcapped attention in eager ops", key="tg_mem_softcap",
@@ -80,6 +85,8 @@ def settings_from_state() -> MemorySettings:
     """The settings the widgets hold (raises ``InputError``, e.g. for batch 0)."""
     ss = st.session_state
     knobs = {knob: ss[key] for knob, key in KNOB_KEYS.items()}
+    if knobs["optimizer"] == PROFILES[ss["tg_mem_trainer"]].optimizer:
+        knobs["optimizer"] = None  # the trainer's own choice, which may change with a quantized base (LitGPT)
     return MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"],
                           trainer=ss["tg_mem_trainer"], **knobs)
 

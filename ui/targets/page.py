@@ -23,7 +23,7 @@ import streamlit as st
 from lora_core.errors import InputError
 from lora_core.planning import PRESET_PLANS, TASK_GUIDANCE, Plan, Target, parse_layers
 
-from . import memory as memory_section
+from . import memory as memory_section, task as task_section
 from ..common import page, serving as serving_section, state, widgets
 from ..common.loaded_model import LoadedModel
 from ..common.plan_views import PlanView
@@ -215,6 +215,7 @@ def results(model: LoadedModel, view: PlanView) -> None:
 def render() -> None:
     """Draw the Targets page: the title, the starting points, then :func:`body`."""
     page.begin("Targets")
+    task_section.task_controls(state.current_model())  # the task the plan is for: a new model, a full rerun
     starting_points()
     body()
 
