@@ -31,10 +31,12 @@ $(STAMP): requirements.txt | $(PY)
 # nothing replaces our torch with a CUDA build. Tests run the replays in subprocesses of it.
 replay-venv: $(REPLAY_STAMP)
 
-$(REPLAY_STAMP): requirements-replay.txt $(STAMP)
+$(REPLAY_STAMP): requirements-replay.txt requirements-replay-build.txt $(STAMP)
 	@test -x $(REPLAY_PY) || $(PY) -m venv $(REPLAY)
 	$(PY) -c 'import site, sys; print(site.getsitepackages()[0])' > "$$($(REPLAY_PY) -c 'import site; print(site.getsitepackages()[0])')/_project_venv.pth"
-	$(REPLAY_PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-replay.txt
+	$(REPLAY_PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-replay-build.txt
+	DS_BUILD_OPS=0 $(REPLAY_PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation \
+		-r requirements-replay.txt
 	touch $@
 
 run: venv

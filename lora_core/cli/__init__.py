@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..errors import InputError
 
-COMMANDS: tuple[str, ...] = ("inspect", "plan", "serve_check")
+COMMANDS: tuple[str, ...] = ("inspect", "plan", "serve_check", "open_recipe")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def _command_module(argv: Sequence[str]) -> str | None:
     """The module of the command ``argv`` names first (``serve-check`` -> ``serve_check``), if any."""
     name = next((a for a in argv if not a.startswith("-")), None)
     module = name.replace("-", "_") if name else None
-    return module if module in COMMANDS and name != "serve_check" else None
+    return module if module in COMMANDS and "_" not in name else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from ..errors import InputError
 from ..planning.export import config_bytes, config_dict, lora_config
 from .serve_check import summary_lines, verdicts_for_plan
 from .memory import add_memory_arguments, memory_settings, render_memory, warn
+from .cluster import add_cluster_arguments, cluster_settings, render_cluster, report_for
 from ..memory import memory_payload
 from ..serving import payload as serving_payload
 from ..planning import Plan, PlanCount, PlanIndex, ResolvedPlan, Target, check_fields, parse_layers, resolve, validate
@@ -49,6 +50,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     add_format_argument(p)  # --format peft|python|axolotl|llamafactory|unsloth
     add_memory_arguments(p)  # --batch-size --seq-len --base-dtype ... --trainer
+    add_cluster_arguments(p)  # --gpus --gpu --strategy --offload --dataset-tokens --epochs --price
     p.set_defaults(func=run)
 
 
@@ -86,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     head = untrained_head_warning(opened.skeleton.model, opened.skeleton.task_type)
     warnings = warnings + [head] if head else warnings
     settings = memory_settings(args)  # checked before any output
+    cluster = report_for(opened.skeleton, index, resolved, settings, cluster_settings(args))
     config = lora_config(resolved, opened.skeleton)
     rows, totals = resolved.rows, resolved.count
     recipe = recipe_for(args, resolved, opened.skeleton, opened.source.label)
@@ -97,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             payload["recipe"] = statement_payload(recipe)
         payload["serving"] = serving_payload(verdicts_for_plan(opened, resolved, config_dict(config)))
         payload["memory"] = memory_payload(opened.skeleton, index, resolved, settings)
+        payload.update(cluster.payload())
         warn(opened.skeleton.config, settings)
         print(json.dumps(payload, indent=2))
     elif recipe and not written:
@@ -106,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         if recipe:
             print_recipe(recipe, text=False)
         print("\nTraining memory:\n" + render_memory(opened.skeleton, index, resolved, settings))
+        print("\nGPUs, time and cost:\n" + render_cluster(cluster))
         print("\nServing:\n" + "\n".join(summary_lines(verdicts_for_plan(opened, resolved, config_dict(config)))))
         warn(opened.skeleton.config, settings)
     return 0

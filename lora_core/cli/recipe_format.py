@@ -28,8 +28,9 @@ def recipe_for(args: argparse.Namespace, resolved: ResolvedPlan, skel: Skeleton,
     """The recipe ``--format`` asks for, or ``None`` without it (``resolved``: validated)."""
     if not args.format:
         return None
-    return write(args.format, resolved.plan, resolved.index, skel, model_id, Chooser(resolved.plan, resolved.index, skel,
-                                                                                  resolved=resolved))
+    return write(args.format, resolved.plan, resolved.index, skel, model_id,
+                 Chooser(resolved.plan, resolved.index, skel, resolved=resolved),
+                 strategy=getattr(args, "strategy", None) or "single", offload=getattr(args, "offload", "none"))
 
 
 def statement_payload(recipe: Recipe) -> dict[str, Any]:

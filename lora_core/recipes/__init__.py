@@ -16,6 +16,7 @@ import pandas as pd
 from ..planning import Plan, PlanIndex, ResolvedPlan
 from ..model.skeleton import Skeleton
 from .capabilities import CAPS, TOOLS, ToolCaps, task_refusal
+from .engines import carry
 from .forms import Chooser
 from .statement import Statement
 
@@ -50,8 +51,9 @@ class Recipe:
 
 
 def write(tool: str, plan: Plan, inventory: pd.DataFrame | PlanIndex, skel: Skeleton, model_id: str,
-          chooser: Chooser | None = None) -> Recipe:
-    """``plan`` written for ``tool`` (raises InputError when PEFT itself cannot express it)."""
+          chooser: Chooser | None = None, strategy: str = "single", offload: str = "none") -> Recipe:
+    """``plan`` written for ``tool`` (raises InputError when PEFT itself cannot express it), with the
+    DeepSpeed or FSDP settings of ``strategy`` in the tool's own form (:func:`.engines.carry`)."""
     caps = CAPS[tool]
     choice = (chooser or Chooser(plan, inventory, skel)).choose(tool)
     statement = choice.statement
@@ -60,17 +62,18 @@ def write(tool: str, plan: Plan, inventory: pd.DataFrame | PlanIndex, skel: Skel
         statement = replace(statement, exact=False, refused=refusal)
     writer = import_module(f".{_MODULES[tool]}", __package__)
     header = header_lines(caps, statement)
-    text = writer.render(choice.built, model_id, header)
+    text = carry(tool, writer.render(choice.built, model_id, header), strategy, offload)
     return Recipe(tool, caps.label, caps.version, text, writer.LANGUAGE, writer.FILENAME, statement,
                   choice.built)
 
 
 def write_all(plan: Plan, inventory: pd.DataFrame | PlanIndex, skel: Skeleton, model_id: str,
-              exported: dict | None = None, resolved: ResolvedPlan | None = None) -> dict[str, Recipe]:
+              exported: dict | None = None, resolved: ResolvedPlan | None = None, strategy: str = "single",
+              offload: str = "none") -> dict[str, Recipe]:
     """Every tool's recipe, keyed as :data:`TOOLS` (``exported``: the adapter_config.json dict, if known;
     ``resolved``: the plan already resolved and validated)."""
     chooser = Chooser(plan, inventory, skel, exported, resolved)
-    return {t: write(t, plan, inventory, skel, model_id, chooser) for t in TOOLS}
+    return {t: write(t, plan, inventory, skel, model_id, chooser, strategy, offload) for t in TOOLS}
 
 
 def header_lines(caps: ToolCaps, st: Statement) -> list[str]:

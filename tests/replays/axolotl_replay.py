@@ -28,11 +28,25 @@ adapters_on_meta(ax_adapter)
 
 def replay_one(case: dict) -> dict:
     path = write(case["text"], f"{case['id']}.yaml")
-    cfg = load_cfg(path, base_model=model_dir(case["model"]))
+    # A DeepSpeed recipe: load_cfg's setup_deepspeed_env would open an NCCL process group, which a
+    # CPU machine has not; axolotl's own preprocess mode (AXOLOTL_IS_PREPROCESS=1) skips that step and
+    # still validates the JSON (transformers' HfTrainerDeepSpeedConfig). accelerate's state is reset
+    # after each case, as a new process would start.
+    os.environ["AXOLOTL_IS_PREPROCESS"] = "1" if "\ndeepspeed:" in case["text"] else "0"
+    try:
+        cfg = load_cfg(path, base_model=model_dir(case["model"]))
+    finally:
+        from accelerate.state import AcceleratorState
+        from axolotl.utils import distributed
+        AcceleratorState._reset_state(True)
+        distributed.distributed_state = None  # axolotl's cached PartialState, re-made on next use
     model, lora_config = ax_adapter.load_lora(fresh_model(case["model"]), cfg)
     out = peft_result(model)
     out["version"] = axolotl.__version__
     out["lora_alpha"] = lora_config.lora_alpha
+    out["deepspeed"] = cfg.deepspeed if isinstance(cfg.deepspeed, dict) else None
+    out["fsdp_config"] = dict(cfg.fsdp_config) if cfg.get("fsdp_config") else None
+    out["fsdp_version"] = cfg.get("fsdp_version")
     return out
 
 

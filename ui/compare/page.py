@@ -11,11 +11,12 @@ import streamlit as st
 from lora_core import charts
 from lora_core.model import presets
 from lora_core.errors import InputError
-from lora_core.memory import estimate_for_plan
+from lora_core.memory import MemorySettings, estimate_for_plan
 
 from ..common import page, state, widgets
 from ..common.loaded_model import LoadedModel, ModelRef, load
 from ..common.urlstate import encode_layers, encode_targets
+from ..targets import cluster
 
 ERROR = "cmp_error"
 COLUMNS = {
@@ -25,6 +26,10 @@ COLUMNS = {
     "fp16": st.column_config.TextColumn("adapter fp16", help="Saved adapter size at 2 bytes per parameter."),
     "memory": st.column_config.TextColumn("training memory", help="Estimated peak allocated GPU memory: "
                                           "PEFT + Trainer profile, bf16 base, batch 1, 2048 tokens, gradient checkpointing."),
+    "cluster": st.column_config.TextColumn("GPUs", help="The Targets page's GPUs, time and cost settings."),
+    "tokens/s": st.column_config.TextColumn("tokens/s", help="Slow–fast range on those GPUs."),
+    "hours": st.column_config.TextColumn("hours", help="For the dataset and epochs set on the Targets page."),
+    "cost": st.column_config.TextColumn("cost", help="Hours × GPUs × price per GPU-hour."),
 }
 
 
@@ -58,12 +63,14 @@ def summary_row(label: str, model: LoadedModel, plan) -> dict:
     """One row of the side-by-side table (figures from lora_core)."""
     resolved = model.views.resolve(plan, model.index)
     c = resolved.count
-    mem = estimate_for_plan(model.skeleton, model.index, resolved)
+    settings = MemorySettings()
+    mem = estimate_for_plan(model.skeleton, model.index, resolved, settings)
     return {"plan": label, "model": model.ref.label, "targets": encode_targets(plan.targets),
             "layers": encode_layers(plan.layers) or "all",
             "options": ", ".join(o for o, on in (("DoRA", plan.dora), ("rsLoRA", plan.rslora)) if on) or "—",
             "trainable": c.trainable, "share": charts.human_pct(c.share), "modules": c.modules,
-            "fp16": charts.human_bytes(c.trainable * 2), "memory": charts.human_bytes(mem.total)}
+            "fp16": charts.human_bytes(c.trainable * 2), "memory": charts.human_bytes(mem.total),
+            **cluster.compare_figures(model, plan, mem, c.trainable - resolved.dora_params, settings)}
 
 
 def breakdown(label: str, model: LoadedModel, plan) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from lora_core.model.task.adapter import adapter_task
 from lora_core.planning import Plan
 
 from ..common import page, serving as serving_section, state, widgets
-from . import recipes as recipe_tabs
+from . import open_recipe, recipes as recipe_tabs
 from .verification import adapter_config, verification
 from ..common.loaded_model import LoadedModel, load
 
@@ -139,4 +139,6 @@ def render() -> None:
         verify_section(model, plan)
         st.divider()
         import_section(model)
+        st.divider()
+        open_recipe.section()
     page.end()

@@ -13,6 +13,7 @@ from lora_core.errors import InputError
 from lora_core.planning import Plan
 from lora_core.recipes import TOOLS, Recipe, write_all
 
+from ..targets import cluster as cluster_section
 from ..targets import memory as memory_section
 from ..common import widgets
 from ..common.loaded_model import LoadedModel, ModelRef
@@ -23,18 +24,20 @@ TAB_KEY = "ex_tool_tab"
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _recipes(ref: ModelRef, plan: Plan, model_id: str, _model: LoadedModel,
-             _exported: dict) -> dict[str, Recipe] | InputError:
+             _exported: dict, strategy: str = "single", offload: str = "none") -> dict[str, Recipe] | InputError:
     try:
         return write_all(plan, _model.index, _model.skeleton, model_id, _exported,
-                         _model.views.resolve(plan, _model.index))
+                         _model.views.resolve(plan, _model.index), strategy, offload)
     except InputError as e:
         return e
 
 
 def recipes(model: LoadedModel, plan: Plan, exported: dict) -> dict[str, Recipe]:
-    """Every tool's recipe for ``plan``, from its exported adapter_config.json dict (cached per model, plan)."""
+    """Every tool's recipe for ``plan``, from its exported adapter_config.json dict (cached per model, plan),
+    with the DeepSpeed / FSDP settings of the Targets page's strategy."""
     model_id = model.ref.label if model.ref.kind in ("preset", "hub") else "path/to/your/model"
-    result = _recipes(model.ref, plan, model_id, model, exported)
+    cluster = cluster_section.settings_from_state()
+    result = _recipes(model.ref, plan, model_id, model, exported, cluster.strategy, cluster.offload)
     if isinstance(result, InputError):
         raise result
     return result

@@ -20,6 +20,7 @@ from lora_core.memory.profiles import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LO
 from lora_core.memory.versions import BITSANDBYTES_VERSIONS, TORCHAO_VERSIONS
 
 from ..common import widgets
+from . import cluster
 
 SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
 KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "logits": "tg_mem_logits",
@@ -37,6 +38,21 @@ def follow_recipe_tool(tool: str) -> None:
     for key in ("tg_mem_trainer", *KNOB_KEYS.values()):
         if key in ss:
             del ss[key]
+
+
+def apply_settings(settings: MemorySettings) -> list[str]:
+    """Put an imported recipe's settings (trainer, base, length, batch, checkpointing) in the widgets.
+
+    Returns notes on what the widgets cannot hold exactly (a length between the selector's values).
+    """
+    follow_recipe_tool(settings.trainer)
+    ss = st.session_state
+    seq = next((s for s in SEQ_LENS if s >= settings.seq_len), SEQ_LENS[-1])
+    ss.update({"tg_mem_trainer": settings.trainer, "tg_mem_dtype": settings.base_dtype, "tg_mem_seq": seq,
+               "tg_mem_batch": settings.batch_size, "tg_mem_ckpt": settings.gradient_checkpointing})
+    _reset_knobs()
+    return [] if seq == settings.seq_len else [f"sequence length {settings.seq_len:,} is shown as {seq:,}, "
+                                               "the selector's next value"]
 
 
 def _reset_knobs() -> None:
@@ -136,3 +152,4 @@ def show(model, resolved: ResolvedPlan) -> None:
                   config=widgets.STATIC_CHART_CONFIG)  # its legend carries the GPU sizes
     st.markdown(_fits_line(est), help="By the nvidia-smi figure: reserved memory plus the CUDA context "
                                       "(and paged optimizer states).")
+    cluster.show(resolved.plan, model, resolved.count.trainable - resolved.dora_params, est, settings)
