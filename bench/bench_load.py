@@ -13,10 +13,16 @@ all runs sharing the CPUs, and ``runs/s`` is the server's throughput.
 Classroom (``--class-sessions``): a fresh server where the teacher has opened the lesson's eight
 presets (Llama-3.1-405B among them); every session opens its own model (the eight in turn) and
 plan at once, goes to the Targets page, then, for
-``--duration`` seconds, waits a random think time of 2-6 s and switches one of its toggles (a
-random one of O/K/down/up/gate, on or off), like a class following a lesson. Prints p50/p95/max
-of click -> rerun finished, the clicks per second served, and the server's RSS (peak, and per
-session).
+``--duration`` seconds, waits a random think time of 2-6 s and switches one of its toggles. Two
+profiles: ``follow`` switches one of O/K/down/up/gate (a class following a lesson: 32 plans per
+model, so after a few clicks every plan is in the per-model cache), ``explore`` switches ANY
+Targets toggle the page shows (so most clicks ask for a plan nobody asked for before). Prints
+p50/p95/max of click -> rerun finished, the clicks per second served, and the server's RSS (peak,
+and per session).
+
+Launchers (``--launchers``): each profile runs on a fresh server started by ``python -m ui.serve
+run app.py`` (what ``make run`` does) and by a plain ``streamlit run app.py`` (what a Hugging
+Face Space or a Dockerfile does), and a side-by-side table ends the output.
 
 Times are send -> ``script_finished`` as the client sees it; RSS is sampled every 50 ms. Only
 127.0.0.1; every loop is bounded.
@@ -36,6 +42,7 @@ from pathlib import Path
 
 import psutil
 
+from tests.browser_support import SERVE, running_server
 from tests.st_client import WsSession, streamlit_server
 from tests.ui.test_concurrency import query
 
@@ -43,6 +50,8 @@ CLASS_MODELS = ("meta-llama/Meta-Llama-3.1-405B", "meta-llama/Meta-Llama-3.1-8B"
                 "mistralai/Mistral-7B-Instruct-v0.3", "google/flan-t5-base", "google-bert/bert-base-uncased",
                 "openai-community/gpt2", "microsoft/Phi-3-mini-4k-instruct")
 CLICKABLE = ("tg_on_o", "tg_on_k", "tg_on_down", "tg_on_up", "tg_on_gate")  # never q/v: the plan stays non-empty
+LAUNCHERS: dict[str, tuple[str, ...]] = {"ui.serve": SERVE, "streamlit run": ("-m", "streamlit")}
+PROFILES = ("follow", "explore")
 THINK_S = (2.0, 6.0)
 CLASS_GOAL_P95_MS, CLASS_GOAL_RSS_MB = 500.0, 700.0
 SATURATION_GOAL_RUNS_S = 40.0
@@ -153,9 +162,16 @@ async def _open(s: WsSession, i: int) -> float:
     return time.perf_counter() - start
 
 
-async def _student(s: WsSession, deadline: float, rng: random.Random) -> list[float]:
+def clickable(s: WsSession, profile: str) -> list[str]:
+    """The toggles a student of ``profile`` switches: the lesson's five, or every toggle shown."""
+    if profile == "explore":
+        return sorted(k for k in s.widgets if k.startswith("tg_on_"))
+    return [k for k in CLICKABLE if k in s.widgets]
+
+
+async def _student(s: WsSession, deadline: float, rng: random.Random, profile: str = "follow") -> list[float]:
     """One student on the Targets page: think, click one of its toggles, until ``deadline``."""
-    keys = [k for k in CLICKABLE if k in s.widgets]
+    keys = clickable(s, profile)
     on: set[str] = set()
     clicks = []
     while True:
@@ -168,7 +184,8 @@ async def _student(s: WsSession, deadline: float, rng: random.Random) -> list[fl
         clicks.append(run.seconds)
 
 
-async def classroom(port: int, sessions: int, duration: float, rss: RssSampler, seed: int = 12) -> dict:
+async def classroom(port: int, sessions: int, duration: float, rss: RssSampler, seed: int = 12,
+                    profile: str = "follow") -> dict:
     """Open times and click times (s), wall seconds and RSS (bytes) of ``sessions`` students: all
     open at once (the start of the lesson), then all click for ``duration`` s."""
     memory = {"server started": rss.last}
@@ -185,7 +202,7 @@ async def classroom(port: int, sessions: int, duration: float, rss: RssSampler, 
         memory[f"{sessions} sessions open"] = rss.last
         start = time.perf_counter()
         rngs = [random.Random(seed * 1000 + i) for i in range(sessions)]
-        clicks = await asyncio.gather(*(_student(u, start + duration, rngs[i]) for i, u in enumerate(users)))
+        clicks = await asyncio.gather(*(_student(u, start + duration, rngs[i], profile) for i, u in enumerate(users)))
         wall = time.perf_counter() - start
         memory[f"after {duration:.0f} s of clicks"] = rss.last
     finally:
@@ -194,11 +211,11 @@ async def classroom(port: int, sessions: int, duration: float, rss: RssSampler, 
     return {"open": list(opened), "times": [t for c in clicks for t in c], "wall": wall, "memory": memory}
 
 
-def print_classroom(r: dict, sessions: int, duration: float, peak: int) -> None:
+def print_classroom(r: dict, sessions: int, duration: float, peak: int, title: str = "") -> None:
     ms, opens = [t * 1000 for t in r["times"]], [t * 1000 for t in r["open"]]
     p95, peak_mb = pct(ms, 0.95), peak / MB
     models = r["memory"]["models loaded (teacher, then gone)"]
-    print(f"\nClassroom: {sessions} sessions on 127.0.0.1, each on its own model ({len(CLASS_MODELS)} presets "
+    print(f"\nClassroom{title}: {sessions} sessions on 127.0.0.1, each on its own model ({len(CLASS_MODELS)} presets "
           f"in turn, Llama-3.1-405B among them) and plan; all open the Targets page at once, then each "
           f"clicks a toggle after a random {THINK_S[0]:.0f}-{THINK_S[1]:.0f} s think time for {duration:.0f} s; "
           f"{psutil.cpu_count()} CPUs, machine load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())} "
@@ -226,12 +243,29 @@ def main() -> None:
     ap.add_argument("--class-sessions", type=int, default=40, help="sessions of the classroom profile")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds the classroom clicks")
     ap.add_argument("--only", choices=("saturation", "classroom"), help="run one part only")
+    ap.add_argument("--launchers", default=",".join(LAUNCHERS), help=f"comma-separated: {', '.join(LAUNCHERS)}")
+    ap.add_argument("--profiles", default=",".join(PROFILES), help=f"comma-separated: {', '.join(PROFILES)}")
     args = ap.parse_args()
     if args.only != "saturation":
-        with streamlit_server() as (port, proc), RssSampler(proc.pid) as rss:
-            time.sleep(0.2)
-            room = asyncio.run(classroom(port, args.class_sessions, args.duration, rss))
-        print_classroom(room, args.class_sessions, args.duration, rss.peak)
+        side_by_side = []
+        for launcher in args.launchers.split(","):
+            for profile in args.profiles.split(","):
+                load_before = os.getloadavg()[0]
+                with running_server(launcher=LAUNCHERS[launcher]) as server, RssSampler(server.proc.pid) as rss:
+                    time.sleep(0.2)
+                    room = asyncio.run(classroom(server.port, args.class_sessions, args.duration, rss, profile=profile))
+                title = f" ({profile}, {launcher})"
+                print_classroom(room, args.class_sessions, args.duration, rss.peak, title)
+                ms = [t * 1000 for t in room["times"]]
+                side_by_side.append((launcher, profile, len(ms), statistics.median(ms), pct(ms, 0.95),
+                                     len(ms) / room["wall"], load_before, os.getloadavg()[0]))
+        print(f"\nClassroom of {args.class_sessions}, side by side (goal: click p95 <= {CLASS_GOAL_P95_MS:.0f} ms)\n")
+        print(f"| {'launcher':<14} | {'profile':<8} | {'clicks':>6} | {'p50 ms':>7} | {'p95 ms':>7} | {'clicks/s':>8} "
+              f"| {'load 1-min before/after':>24} |")
+        print(f"|{'-' * 16}|{'-' * 10}|{'-' * 8}|{'-' * 9}|{'-' * 9}|{'-' * 10}|{'-' * 26}|")
+        for launcher, profile, n, p50, p95, rate, lb, la in side_by_side:
+            print(f"| {launcher:<14} | {profile:<8} | {n:>6} | {p50:>7.0f} | {p95:>7.0f} | {rate:>8.1f} "
+                  f"| {f'{lb:.2f} / {la:.2f}':>24} |")
     if args.only == "classroom":
         return
     with streamlit_server() as (port, proc), RssSampler(proc.pid) as rss:

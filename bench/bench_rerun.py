@@ -1,5 +1,6 @@
 """Targets page rerun time with Llama-3.1-405B loaded, measured with AppTest after a toggle;
-and the Module tree page's with DeepSeek-V3 loaded (goal: median under 100 ms).
+the Module tree page's with DeepSeek-V3 loaded (goal: median under 100 ms); and the Lesson page's
+on Llama-3.1-405B after a step change, beside the Targets click (goal: within 10 % of it).
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/bench_rerun.py [--runs 30] [--before DIR]``. Prints a
 table of the median and p90 of a full AppTest rerun (script + AppTest's own overhead) after
@@ -87,6 +88,25 @@ def measure_tree(runs: int, app: str = APP) -> dict[str, list[float]]:
     return {"tree: new layer": layer, "tree: unchanged": plain}
 
 
+def measure_lesson(runs: int, app: str = APP) -> dict[str, list[float]]:
+    """Rerun times (ms) of the Lesson page on the Targets page's model: moving to another step
+    (every step seen once before, as a class going back and forth), and with nothing changed."""
+    from lora_core.lesson.steps import load_steps
+
+    ids = [s.id for s in load_steps()]
+    at = AppTest.from_file(app, default_timeout=120)
+    at.query_params["model"] = MODEL
+    at.run()
+    at.switch_page("pages/lesson.py").run()
+    for sid in ids:  # warm up: every step's plan, view and figures once
+        at.selectbox(key="ls_step").select(sid).run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    step = [_time(lambda i=i: at.selectbox(key="ls_step").select(ids[i % len(ids)]).run()) for i in range(runs)]
+    assert not at.exception and not at.error, (at.exception, at.error)
+    plain = [_time(at.run) for _ in range(runs)]
+    return {"lesson: new step": step, "lesson: unchanged": plain}
+
+
 def _row(case: str, times: list[float], goal: float) -> str:
     med, p90 = statistics.median(times), statistics.quantiles(times, n=10)[-1]
     return f"{case:<18} {med:>10.1f} {p90:>8.1f} {goal:>8.0f}  {'yes' if med <= goal else 'no'}"
@@ -143,6 +163,11 @@ def main() -> None:
     print(f"Module tree page rerun, {TREE_MODEL} loaded, {args.runs} AppTest runs each")
     for case, times in tree.items():
         print(_row(case, times, TREE_GOAL_MS))
+    lesson, click = measure_lesson(args.runs, args.app), statistics.median(results["after a toggle"])
+    print(f"Lesson page rerun, {MODEL} loaded, {args.runs} AppTest runs each (goal: the Targets click's "
+          f"median {click:.1f} ms, within 10 %)")
+    for case, times in lesson.items():
+        print(_row(case, times, click * 1.1))
 
 
 if __name__ == "__main__":

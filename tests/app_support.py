@@ -14,7 +14,8 @@ from lora_core.planning import Plan, PlanIndex, count
 from ui.common.loaded_model import ModelRef, load
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ("pages/model.py", "pages/tree.py", "pages/targets.py", "pages/compare.py", "pages/export.py")
+PAGES = ("pages/model.py", "pages/tree.py", "pages/targets.py", "pages/compare.py", "pages/export.py",
+         "pages/lesson.py")
 DEFAULT = "meta-llama/Meta-Llama-3.1-8B"
 
 

@@ -7,7 +7,9 @@ and Python 3.11's asyncio switches Nagle off (``TCP_NODELAY``) only on sockets w
 held the rest until the browser acknowledged it, and clients delay that ACK by 40 ms, so every
 click waited 40 ms more than its script took. :func:`install` widens asyncio's test to any
 stream socket of an IP family (which is TCP); :func:`main` installs it and runs Streamlit's CLI
-with the same arguments.
+with the same arguments. Any other launcher (``streamlit run app.py``, ``uvicorn app:app``, a
+Hugging Face Space) gets the same fix from the app itself: ``app.py`` is a ``st.App`` whose
+lifespan (:mod:`ui.startup`) calls :func:`install` before the server accepts a connection.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import asyncio.base_events
 import socket
 import sys
+
+ASYNCIO_SET_NODELAY = asyncio.base_events._set_nodelay  # type: ignore[attr-defined]  # for tests
 
 
 def set_nodelay(sock: socket.socket) -> None:

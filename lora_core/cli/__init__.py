@@ -17,20 +17,29 @@ from ..errors import InputError
 COMMANDS: tuple[str, ...] = ("inspect", "plan", "serve_check", "open_recipe")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every module of ``COMMANDS`` registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every module of ``COMMANDS`` registered, or only ``only``'s
+    (a command's module imports what that command needs, e.g. ``plan`` PEFT and the serving rules)."""
     parser = argparse.ArgumentParser(
         prog="python -m lora_core",
         description="LoRA Target Explorer: a model's targetable modules, from its config alone.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f".{name}", __package__).register(subparsers)
     return parser
 
 
+def _command_module(argv: Sequence[str]) -> str | None:
+    """The module of the command ``argv`` names first (``serve-check`` -> ``serve_check``), if any."""
+    name = next((a for a in argv if not a.startswith("-")), None)
+    module = name.replace("-", "_") if name else None
+    return module if module in COMMANDS and "_" not in name else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; bad input prints ``error: field: message`` and returns 2."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_command_module(argv)).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except InputError as e:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..model import OpenedModel, open_model, sources
-from ..model.skeleton import build_skeleton
-from ..model.task.types import TASK_TYPES
+if TYPE_CHECKING:  # imported when a model is opened: torch, transformers and PEFT are heavy
+    from ..model import OpenedModel
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,15 +23,22 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_task_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--task-type`` and ``--num-labels``: the task the LoRA is trained for."""
-    parser.add_argument("--task-type", default=None, choices=list(TASK_TYPES),
-                        help="the task the LoRA trains for (PEFT's task_type): builds that model class "
-                             "with its head, which PEFT trains in full (default: the class the config names)")
+    # No argparse choices: PEFT's task types are read from PEFT when a model is opened (an
+    # unknown one is refused there, naming task_type and the choices), so registering the
+    # command imports no heavy library.
+    parser.add_argument("--task-type", default=None, metavar="TASK_TYPE",
+                        help="the task the LoRA trains for (PEFT's task_type, e.g. CAUSAL_LM, SEQ_CLS): builds "
+                             "that model class with its head, which PEFT trains in full (default: the class "
+                             "the config names)")
     parser.add_argument("--num-labels", type=int, default=None,
                         help="classes of a classification head (SEQ_CLS, TOKEN_CLS; default: the config's)")
 
 
 def open_from_args(args: argparse.Namespace) -> OpenedModel:
     """Resolve ``args.model`` and open it for ``--task-type``/``--num-labels`` (raises InputError)."""
+    from ..model import open_model, sources
+    from ..model.skeleton import build_skeleton
+
     src = sources.resolve(args.model, revision=args.revision, trust_remote_code=args.trust_remote_code)
     task, labels = getattr(args, "task_type", None), getattr(args, "num_labels", None)
     if task is None and labels is not None:  # labels for the class the config names (a classifier)

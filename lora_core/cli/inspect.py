@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from ..model import OpenedModel
 from ..numbers import human
+from . import result_cache
 from .common import add_model_arguments, open_from_args
-from ..model.summary import ModelSummary, fold_layers, relative_name
+
+if TYPE_CHECKING:  # pandas, torch and transformers load only when the output is not cached
+    import pandas as pd
+
+    from ..model import OpenedModel
+    from ..model.summary import ModelSummary
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Attention", ("attention",)),
@@ -39,10 +42,29 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Open the model and print it, as text or JSON."""
-    opened = open_from_args(args)
-    print(to_json(opened) if args.json else render(opened))
+    """Open the model and print it, as text or JSON (a preset's output from the cache when this
+    code and these libraries made it before: :mod:`lora_core.cli.result_cache`)."""
+    key = _cache_key(args)
+    output = result_cache.get(key) if key else None
+    if output is None:
+        opened = open_from_args(args)
+        output = to_json(opened) if args.json else render(opened)
+        if key:
+            result_cache.put(key, output)
+    print(output)
     return 0
+
+
+def _cache_key(args: argparse.Namespace) -> str | None:
+    """The cache key of this command on a preset (``None`` for other sources: a Hub config or a
+    file may change under the same name)."""
+    from ..model import presets
+
+    if not presets.is_preset(args.model) or args.trust_remote_code:
+        return None
+    task = f"{getattr(args, 'task_type', None)}/{getattr(args, 'num_labels', None)}"
+    return result_cache.key("inspect", "json" if args.json else "text", task, args.model,
+                            presets.preset_path(args.model).read_bytes())
 
 
 def to_json(opened: OpenedModel) -> str:
@@ -79,6 +101,8 @@ def _headlines(s: ModelSummary) -> list[str]:
 
 
 def _section(title: str, inv: pd.DataFrame, groups: tuple[str, ...]) -> list[str]:
+    from ..model.summary import fold_layers, relative_name
+
     rows = inv[inv["targetable"] & inv["group"].isin(groups)]
     lines = [f"{title} modules: {len(rows):,} targetable"]
     folded = fold_layers(rows)
@@ -116,6 +140,8 @@ def _not_offered(inv: pd.DataFrame) -> list[str]:
 
 
 def _outside_layers(inv: pd.DataFrame) -> list[str]:
+    import pandas as pd
+
     rows = inv[inv["targetable"] & inv["layer"].isna()]
     if rows.empty:
         return []

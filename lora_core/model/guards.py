@@ -38,10 +38,34 @@ SIZE_LIMITS: dict[str, int] = {
     "num_experts": 65_536,
     "n_routed_experts": 65_536,
     "max_position_embeddings": 16_777_216,
+    "n_positions": 16_777_216,
+    "max_seq_len": 16_777_216,
+    # Sizes the memory estimate and the diagram read (MoE routing, attention head widths).
+    "num_experts_per_tok": 65_536,
+    "moe_topk": 65_536,
+    "n_shared_experts": 65_536,
+    "first_k_dense_replace": 1024,
+    "shared_expert_intermediate_size": 1_048_576,
+    "head_dim": 131_072,
+    "d_kv": 131_072,
+    "qk_head_dim": 131_072,
+    "qk_nope_head_dim": 131_072,
+    "qk_rope_head_dim": 131_072,
+    "v_head_dim": 131_072,
+    "kv_lora_rank": 131_072,
+    "q_lora_rank": 131_072,
 }
 # Sizes that other sizes are divided by (or that a division yields): 0 would divide by zero.
 DIVISOR_FIELDS = frozenset({"num_attention_heads", "num_key_value_heads", "n_head", "num_heads",
                             "hidden_size", "d_model", "n_embd"})
+# Sizes a config class may give as an object of named sizes (LXMERT's layers per encoder:
+# {"language": 9, "vision": 5, "cross_encoder": 5}); any other size given as an object is refused.
+NAMED_SIZE_FIELDS = frozenset({"num_hidden_layers"})
+# Sizes that are at least 1 whenever a config sets them: a token routed to no expert, a head
+# of width 0, a latent of rank 0 mean no model.
+# (GLM-5-Next's default ``head_dim`` is 0, meaning "derive it", so head_dim is not here.)
+POSITIVE_FIELDS = DIVISOR_FIELDS | {"num_experts_per_tok", "moe_topk", "d_kv", "qk_head_dim",
+                                    "v_head_dim", "kv_lora_rank", "q_lora_rank"}
 MAX_CONFIG_BYTES = int(os.environ.get("LORA_EXPLORER_MAX_UPLOAD_BYTES", 1_000_000))
 
 
@@ -55,7 +79,7 @@ def _walk(d: dict[str, Any], prefix: str = "", depth: int = 0) -> Iterator[tuple
                          "a config.json nests sub-configs 2 or 3 deep, fix the file")
     for key, value in d.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and key not in SIZE_LIMITS:  # a size is never an object
             yield from _walk(value, path + ".", depth + 1)
         else:
             yield path, key, value
@@ -65,7 +89,8 @@ def check_sizes(config: dict[str, Any]) -> None:
     """Raise :class:`InputError` if a size field is negative, not an integer, or absurd.
 
     A size may also be a list with one integer per layer (Gemma-3n's ``intermediate_size``,
-    Florence-2's per-stage ``num_heads``): each entry is checked. An integral float (``1200.0``)
+    Florence-2's per-stage ``num_heads``) or an object of named integers (LXMERT's
+    ``num_hidden_layers`` per encoder): each entry is checked. An integral float (``1200.0``)
     counts as an integer, as transformers reads it.
 
     >>> check_sizes({"num_hidden_layers": 1_000_000})
@@ -79,6 +104,9 @@ def check_sizes(config: dict[str, Any]) -> None:
         if isinstance(value, list) and value:
             for i, entry in enumerate(value):
                 _check_size(f"{path}[{i}]", entry, limit)
+        elif isinstance(value, dict) and value and key in NAMED_SIZE_FIELDS:
+            for name, entry in value.items():
+                _check_size(f"{path}.{name}", entry, limit)
         else:
             _check_size(path, value, limit)
 
@@ -92,9 +120,13 @@ def _check_size(path: str, value: Any, limit: int) -> None:
                          "(a per-layer size is a list of integers)")
     if value < 0:
         raise InputError(path, f"must not be negative, got {value}; fix the config.json")
-    if value < 1 and path.rpartition(".")[2].split("[")[0] in DIVISOR_FIELDS:
+    key = path.rpartition(".")[2].split("[")[0]
+    if value < 1 and key in DIVISOR_FIELDS:
         raise InputError(path, f"must be at least 1, got {value}: head counts and widths divide other "
                          "sizes (head_dim = hidden_size / num_attention_heads); fix the config.json")
+    if value < 1 and key in POSITIVE_FIELDS:
+        raise InputError(path, f"must be at least 1 when set, got {value}: no model routes a token to "
+                         "0 experts or has heads or latents of width 0; fix the config.json")
     if value > limit:
         raise InputError(
             path,

@@ -26,6 +26,7 @@ from transformers import (
 from transformers.models.auto import modeling_auto as ma
 
 from ..errors import InputError
+from .build_budget import MAX_MODULES, ModuleBudgetExceeded, module_budget
 
 # (auto class, model_type -> class name mapping, PEFT task type), in order of preference.
 AUTO_CLASSES: tuple[tuple[type, dict[str, str], str | None], ...] = (
@@ -91,8 +92,12 @@ def build_skeleton(config: PretrainedConfig, trust_remote_code: bool = False) ->
     """Build ``config``'s model on the meta device (no weights, no tensor memory)."""
     auto_cls, task = pick_auto_class(config)
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), module_budget():
             model = _from_config(auto_cls, config, trust_remote_code)
+    except ModuleBudgetExceeded:
+        raise InputError(_count_fields(config), f"this config builds more than {MAX_MODULES:,} modules "
+                         "(layers x modules per layer, experts built one by one), beyond what this tool "
+                         "answers in seconds; the largest published models build under 2,000") from None
     except ImportError as e:  # a part of the model needs a package that is not installed
         raise InputError("config", f"transformers could not build a {config.model_type} model: "
                          f"{_missing_package(e)}") from None
@@ -126,6 +131,17 @@ def peft_task_type(model: nn.Module, task: str | None) -> str | None:
     if task in ("CAUSAL_LM", "SEQ_2_SEQ_LM") and not hasattr(model, "prepare_inputs_for_generation"):
         return None
     return task
+
+
+_COUNT_FIELDS = ("num_hidden_layers", "num_layers", "n_layer", "num_decoder_layers", "encoder_layers",
+                 "decoder_layers", "num_local_experts", "num_experts", "n_routed_experts")
+
+
+def _count_fields(config: PretrainedConfig) -> str:
+    """The layer and expert counts a config sets, e.g. ``num_layers=1024, num_decoder_layers=1024``."""
+    d = config.to_dict()
+    found = [f"{k}={d[k]}" for k in _COUNT_FIELDS if isinstance(d.get(k), int) and d[k] > 1]
+    return ", ".join(found) or "config"
 
 
 def _missing_package(e: ImportError) -> str:

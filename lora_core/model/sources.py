@@ -31,6 +31,7 @@ from transformers import CONFIG_MAPPING, AutoConfig, PretrainedConfig
 from . import presets
 from ..errors import InputError
 from .hub import fast_download
+from .config_fields import check_fields
 from .guards import MAX_CONFIG_BYTES, check_sizes
 
 SourceKind = Literal["preset", "hub", "local", "upload"]
@@ -83,9 +84,11 @@ def config_from_dict(d: dict[str, Any], where: str, trust_remote_code: bool = Fa
     """
     model_type = d.get("model_type")
     if not isinstance(model_type, str) or not model_type:
-        raise InputError(f"{where}: model_type", "missing: this JSON is not a transformers model "
+        problem = "missing" if model_type in (None, "") else f"must be a model type name (text), got {model_type!r:.60}"
+        raise InputError(f"{where}: model_type", f"{problem}: this JSON is not a transformers model "
                          "config (a config.json has a 'model_type' field)")
     check_sizes(d)
+    check_fields(d)
     if model_type not in CONFIG_MAPPING:
         if "auto_map" in d and not trust_remote_code:
             raise InputError("trust_remote_code", f"model_type {model_type!r} is not built into "
@@ -187,6 +190,7 @@ def from_hub(
     raw = parse_config_bytes(Path(path).read_bytes(), f"{repo_id}/config.json")
     if trust_remote_code and raw.get("model_type") not in CONFIG_MAPPING:
         check_sizes(raw)
+        check_fields(raw)
         config = AutoConfig.from_pretrained(repo_id, revision=revision, token=token, trust_remote_code=True)
     else:
         config = config_from_dict(raw, repo_id)

@@ -39,8 +39,9 @@ def rule_layers(a: Adapter) -> list[Finding]:
     path = r"^transformer\.h\.\d+\." if a.model.model_type == "gpt2" else LAYER_PATH
     if not layers or a.units.empty:
         return []
-    return (ignored_findings(a, layers, "LoRAX", rule_layers, path)
-            + uneven_rank_findings(a, "LoRAX", rule_layers, applied_mask(a, layers, path)))
+    applied = applied_mask(a, layers, path)
+    return (ignored_findings(a, layers, "LoRAX", rule_layers, path, applied)
+            + uneven_rank_findings(a, "LoRAX", rule_layers, applied))
 
 
 def rule_options(a: Adapter) -> list[Finding]:

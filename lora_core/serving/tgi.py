@@ -9,6 +9,7 @@ read. LoRAX (:mod:`lora_core.serving.lorax`) shares this design with its own per
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .adapter import Adapter
 from .verdict import Finding, Verdict, source_of, verdict_of
@@ -34,15 +35,18 @@ def partial_types(a: Adapter, applied: np.ndarray) -> np.ndarray:
     """Units of a layer type the adapter does not hold on every layer (the type is dropped on all layers)."""
     tmpl = a.templates
     held = tmpl.map(tmpl.value_counts())
-    every = tmpl.map(lambda t: len(a.layer_units.get(t, ()))).to_numpy()
+    counts = tmpl.drop_duplicates()
+    every = tmpl.map(pd.Series([len(a.layer_units.get(t, ())) for t in counts], index=counts)).to_numpy()
     return (every > 0) & (held.to_numpy() != every) & applied
 
 
-def ignored_findings(a: Adapter, layers: frozenset[str], engine: str, rule, path: str = LAYER_PATH) -> list[Finding]:
-    """Units outside the layer table, and layer types present on only some layers."""
+def ignored_findings(a: Adapter, layers: frozenset[str], engine: str, rule, path: str = LAYER_PATH,
+                     applied: np.ndarray | None = None) -> list[Finding]:
+    """Units outside the layer table, and layer types present on only some layers (``applied``:
+    :func:`applied_mask` when the caller has it already)."""
     if a.units.empty:
         return []
-    applied = applied_mask(a, layers, path)
+    applied = applied_mask(a, layers, path) if applied is None else applied
     out = []
     if (~applied).any():
         names, params = a.where(~applied)
@@ -110,8 +114,11 @@ def rule_model(a: Adapter) -> list[Finding]:
 
 def rule_layers(a: Adapter) -> list[Finding]:
     """`server/text_generation_server/adapters/lora.py` `LoraWeights.prepare_weights` (per layer type, every layer)."""
-    out = ignored_findings(a, LAYERS, "TGI", rule_layers)
-    return out + (uneven_rank_findings(a, "TGI", rule_layers, applied_mask(a, LAYERS)) if len(a.units) else [])
+    if a.units.empty:
+        return []
+    applied = applied_mask(a, LAYERS)
+    return ignored_findings(a, LAYERS, "TGI", rule_layers, applied=applied) + uneven_rank_findings(
+        a, "TGI", rule_layers, applied)
 
 
 def rule_options(a: Adapter) -> list[Finding]:

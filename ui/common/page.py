@@ -21,6 +21,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/targets.py", "Targets", "🎯"),
     ("pages/compare.py", "Compare", "⚖️"),
     ("pages/export.py", "Export", "📦"),
+    ("pages/lesson.py", "Lesson", "🎓"),
 )
 
 
@@ -33,18 +34,26 @@ def sidebar_links() -> None:
         st.divider()
 
 
-def begin(title: str) -> None:
-    """Page config, session state from the URL on a session's first run, the title, queued notices."""
+LESSON_PAGE = "pages/lesson.py"
+
+
+def begin(title: str, path: str | None = None) -> None:
+    """Page config, session state from the URL on a session's first run, the title, queued notices.
+
+    A session's first request that names a lesson step (``?step=...``) on another page (the
+    entry page of a link without the page's path) goes to the Lesson page (``path``: this page's)."""
     st.set_page_config(**PAGE_CONFIG)
-    state.init()
+    if state.init() and "step" in st.query_params and path != LESSON_PAGE:
+        st.switch_page(LESSON_PAGE, query_params={k: st.query_params[k] for k in st.query_params})
     sidebar_links()
     st.title(title)
     state.show_flash()
 
 
-def end(count: PlanCount | None = None) -> None:
+def end(count: PlanCount | None = None, params: dict[str, str] | None = None) -> None:
     """The sidebar summary and the URL, after the page has drawn (``count``: the current plan's
     count, when the page has it already). A page drawn in an ``st.fragment`` calls this inside
-    the fragment, so the summary and the URL follow the fragment's reruns."""
+    the fragment, so the summary and the URL follow the fragment's reruns. ``params``: the page's
+    own URL parameters beside the model and plan (the Lesson page's step)."""
     widgets.sidebar_summary(count)
-    state.sync_query_params()
+    state.sync_query_params(params)

@@ -55,13 +55,14 @@ def ref_from_params(params: dict[str, str]) -> ModelRef:
                     num_labels=int(labels) if labels.isdigit() else None)
 
 
-def init() -> None:
-    """First run of a session: take model and plan from the URL, falling back to the defaults."""
+def init() -> bool:
+    """First run of a session: take model and plan from the URL, falling back to the defaults.
+    True on that first run."""
     ss = st.session_state
     ss.setdefault(SAVED, {})
     ss.setdefault(UPLOADS, {})
     if MODEL in ss:
-        return
+        return False
     params = {k: st.query_params[k] for k in st.query_params}
     ref = ref_from_params(params)
     try:
@@ -80,6 +81,7 @@ def init() -> None:
         plan = default_plan(model)
         ss[WARNINGS] = model.views.validate(plan, model.index)
     ss[PLAN] = plan
+    return True
 
 
 def flash(message: str) -> None:
@@ -177,9 +179,10 @@ def url_params() -> dict[str, str]:
     return {**params, **urlstate.plan_to_params(current_plan())}
 
 
-def sync_query_params() -> None:
-    """Mirror the current model and plan into the URL (only when they changed)."""
-    want = url_params()
+def sync_query_params(extra: dict[str, str] | None = None) -> None:
+    """Mirror the current model and plan into the URL (only when they changed); ``extra``: the
+    page's own parameters (the Lesson page's step), dropped on the pages that pass none."""
+    want = {**url_params(), **(extra or {})}
     have = {k: st.query_params[k] for k in st.query_params}
     if want != have:
         st.query_params.from_dict(want)

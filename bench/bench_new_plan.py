@@ -1,0 +1,126 @@
+"""A Targets click on a plan nobody has seen, on Llama-3.1-405B and DeepSeek-V3: where the time goes.
+
+Run: ``PYTHONPATH=. .venv/bin/python bench/bench_new_plan.py [--runs 15]``.
+
+Part 1, the click as AppTest runs it (script time plus AppTest's own overhead, one user): the
+Targets page is open; each click flips a toggle. "cached" flips the first toggle back and forth (two plans, both
+in the model's views after the first clicks: today's classroom); "new plan" empties the model's
+per-model caches (views, resolved plans, memory estimates, verdicts) before each click, so the
+click computes everything a plan nobody has seen needs. Goal: new plan on 405B <= 60 ms.
+
+Part 2, the same new-plan work piece by piece, outside Streamlit (median ms over the plans of
+one to three of the model's toggles): resolving and counting, the page's view (toggle states,
+notes, three figures), the memory estimate and its chart, the four serving verdicts.
+The machine's load average is printed beside each table: it is shared, so figures move with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import statistics
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+MODELS = ("meta-llama/Meta-Llama-3.1-405B", "deepseek-ai/DeepSeek-V3")
+GOAL_MS = 60.0
+
+
+def _clear() -> None:
+    """Empty every per-model cache of every loaded model (the next click meets a plan nobody saw)."""
+    import gc
+
+    from ui.common.plan_views import PlanViews
+
+    for views in [o for o in gc.get_objects() if type(o) is PlanViews]:
+        for lru in vars(views).values():
+            if hasattr(lru, "_items"):
+                lru._items.clear()
+
+
+def clicks(model_id: str, runs: int) -> dict[str, list[float]]:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["model"] = model_id
+    at.run()
+    at.switch_page("pages/targets.py").run()
+    keys = [w.key for w in at.toggle if w.key and w.key.startswith("tg_on_")]
+    first = keys[0]
+    for _ in range(3):
+        at.toggle(key=first).set_value(not at.toggle(key=first).value).run()
+
+    def click(key: str, fresh: bool) -> float:
+        if fresh:
+            _clear()
+        value = not at.toggle(key=key).value
+        t = time.perf_counter()
+        at.toggle(key=key).set_value(value).run()
+        assert not at.exception, at.exception
+        return (time.perf_counter() - t) * 1000
+
+    out = {"cached (one toggle on/off)": [], "new plan (any toggle)": []}
+    for i in range(runs):  # alternate, so both see the same load
+        out["cached (one toggle on/off)"].append(click(first, False))
+        out["new plan (any toggle)"].append(click(keys[i % len(keys)], True))
+    return out
+
+
+def pieces(model_id: str, plans: int) -> dict[str, list[float]]:
+    from lora_core import charts
+    from lora_core.memory import GPU_SIZES_GB, MemorySettings, estimate_for_plan
+    from lora_core.planning import Plan, Target, resolve
+    from lora_core.serving import adapter_of, judge_all
+    from lora_core.serving.adapter import layer_units
+    from ui.common.loaded_model import ModelRef, load
+    from ui.common.plan_views import build_view
+
+    m = load(ModelRef("preset", model_id))
+    keys = [t.key for t in m.toggles]
+    units = layer_units(m.inventory)
+    todo = [Plan(tuple(Target(k, 8) for k in c)) for r in (1, 2, 3) for c in itertools.combinations(keys, r)]
+    out: dict[str, list[float]] = {}
+
+    def timed(name: str, fn):
+        t = time.perf_counter()
+        value = fn()
+        out.setdefault(name, []).append((time.perf_counter() - t) * 1000)
+        return value
+
+    for plan in todo[:plans]:
+        t0 = time.perf_counter()
+        rp = timed("resolve + count", lambda: (lambda r: (r.count, r.rows, r))(resolve(plan, m.index))[2])
+        timed("view: states, notes, 3 figures", lambda: build_view(rp, list(m.toggles), m.facts))
+        timed("memory estimate + chart", lambda: charts.memory_bar(
+            estimate_for_plan(m.skeleton, m.index, rp, MemorySettings()).as_frame(), GPU_SIZES_GB))
+        timed("4 serving verdicts", lambda: judge_all(adapter_of(rp, m.skeleton.config, None, units)))
+        out.setdefault("total", []).append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def table(title: str, rows: dict[str, list[float]]) -> None:
+    print(f"\n{title} (load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs)\n")
+    print(f"| {'what':<34} | {'n':>3} | {'median ms':>9} | {'p90 ms':>7} |")
+    print(f"|{'-' * 36}|{'-' * 5}|{'-' * 11}|{'-' * 9}|")
+    for name, ms in rows.items():
+        s = sorted(ms)
+        print(f"| {name:<34} | {len(ms):>3} | {statistics.median(ms):>9.1f} | {s[max(0, int(0.9 * len(s)) - 1)]:>7.1f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=15)
+    args = ap.parse_args()
+    for model_id in MODELS:
+        rows = clicks(model_id, args.runs)
+        table(f"{model_id}: Targets click, AppTest, one user", rows)
+        new = statistics.median(rows["new plan (any toggle)"])
+        print(f"goal: new-plan click <= {GOAL_MS:.0f} ms -> {new:.0f} ms {'met' if new <= GOAL_MS else 'NOT met'}"
+              + (" (405B is the goal's model)" if "405B" in model_id else ""))
+        table(f"{model_id}: a new plan's work, piece by piece", pieces(model_id, 30))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The Lesson page: LoRA targeting taught in steps on the current model."""
