@@ -34,7 +34,7 @@ from transformers.models.auto import modeling_auto as ma
 
 from lora_core.model import open_model, skeleton, sources
 from lora_core.errors import InputError
-from lora_core.planning import Plan, PlanIndex, Target
+from lora_core.planning import Plan, Target
 from lora_core.planning.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent

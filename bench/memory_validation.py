@@ -1,4 +1,4 @@
-"""The training-memory estimate against published measured peaks: the table README shows.
+"""The training-memory estimate against published measured peaks: the table docs/memory.md shows.
 
 Prints one markdown row per case of ``tests.memory.validation_cases.CASES`` (estimate of the same
 kind as the measurement, measured, ratio, held out, source), then the shares within ±15 % and

@@ -1,4 +1,4 @@
-"""Plotly figures and number formatting for the dashboard: pure functions, no Streamlit.
+"""Plotly figures for the dashboard: pure functions, no Streamlit.
 
 Every figure takes DataFrames from the core (inventory, ``resolve_plan``) and returns a
 ``plotly.graph_objects.Figure``. Colours are fixed per group and per role, so attention is the
@@ -8,11 +8,11 @@ at 420 px wide. Numbers are shown for people (``41.9 M``) with exact values on h
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from .numbers import human
 
 GROUP_COLORS: dict[str, str] = {
     "attention": "#3b82f6", "linear-attention": "#6366f1", "ssm": "#ec4899", "ffn": "#f59e0b",
@@ -29,33 +29,6 @@ ROLE_ORDER: tuple[str, ...] = tuple(ROLE_COLORS)
 _BY_GROUP = ("experts", "router", "embedding", "head", "linear-attention", "ssm")
 FROZEN_COLOR = "#d1d5db"
 TRAINABLE_COLOR = "#2563eb"
-_UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
-
-
-def human(n: float) -> str:
-    """A count for people: ``41_943_040 -> '41.9 M'``, ``8_030_261_248 -> '8.03 B'``, ``512 -> '512'``."""
-    for scale, unit in _UNITS:
-        if abs(n) >= scale:
-            v = n / scale
-            return f"{v:.3g} {unit}" if abs(v) < 100 else f"{v:.0f} {unit}"
-    return f"{n:,.0f}"
-
-
-def human_bytes(n: float) -> str:
-    """A size for people: ``83_886_080 -> '80.0 MiB'``."""
-    for scale, unit in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n:,.0f} B"
-
-
-def human_pct(share: float) -> str:
-    """A share for people: ``0.0052 -> '0.52 %'``, ``0.000012 -> '0.0012 %'``."""
-    pct = share * 100
-    if pct == 0:
-        return "0 %"
-    digits = max(2, 1 - math.floor(math.log10(abs(pct)))) if abs(pct) < 1 else 2
-    return f"{pct:.{min(digits, 6)}f} %"
 
 
 def role_of_row(group: str, role: str) -> str:

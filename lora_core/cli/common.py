@@ -44,11 +44,3 @@ def open_from_args(args: argparse.Namespace) -> OpenedModel:
     if task is None and labels is not None:  # labels for the class the config names (a classifier)
         task = build_skeleton(src.config, trust_remote_code=src.trust_remote_code).task_type
     return open_model(src, task, labels)
-
-
-def human_count(n: int) -> str:
-    """``8_030_261_248 -> '8.03 B'``, ``124_439_808 -> '124.4 M'``."""
-    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= size:
-            return f"{n / size:.3g} {unit}" if size >= 1e9 else f"{n / size:.1f} {unit}"
-    return str(n)

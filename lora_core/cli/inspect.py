@@ -6,8 +6,9 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..numbers import human
 from . import result_cache
-from .common import add_model_arguments, human_count, open_from_args
+from .common import add_model_arguments, open_from_args
 
 if TYPE_CHECKING:  # pandas, torch and transformers load only when the output is not cached
     import pandas as pd
@@ -93,7 +94,7 @@ def render(opened: OpenedModel) -> str:
 def _headlines(s: ModelSummary) -> list[str]:
     rows = [(label, f"{getattr(s, attr):,}") for label, attr in _HEADLINES
             if getattr(s, attr) is not None and not (attr == "num_experts" and not s.num_experts)]
-    rows.append(("total parameters", f"{s.total_params:,} ({human_count(s.total_params)})"))
+    rows.append(("total parameters", f"{s.total_params:,} ({human(s.total_params, one_decimal=True)})"))
     if s.fused_roles:
         rows.append(("fused roles", ", ".join(s.fused_roles)))
     return [f"  {label:<22}{value}" for label, value in rows]

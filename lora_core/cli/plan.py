@@ -19,7 +19,8 @@ import pandas as pd
 
 from ..model import OpenedModel
 from ..model.task.types import untrained_head_warning
-from .common import add_model_arguments, human_count, open_from_args
+from ..numbers import human
+from .common import add_model_arguments, open_from_args
 from ..errors import InputError
 from ..planning.export import config_bytes, config_dict, lora_config
 from .serve_check import summary_lines, verdicts_for_plan
@@ -143,8 +144,8 @@ def render(opened: OpenedModel, plan: Plan, totals: PlanCount, rows: pd.DataFram
     """The human summary: totals, one line per target key, the PEFT targeting, warnings."""
     src = opened.source
     lines = [f"{src.label} ({opened.skeleton.auto_class})",
-             f"  total parameters     {totals.base_total:,} ({human_count(totals.base_total)})",
-             f"  trainable parameters {totals.trainable:,} ({human_count(totals.trainable)}, "
+             f"  total parameters     {totals.base_total:,} ({human(totals.base_total, one_decimal=True)})",
+             f"  trainable parameters {totals.trainable:,} ({human(totals.trainable, one_decimal=True)}, "
              f"{100 * totals.share:.4f} % of {totals.all_params:,})",
              f"  wrapped units        {totals.modules:,}"
              + (f" in layers {args_layers(plan)}" if plan.layers is not None else ""),

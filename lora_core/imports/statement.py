@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..planning.audit import AdapterAudit, audit_adapter_config
-from ..charts import human
+from ..numbers import human
 from ..errors import InputError
 from ..peft_rules import convert_like_peft, entry_mask
 from ..memory import MemorySettings

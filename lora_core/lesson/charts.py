@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..charts import SpecFigure, human
+from ..charts import SpecFigure
+from ..numbers import human
 
 PAPER_COLOR, MODEL_COLOR, OTHER_COLOR = "#a855f7", "#2563eb", "#9ca3af"
 

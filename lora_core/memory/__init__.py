@@ -1,7 +1,7 @@
 """GPU memory to fine-tune a LoRA plan: components, peaks as users see them, per trainer profile.
 
 An estimate from shapes, not a measurement; held against published measured peaks in
-``tests/memory/test_memory_validation.py`` (the table is in README's memory section). Modules:
+``tests/memory/test_memory_validation.py`` (the table is in docs/memory.md). Modules:
 
 - :mod:`.versions`: stated library versions and the releases whose code changed memory.
 - :mod:`.profiles`: one :class:`TrainingProfile` per trainer (PEFT + Trainer, axolotl,

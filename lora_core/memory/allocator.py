@@ -113,15 +113,17 @@ class CachingAllocator:
         prev, nxt = block.prev, block.next
         if prev is not None and prev.free:
             self._remove(prev)
-            prev.size += block.size
-            prev.next = block.next
-            if block.next is not None:
-                block.next.prev = prev
-            block = prev
+            block = _join(prev, block)
         if nxt is not None and nxt.free:
             self._remove(nxt)
-            block.size += nxt.size
-            block.next = nxt.next
-            if nxt.next is not None:
-                nxt.next.prev = block
+            block = _join(block, nxt)
         self._insert(block)
+
+
+def _join(left: Block, right: Block) -> Block:
+    """``right`` folded into ``left``, its neighbour in the same segment; returns ``left``."""
+    left.size += right.size
+    left.next = right.next
+    if right.next is not None:
+        right.next.prev = left
+    return left

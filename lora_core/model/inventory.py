@@ -37,7 +37,6 @@ Every parameter of the model belongs to exactly one row, so ``base_params.sum()`
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd

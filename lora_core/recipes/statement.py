@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..planning.audit import audit_adapter_config
-from ..charts import human
+from ..numbers import human
 from ..errors import InputError
 from ..planning.export import config_dict
 from ..model.skeleton import Skeleton

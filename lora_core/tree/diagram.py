@@ -11,119 +11,15 @@ Coordinates are data units: ``WIDTH`` wide, one unit per row, y growing downward
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..charts import human
-from .sentences import SENTENCES
+from ..numbers import human
+from .boxes import WIDTH, Diagram, Layout, box_item, shape_text
 
-WIDTH = 6.0
-_BOX_H = 0.62
 _ATTN = ("q", "k", "v", "o", "qkv", "q_a", "q_b", "kv_a", "kv_b")
-
-
-@dataclass(frozen=True)
-class Box:
-    """A block of the diagram.
-
-    Attributes:
-        id: unique within the diagram (``attn0.v``).
-        label: the module's name (``v_proj``) or the block's (``scores``).
-        detail: the shape (``4096 → 1024``) or what the block computes.
-        kind: a key of ``SENTENCES`` (``v``, ``experts``, ``norm``...).
-        group: the colour group (``attention``, ``ffn``, ``experts``, ``router``, ``other``).
-        x, y, w: centre and width (height is fixed).
-        rows: inventory positions the block stands for (empty for weightless blocks).
-    """
-
-    id: str
-    label: str
-    detail: str
-    kind: str
-    group: str
-    x: float
-    y: float
-    w: float
-    rows: tuple[int, ...] = field(default=())
-
-    @property
-    def sentence(self) -> str:
-        return SENTENCES.get(self.kind, "")
-
-    @property
-    def clickable(self) -> bool:
-        return bool(self.rows)
-
-
-@dataclass(frozen=True)
-class Diagram:
-    """A laid-out layer: blocks, edges ``(from_id, to_id, 'flow' | 'skip')``, section titles."""
-
-    title: str
-    boxes: tuple[Box, ...]
-    edges: tuple[tuple[str, str, str], ...]
-    titles: tuple[tuple[float, str], ...]
-    height: float
-
-
-def _short(name: str) -> str:
-    """``model.layers.3.mlp.experts.gate_up_proj -> 'experts.gate_up_proj'``; ``...q_proj -> 'q_proj'``."""
-    parts = name.split(".")
-    return ".".join(parts[-2:]) if parts[-2] in ("experts", "shared_experts", "shared_expert") else parts[-1]
-
-
-def _shape(inv: pd.DataFrame, i: int) -> str:
-    r = inv.iloc[i]
-    experts = f" × {r['num_experts']}" if r["num_experts"] > 1 else ""
-    conv = "Conv1D " if r["kind"] == "conv1d" else ""  # GPT-2's transposed linear, which LoRA wraps as such
-    return f"{conv}{r['in_features']} → {r['out_features']}{experts}"
-
-
-class _Layout:
-    """Rows of boxes, placed one row per unit; edges between consecutive rows that overlap."""
-
-    def __init__(self) -> None:
-        self.boxes: list[Box] = []
-        self.edges: list[tuple[str, str, str]] = []
-        self.titles: list[tuple[float, str]] = []
-        self.y = 0.0
-        self.last: list[Box] = []
-        self.post_norm = False
-
-    def residual(self, sid: str) -> None:
-        """The residual add closing a section (with its norm after it in a post-norm model)."""
-        self.row([(f"{sid}.res", "⊕ residual, then norm" if self.post_norm else "⊕ residual", "", "residual",
-                   "other", ())])
-
-    def row(self, items: list[tuple[str, str, str, str, str, tuple[int, ...]]],
-            xs: list[float] | None = None, widths: list[float] | None = None, link: bool = True) -> list[Box]:
-        """Place ``(id, label, detail, kind, group, rows)`` items side by side at the next y."""
-        n = len(items)
-        if not n:
-            return []
-        w = widths or [min(2.6, (WIDTH - 0.4) / n - 0.15)] * n
-        xs = xs or [WIDTH * (i + 0.5) / n for i in range(n)]
-        placed = [Box(i, lab, det, kind, grp, x, self.y + 0.5, wi, rows)
-                  for (i, lab, det, kind, grp, rows), x, wi in zip(items, xs, w)]
-        if link:
-            for a in self.last:
-                for b in placed:
-                    if len(self.last) == 1 or len(placed) == 1 or abs(a.x - b.x) < (a.w + b.w) / 2:
-                        self.edges.append((a.id, b.id, "flow"))
-        self.boxes.extend(placed)
-        self.last = placed
-        self.y += 1.0
-        return placed
-
-
-def _box_item(inv: pd.DataFrame, prefix: str, rows: list[int], kind: str, group: str,
-              label: str | None = None) -> tuple[str, str, str, str, str, tuple[int, ...]]:
-    first = rows[0]
-    return (f"{prefix}.{kind}", label or _short(inv["name"].iat[first]), _shape(inv, first), kind, group,
-            tuple(rows))
 
 
 def _heads(config: Any, cross: bool) -> str:
@@ -137,7 +33,7 @@ def _heads(config: Any, cross: bool) -> str:
     return f"{heads} heads" + (" · K, V from the encoder" if cross else "")
 
 
-def _projections(lay: _Layout, by_role: dict[str, list[int]], item) -> None:
+def _projections(lay: Layout, by_role: dict[str, list[int]], item) -> None:
     """Q, K, V as three blocks, or one fused block holding them, or MLA's compress-then-expand pairs."""
     if "qkv" in by_role:
         lay.row([(*item("qkv")[:2], item("qkv")[2] + " · Q K V", *item("qkv")[3:])], widths=[3.6])
@@ -148,12 +44,12 @@ def _projections(lay: _Layout, by_role: dict[str, list[int]], item) -> None:
         lay.row([item(r) for r in ("q", "k", "v") if r in by_role])
 
 
-def _attention(lay: _Layout, inv: pd.DataFrame, rows: list[int], sid: str, config: Any, norm: bool,
+def _attention(lay: Layout, inv: pd.DataFrame, rows: list[int], sid: str, config: Any, norm: bool,
                cross: bool) -> None:
     by_role: dict[str, list[int]] = {}
     for i in rows:
         by_role.setdefault(inv["role"].iat[i], []).append(i)
-    item = lambda role: _box_item(inv, sid, by_role[role], role, "attention")  # noqa: E731
+    item = lambda role: box_item(inv, sid, by_role[role], role, "attention")  # noqa: E731
     if cross:  # Q from the decoder's stream, K and V from the encoder's output
         before = lay.last
         lay.row([(f"{sid}.norm", "norm" if norm else "decoder stream", "", "norm", "other", ()),
@@ -176,7 +72,7 @@ def _attention(lay: _Layout, inv: pd.DataFrame, rows: list[int], sid: str, confi
     lay.residual(sid)
 
 
-def _ffn(lay: _Layout, inv: pd.DataFrame, rows: list[int], sid: str, config: Any, norm: bool) -> None:
+def _ffn(lay: Layout, inv: pd.DataFrame, rows: list[int], sid: str, config: Any, norm: bool) -> None:
     if norm:
         lay.row([(f"{sid}.norm", "norm", "", "norm", "other", ())])
     groups = inv["group"].to_numpy()
@@ -200,16 +96,16 @@ def _by_role(inv: pd.DataFrame, rows: list[int]) -> dict[str, list[int]]:
     return out
 
 
-def _dense(lay: _Layout, inv: pd.DataFrame, sid: str, rows: list[int], act: str) -> None:
+def _dense(lay: Layout, inv: pd.DataFrame, sid: str, rows: list[int], act: str) -> None:
     roles = _by_role(inv, rows)
-    top = [_box_item(inv, sid, roles[r], r, "ffn") for r in ("gate", "up", "gate_up") if r in roles]
+    top = [box_item(inv, sid, roles[r], r, "ffn") for r in ("gate", "up", "gate_up") if r in roles]
     if top:
         lay.row(top)
     gated = "gate" in roles or "gate_up" in roles
     lay.row([(f"{sid}.act", f"{act or 'activation'}" + (" (gate) × up" if gated else ""), "", "activation",
               "other", ())], widths=[3.2])
     if "down" in roles:
-        lay.row([_box_item(inv, sid, roles["down"], "down", "ffn")])
+        lay.row([box_item(inv, sid, roles["down"], "down", "ffn")])
 
 
 def _shared_label(name: str) -> str:
@@ -217,11 +113,11 @@ def _shared_label(name: str) -> str:
     return "shared " + name.rpartition(".")[2].removesuffix("_proj")
 
 
-def _moe(lay: _Layout, inv: pd.DataFrame, sid: str, routed: list[int], router: list[int],
+def _moe(lay: Layout, inv: pd.DataFrame, sid: str, routed: list[int], router: list[int],
          shared: list[int], config: Any) -> None:
     if router:
         top_k = getattr(config, "num_experts_per_tok", None)
-        detail = _shape(inv, router[0]) + (f" · top {top_k}" if top_k else "")
+        detail = shape_text(inv, router[0]) + (f" · top {top_k}" if top_k else "")
         lay.row([(f"{sid}.router", "router", detail, "router", "router", tuple(router))], widths=[3.0])
     experts = _by_role(inv, routed)
     sh = _by_role(inv, shared)
@@ -229,24 +125,24 @@ def _moe(lay: _Layout, inv: pd.DataFrame, sid: str, routed: list[int], router: l
     xs_routed, xs_shared = (1.55, 4.5) if shared else (WIDTH / 2, 0.0)
     items, xs, widths = [], [], []
     for j, r in enumerate(up_roles):
-        items.append(_box_item(inv, sid + ".experts", experts[r], "experts", "experts"))
+        items.append(box_item(inv, sid + ".experts", experts[r], "experts", "experts"))
         items[-1] = (f"{sid}.experts.{r}",) + items[-1][1:]
         xs.append(xs_routed + (j - (len(up_roles) - 1) / 2) * 1.45)
         widths.append(2.8 / max(1, len(up_roles)))
     sh_up = [r for r in ("gate", "up", "gate_up") if r in sh]
     for j, r in enumerate(sh_up):
         items.append((f"{sid}.shared.{r}", _shared_label(inv["name"].iat[sh[r][0]]),
-                      _shape(inv, sh[r][0]), "shared", "ffn", tuple(sh[r])))
+                      shape_text(inv, sh[r][0]), "shared", "ffn", tuple(sh[r])))
         xs.append(xs_shared + (j - (len(sh_up) - 1) / 2) * 1.4)
         widths.append(1.3)
     if items:
         lay.row(items, xs=xs, widths=widths)
     down = []
     if "down" in experts:
-        down.append(((f"{sid}.experts.down",) + _box_item(inv, sid, experts["down"], "experts", "experts")[1:],
+        down.append(((f"{sid}.experts.down",) + box_item(inv, sid, experts["down"], "experts", "experts")[1:],
                      xs_routed, 2.8))
     if "down" in sh:
-        down.append(((f"{sid}.shared.down", _shared_label(inv["name"].iat[sh["down"][0]]), _shape(inv, sh["down"][0]),
+        down.append(((f"{sid}.shared.down", _shared_label(inv["name"].iat[sh["down"][0]]), shape_text(inv, sh["down"][0]),
                       "shared", "ffn",
                       tuple(sh["down"])), xs_shared, 2.7))
     if down:
@@ -284,7 +180,7 @@ def _is_norm(name: str) -> bool:
     return "norm" in leaf or leaf.startswith("ln")
 
 
-def _vision(lay: _Layout, inventory: pd.DataFrame) -> None:
+def _vision(lay: Layout, inventory: pd.DataFrame) -> None:
     vis = inventory[inventory["stack"] == "vision"]
     proj = inventory[inventory["stack"] == "projector"]
     layers = vis["layer"].dropna()
@@ -301,7 +197,7 @@ def layer_diagram(inventory: pd.DataFrame, stack: str, layer: int, config: Any) 
     """The diagram of layer ``layer`` of ``stack`` (``config``: the config of that stack)."""
     rows = np.flatnonzero(((inventory["stack"] == stack) & (inventory["layer"] == layer)).fillna(False).to_numpy())
     rows = [int(i) for i in rows]
-    lay = _Layout()
+    lay = Layout()
     if stack in ("language", "decoder") and (inventory["stack"] == "vision").any():
         _vision(lay, inventory)
     lay.row([("in", f"hidden states in · {stack} layer {layer}", "", "residual", "other", ())], widths=[4.6])

@@ -13,8 +13,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..charts import GROUP_COLORS, SpecFigure, tint, human
-from .diagram import WIDTH, Box, Diagram
+from ..charts import GROUP_COLORS, SpecFigure, tint
+from ..numbers import human
+from .boxes import WIDTH, Box, Diagram
 from .sentences import SENTENCES
 
 AreaBy = Literal["base", "lora"]

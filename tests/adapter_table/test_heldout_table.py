@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from .product import product_figure
-from .reference import load_table, peft_figure
+from .agreement import assert_agrees_with_peft
+from .reference import load_table
 
 HELDOUT = load_table("heldout")
 
 
 @pytest.mark.parametrize("entry", HELDOUT, ids=[e["id"] for e in HELDOUT])
 def test_heldout_audit_agrees_with_peft(entry: dict) -> None:
-    ref = peft_figure(entry["adapter"], entry["base"])
-    ours = product_figure(entry["adapter"], entry["base"])
-    if ref.error is not None:
-        assert ours.error is not None and ref.error.split(": ", 1)[-1][:60] in ours.error
-    else:
-        assert ours.error is None, ours.error
-        assert ours.trainable == ref.trainable
+    assert_agrees_with_peft(entry)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from argparse import Namespace
 from dataclasses import replace
 
@@ -22,7 +23,7 @@ from transformers import AutoModelForCausalLM, LlamaConfig
 from lora_core import cli
 from lora_core.errors import InputError
 from lora_core.model.inventory import build_inventory
-from lora_core.memory import (BASE_DTYPES, COMPONENTS, CUDA_CONTEXT_BYTES, GIB, GPU_SIZES_GB,
+from lora_core.memory import (COMPONENTS, CUDA_CONTEXT_BYTES, GIB, GPU_SIZES_GB,
                               RESERVED_OVERHEAD, MemoryEstimate, MemorySettings, activation_bytes,
                               activation_shape, base_weight_bytes, estimate_for_plan, estimate_memory,
                               layer_activation_bytes, lora_activation_bytes, nf4_constant_bytes,
@@ -87,15 +88,41 @@ def test_quantization_shrinks_base_weights(model_id: str) -> None:
     assert sizes == sorted(sizes) and len(set(sizes)) == 3
 
 
+def _adam_bytes_per_element() -> int:
+    """What torch's AdamW keeps per fp32 parameter element after a step (exp_avg and exp_avg_sq)."""
+    p = torch.nn.Parameter(torch.zeros(4))
+    opt = torch.optim.AdamW([p])
+    p.grad = torch.ones(4)
+    opt.step()
+    return sum(t.numel() * t.element_size() for t in opt.state[p].values() if t.dim() > 0) // p.numel()
+
+
 @pytest.mark.parametrize("model_id", MODELS)
-@pytest.mark.parametrize("dtype", BASE_DTYPES)
-def test_components_sum_to_total(model_id: str, dtype: str) -> None:
-    est = estimate_for_plan(cached_skeleton(model_id), PlanIndex(cached_inventory(model_id)),
-                            replace(QV, dora=True), MemorySettings(base_dtype=dtype))
-    frame = est.as_frame()
-    assert list(frame["component"]) == list(COMPONENTS)
-    assert int(frame["bytes"].sum()) == est.total == sum(v for k, v in est.as_dict().items() if k != "total")
-    assert est.as_dict()["total"] == est.total
+def test_adapter_and_base_components_are_peft_torch_and_accelerate_figures(model_id: str) -> None:
+    """The PEFT + Trainer profile's components, from PEFT's wrapped model, torch's AdamW and accelerate:
+    LoRA weights and grads are the LoRA parameters at the dtype PEFT gives them, the optimizer's
+    states what AdamW keeps per element, DoRA's magnitudes (PEFT's ``lora_magnitude_vector``) all
+    three, the frozen bf16 model what accelerate sizes."""
+    from lora_core.planning.export import to_lora_config
+
+    plan = replace(QV, dora=True)
+    skel, inv = cached_skeleton(model_id), cached_inventory(model_id)
+    est = estimate_for_plan(skel, PlanIndex(inv), plan, MemorySettings(base_dtype="bf16"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peft_model = get_peft_model(fresh_skeleton(model_id).model, to_lora_config(plan, inv, skel),
+                                    low_cpu_mem_usage=True)
+    trainable = {n: p for n, p in peft_model.named_parameters() if p.requires_grad}
+    magnitudes = sum(p.numel() for n, p in trainable.items() if "lora_magnitude_vector" in n)
+    lora = sum(p.numel() for p in trainable.values()) - magnitudes
+    element = {p.element_size() for p in trainable.values()}
+    assert magnitudes > 0 and element == {4}  # PEFT's autocast_adapter_dtype: fp32 adapters
+    adam = _adam_bytes_per_element()
+    assert est.lora_weights == est.lora_grads == 4 * lora
+    assert est.optimizer_states == adam * lora
+    assert est.dora_extra == (4 + 4 + adam) * magnitudes
+    assert est.base_weights == int(round(compute_module_sizes(skel.model, dtype=torch.bfloat16)[""]))
+    assert est.quantization_constants == 0
 
 
 def test_int8_constants_are_one_fp32_scale_per_output_row() -> None:

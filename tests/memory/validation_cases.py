@@ -330,7 +330,7 @@ def validation_table(cases: tuple[Case, ...] = CASES) -> pd.DataFrame:
 
 
 def markdown_table(table: pd.DataFrame) -> str:
-    """The table as README shows it (GB = 1e9 bytes, as the sources print)."""
+    """The table as docs/memory.md shows it (GB = 1e9 bytes, as the sources print)."""
     lines = ["| case | method | trainer | kind | estimate GB | measured GB | ratio | held out | source |",
              "|---|---|---|---|---:|---:|---:|---|---|"]
     for r in table.itertuples():

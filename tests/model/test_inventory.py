@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pandas as pd
 import pytest
+from peft.tuners.tuners_utils import _get_in_out_features
 from transformers import PretrainedConfig
 
 from lora_core.model import inventory
@@ -167,8 +168,18 @@ def test_attention_ffn_split_matches_config(model_id: str) -> None:
 
 @pytest.mark.parametrize("model_id", PRESETS)
 def test_every_row_is_well_formed(model_id: str) -> None:
-    inv = cached_inventory(model_id)
-    assert list(inv.columns) == list(inventory.COLUMNS)
+    """Each module row's shape is what PEFT reads from the torch module itself (``_get_in_out_features``,
+    which sizes the LoRA A and B matrices), its class and own parameters the module's."""
+    inv, model = cached_inventory(model_id), cached_skeleton(model_id).model
+    for row in inv[inv["param"].isna()].itertuples(index=False):
+        module = model.get_submodule(row.module)
+        assert row.module_class == type(module).__name__, row.name
+        assert row.numel == sum(p.numel() for p in module.parameters(recurse=False)), row.name
+        if row.kind in ("linear", "conv1d", "embedding"):
+            assert (row.in_features, row.out_features) == _get_in_out_features(module), row.name
+    for row in inv[inv["param"].notna()].itertuples(index=False):
+        p = model.get_parameter(row.name)
+        assert row.numel == p.numel() == row.num_experts * row.in_features * row.out_features, row.name
     assert inv["name"].is_unique
     linear = inv[inv["kind"].isin(["linear", "conv1d"])]
     assert (linear["base_params"] + linear["numel"] > 0).all()

@@ -14,6 +14,7 @@ from peft import get_peft_model, get_peft_model_state_dict
 
 from lora_core.planning.export import config_dict, to_lora_config
 from lora_core.planning import Plan, PlanIndex, Target, count
+from lora_core.serving import vllm_model, vllm_registry
 from lora_core.serving import ENGINES, describe, judge_all, peft_tensors, servable_plan
 from lora_core.serving.verdict import SOURCE_RE, Finding, source_of, verdict_of
 
@@ -153,28 +154,28 @@ def _judged_on(model_type: str, arch: str, plan: Plan):
 
 
 def test_vllm_judges_architectures_it_does_not_register() -> None:
-    from lora_core.serving import vllm, vllm_archs
+    from lora_core.serving import vllm
 
     plan = Plan((Target("all-linear", 8),))
     music, arch = _judged_on("musicgen", "MusicgenForConditionalGeneration", plan)
-    assert arch == "MusicgenForConditionalGeneration" and arch not in vllm_archs.REGISTERED
+    assert arch == "MusicgenForConditionalGeneration" and arch not in vllm_registry.REGISTERED
     v = vllm.judge(music)
     # vLLM's registry hands it to its Transformers backend (SupportsLoRA), whose AutoModel.from_config
     # cannot build a MusicgenConfig (MusicgenModel wants the decoder's config): refused with that error
     assert [f.kind for f in v.findings] == ["note", "refuses"] and "Transformers modeling backend" in v.reasons[0]
-    assert v.verdict == "refuses" and v.findings[1].source == source_of(vllm.rule_backend_model)
+    assert v.verdict == "refuses" and v.findings[1].source == source_of(vllm_model.rule_backend_model)
     assert v.findings[1].message.startswith("AttributeError: 'MusicgenConfig' object has no attribute")
 
     codegen, arch = _judged_on("codegen", "CodeGenForCausalLM", plan)
     assert arch == "CodeGenForCausalLM"
     v = vllm.judge(codegen)
-    refusal = next(f for f in v.findings if f.source == source_of(vllm.rule_registry))
+    refusal = next(f for f in v.findings if f.source == source_of(vllm_model.rule_registry))
     assert v.verdict == "refuses" and refusal.message.startswith(
         "Model architectures ['CodeGenForCausalLM'] are not supported for now. Supported architectures: ")
 
     mpt, arch = _judged_on("mpt", "MptForCausalLM", plan)
     assert arch == "MptForCausalLM"
-    refusal = next(f for f in vllm.judge(mpt).findings if f.source == source_of(vllm.rule_registry))
+    refusal = next(f for f in vllm.judge(mpt).findings if f.source == source_of(vllm_model.rule_registry))
     assert refusal.kind == "refuses" and "was supported in vLLM until v0.28.0" in refusal.message
 
     # a preset vLLM registers: no registry finding, still served
@@ -211,14 +212,12 @@ def test_sglang_judges_architectures_it_has_no_model_class_for() -> None:
 
 
 def test_vllm_converted_pooling_architecture_is_its_registered_base() -> None:
-    from lora_core.serving import vllm
-
     llama = exported("qv-r8").adapter
     as_cls = dataclasses.replace(llama, model=dataclasses.replace(llama.model, arch="LlamaForSequenceClassification"))
-    assert vllm.normalized_arch("LlamaForSequenceClassification") == "LlamaForCausalLM"
-    assert vllm.rule_registry(as_cls) == []
+    assert vllm_model.normalized_arch("LlamaForSequenceClassification") == "LlamaForCausalLM"
+    assert vllm_model.rule_registry(as_cls) == []
     unknown = dataclasses.replace(llama, model=dataclasses.replace(llama.model, arch="NoSuchForCausalLM"))
-    assert [f.kind for f in vllm.rule_registry(unknown)] == ["refuses"]
+    assert [f.kind for f in vllm_model.rule_registry(unknown)] == ["refuses"]
 
 
 def test_no_servable_plan_where_vllm_cannot_run_the_model() -> None:

@@ -12,6 +12,7 @@ from functools import lru_cache
 import pytest
 
 from lora_core.planning import PlanIndex
+from lora_core.serving import vllm_model, vllm_registry
 from lora_core.serving import peft_tensors, servable_plan, sglang, sglang_archs, vllm, vllm_archs
 from lora_core.serving.verdict import source_of
 
@@ -167,18 +168,18 @@ UNREGISTERED = ("MusicgenForConditionalGeneration", "CodeGenForCausalLM", "XGLMF
 
 @lru_cache(maxsize=None)
 def registry_run() -> dict:
-    archs = sorted(set(ARCH_FILES) | set(vllm_archs.PREVIOUSLY_SUPPORTED) | set(vllm_archs.OOT_SUPPORTED)
+    archs = sorted(set(ARCH_FILES) | set(vllm_registry.PREVIOUSLY_SUPPORTED) | set(vllm_registry.OOT_SUPPORTED)
                    | set(UNREGISTERED))
     return run_replay("vllm_registry_replay.py", {"archs": archs})
 
 
 def test_vllm_registry_tables_match_the_installed_registry() -> None:
     got = registry_run()
-    assert set(got["registered"]) == vllm_archs.REGISTERED
-    assert got["previously"] == vllm_archs.PREVIOUSLY_SUPPORTED
-    assert got["oot"] == vllm_archs.OOT_SUPPORTED
-    assert [tuple(s) for s in got["suffixes"]] == list(vllm._SUFFIXES)
-    assert vllm_archs.NO_LORA <= vllm_archs.REGISTERED and set(ARCH_FILES) <= vllm_archs.REGISTERED
+    assert set(got["registered"]) == vllm_registry.REGISTERED
+    assert got["previously"] == vllm_registry.PREVIOUSLY_SUPPORTED
+    assert got["oot"] == vllm_registry.OOT_SUPPORTED
+    assert [tuple(s) for s in got["suffixes"]] == list(vllm_model._SUFFIXES)
+    assert vllm_archs.NO_LORA <= vllm_registry.REGISTERED and set(ARCH_FILES) <= vllm_registry.REGISTERED
 
 
 def test_vllm_resolves_unregistered_architectures_as_its_registry_does() -> None:
@@ -188,8 +189,8 @@ def test_vllm_resolves_unregistered_architectures_as_its_registry_does() -> None
     base = exported("qv-r8").adapter
     for arch, backend in got["backend"].items():
         a = dataclasses.replace(base, model=dataclasses.replace(base.model, arch=arch))
-        found = vllm.rule_registry(a)
-        if arch in vllm_archs.REGISTERED or vllm.normalized_arch(arch) in vllm_archs.REGISTERED:
+        found = vllm_model.rule_registry(a)
+        if arch in vllm_registry.REGISTERED or vllm_model.normalized_arch(arch) in vllm_registry.REGISTERED:
             assert found == [], arch
         elif backend is not None:
             assert [f.kind for f in found] == ["note"], arch
@@ -198,8 +199,8 @@ def test_vllm_resolves_unregistered_architectures_as_its_registry_does() -> None
             ours, theirs = found[0].message, got["unsupported"][arch]
             if "Supported architectures: " in theirs:  # ours abbreviates the list of names vLLM prints
                 head, names = theirs.split("Supported architectures: ")
-                assert ours == head + f"Supported architectures: dict_keys([... {len(vllm_archs.REGISTERED)} names])"
-                assert names.count("'") == 2 * len(vllm_archs.REGISTERED)
+                assert ours == head + f"Supported architectures: dict_keys([... {len(vllm_registry.REGISTERED)} names])"
+                assert names.count("'") == 2 * len(vllm_registry.REGISTERED)
             else:
                 assert ours == theirs, arch
     assert got["backend"]["MusicgenForConditionalGeneration"] is not None

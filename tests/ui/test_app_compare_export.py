@@ -9,7 +9,7 @@ import pytest
 from peft import LoraConfig
 
 from lora_core.planning.export import adapter_config_bytes, to_lora_config
-from lora_core.planning import Target, count
+from lora_core.planning import count
 from tests.app_support import errors, index_of, model_of, open_app, plan_of
 from ui.common.loaded_model import ModelRef, load
 

@@ -9,7 +9,7 @@ import pytest
 
 import lora_core.model.hub
 from lora_core.model import presets
-from lora_core.charts import human
+from lora_core.numbers import human
 from lora_core.model.summary import summarize
 from tests.app_support import errors, metric, model_of, open_app, plan_of
 from ui.common.loaded_model import load

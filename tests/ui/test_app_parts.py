@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lora_core import charts
+from lora_core.numbers import human, human_pct
 from lora_core.planning import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve, resolve_plan
 from tests.helpers import PRESETS, cached_inventory
 from ui.targets.toggles import toggle_states, toggles_for
@@ -13,12 +14,18 @@ from ui.targets.toggles import toggle_states, toggles_for
 @pytest.mark.parametrize("n, text", [(41_943_040, "41.9 M"), (8_030_261_248, "8.03 B"), (512, "512"),
                                      (405_853_388_800, "406 B"), (1_500, "1.5 k")])
 def test_human(n, text):
-    assert charts.human(n) == text
+    assert human(n) == text
+
+
+@pytest.mark.parametrize("n, text", [(124_439_808, "124.4 M"), (294_912, "294.9 K"), (8_030_261_248, "8.03 B"),
+                                     (512, "512")])
+def test_human_with_one_decimal_as_the_cli_prints(n, text):
+    assert human(n, one_decimal=True) == text
 
 
 @pytest.mark.parametrize("share, text", [(0.0052, "0.52 %"), (0.5, "50.00 %"), (0.000012, "0.0012 %"), (0, "0 %")])
 def test_human_pct(share, text):
-    assert charts.human_pct(share) == text
+    assert human_pct(share) == text
 
 
 @pytest.mark.parametrize("model", PRESETS)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lora_core.charts import human, human_pct
+from lora_core.numbers import human, human_pct
 from lora_core.memory import MemorySettings, estimate_for_plan
 from lora_core.planning import PRESET_PLANS, Plan, Target, count, resolve_plan
 from tests.app_support import errors, expected_trainable, index_of, metric, open_app, plan_of, shown_trainable

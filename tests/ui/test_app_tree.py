@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from lora_core.charts import human
+from lora_core.numbers import human
 from lora_core.planning import Plan, Target, count
 from tests.app_support import errors, index_of, metric, model_of, open_app, plan_of
 from ui.common.state import SAVED, SavedPlan

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from peft import LoraConfig, get_peft_model
 
-from lora_core.charts import human, per_layer_by_role
+from lora_core.charts import per_layer_by_role
+from lora_core.numbers import human
 from lora_core.planning import Plan, PlanIndex, Target, count, resolve_plan
 from tests.browser_support import (ROOT, app_url, browser, error_texts, nav_link, save_png,  # noqa: F401
                                    set_full_height, signature, wait_changed, wait_idle)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from lora_core.charts import human
+from lora_core.numbers import human
 from lora_core.imports import read_text, state
 from tests.browser_support import app_url, browser, error_texts, nav_link, wait_idle  # noqa: F401
 from tests.helpers import cached_inventory, cached_skeleton

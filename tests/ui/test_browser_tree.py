@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-from lora_core.charts import human
+from lora_core.numbers import human
 from lora_core.planning import Plan, PlanIndex, Target, count
 from tests.browser_support import (ROOT, app_url, browser, error_texts, save_png,  # noqa: F401
                                    set_full_height, signature, wait_changed)

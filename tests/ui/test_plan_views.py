@@ -1,17 +1,21 @@
 """ui.common.plan_views: what the Targets page shows for a plan, built once per (model, plan) and equal
-to what lora_core computes from scratch."""
+to what PEFT builds for the plan's exported config."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import warnings
 
 import pytest
+from peft import get_peft_model
 
-from lora_core.planning import PRESET_PLANS, Plan, PlanIndex, Target, count, resolve, resolve_plan
-from tests.helpers import cached_inventory
+from lora_core.peft_rules import layer_index
+from lora_core.planning import PRESET_PLANS, Plan, PlanIndex, Target, resolve
+from lora_core.planning.export import to_lora_config
+from lora_core.planning.verify import wrapped_by_peft
+from tests.helpers import cached_inventory, cached_skeleton, fresh_skeleton
 from ui.common.plan_views import LRU, PlanViews, build_view
 from ui.targets.surprises import NameFacts
-from ui.targets.toggles import toggle_states, toggles_for
+from ui.targets.toggles import toggles_for
 
 CASES = [
     ("meta-llama/Meta-Llama-3.1-8B", PRESET_PLANS["Q,V r8 + FFN r4 (extended)"]),
@@ -26,19 +30,36 @@ def _model(model_id: str):
     return PlanIndex(inv), toggles_for(inv), NameFacts.of(inv)
 
 
+def _peft(model_id: str, plan: Plan):
+    """PEFT's own model for the plan's exported config, on a fresh meta skeleton."""
+    config = to_lora_config(plan, cached_inventory(model_id), cached_skeleton(model_id))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return get_peft_model(fresh_skeleton(model_id).model, config, low_cpu_mem_usage=True)
+
+
 @pytest.mark.parametrize("model_id, plan", CASES, ids=["llama-extended", "llama-layers-dora", "qwen3-moe", "gpt2-all"])
-def test_view_equals_lora_core(model_id, plan):
+def test_view_shows_what_peft_builds(model_id, plan):
+    """Counts, wrapped units and ranks, DoRA's share and every chart's total, against PEFT's model."""
     index, toggles, facts = _model(model_id)
     view = build_view(resolve(plan, index), toggles, facts)
-    rows = resolve_plan(plan, index)
-    assert view.count == count(plan, index)
-    assert view.rows.equals(rows)
-    assert view.states == toggle_states(toggles, resolve(plan, index))
-    assert view.dora_params == (count(plan, index).trainable - count(replace(plan, dora=False), index).trainable)
-    layer_sum = sum(sum(t["y"]) for t in view.layer_chart.spec["data"])
-    assert layer_sum == int(rows.loc[rows["layer"].notna(), "lora_params"].sum())
-    assert sum(view.share_chart.spec["data"][0]["values"]) == view.count.lora
-    assert view.frozen_chart.spec["data"][0]["x"] == [view.count.all_params - view.count.trainable, view.count.trainable]
+    peft_model = _peft(model_id, plan)
+    trainable, total = peft_model.get_nb_trainable_parameters()
+    assert (view.count.trainable, view.count.all_params) == (trainable, total)
+    wrapped = {n.removesuffix(".weight") if n not in set(index.names) else n: ra
+               for n, ra in wrapped_by_peft(peft_model).items()}
+    shown = {n: (int(r), float(a)) for n, r, a in zip(view.rows["name"], view.rows["rank"], view.rows["alpha"])}
+    assert shown == wrapped
+    params = dict(peft_model.named_parameters())
+    assert view.dora_params == sum(p.numel() for n, p in params.items() if "lora_magnitude_vector" in n)
+    layered = sum(p.numel() for n, p in params.items() if p.requires_grad and layer_index(n) is not None)
+    assert sum(sum(t["y"]) for t in view.layer_chart.spec["data"]) == layered
+    assert sum(view.share_chart.spec["data"][0]["values"]) == trainable
+    assert view.frozen_chart.spec["data"][0]["x"] == [total - trainable, trainable]
+    for key, state in view.states.items():  # a toggle shown on carries the rank PEFT gives its units
+        if state.on:
+            units = [n for n in wrapped if index.mask(key)[list(index.names).index(n)]]
+            assert units and {wrapped[n][0] for n in units} >= {state.rank}, key
     for fig in (view.layer_chart, view.share_chart, view.frozen_chart):
         fig.validated()  # Plotly accepts every property
 

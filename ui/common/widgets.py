@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lora_core.charts import human, human_bytes, human_pct
+from lora_core.numbers import human, human_bytes, human_pct
 from lora_core.errors import InputError
 from lora_core.planning import PlanCount
 

@@ -12,6 +12,7 @@ from lora_core import charts
 from lora_core.model import presets
 from lora_core.errors import InputError
 from lora_core.memory import MemorySettings, estimate_for_plan
+from lora_core.numbers import human_bytes, human_pct
 
 from ..common import page, state, widgets
 from ..common.loaded_model import LoadedModel, ModelRef, load
@@ -68,8 +69,8 @@ def summary_row(label: str, model: LoadedModel, plan) -> dict:
     return {"plan": label, "model": model.ref.label, "targets": encode_targets(plan.targets),
             "layers": encode_layers(plan.layers) or "all",
             "options": ", ".join(o for o, on in (("DoRA", plan.dora), ("rsLoRA", plan.rslora)) if on) or "—",
-            "trainable": c.trainable, "share": charts.human_pct(c.share), "modules": c.modules,
-            "fp16": charts.human_bytes(c.trainable * 2), "memory": charts.human_bytes(mem.total),
+            "trainable": c.trainable, "share": human_pct(c.share), "modules": c.modules,
+            "fp16": human_bytes(c.trainable * 2), "memory": human_bytes(mem.total),
             **cluster.compare_figures(model, plan, mem, c.trainable - resolved.dora_params, settings)}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lora_core.model import presets
-from lora_core.charts import human
+from lora_core.numbers import human
 from lora_core.errors import InputError
 from lora_core.imports import ImportReport, open_source, read_text, state as replay
 from lora_core.imports.adapter import looks_like_repo_id

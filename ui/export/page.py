@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from lora_core.planning.audit import MAX_ADAPTER_CONFIG_BYTES, audit_adapter_config
-from lora_core.charts import human, human_pct
+from lora_core.numbers import human, human_pct
 from lora_core.errors import InputError
 from lora_core.model.guards import load_json_object
 from lora_core.model.task.adapter import adapter_task

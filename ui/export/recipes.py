@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lora_core.charts import human
+from lora_core.numbers import human
 from lora_core.errors import InputError
 from lora_core.planning import Plan
 from lora_core.recipes import TOOLS, Recipe, write_all

@@ -11,7 +11,7 @@ from functools import lru_cache
 import streamlit as st
 
 from lora_core import charts
-from lora_core.charts import human, human_bytes
+from lora_core.numbers import human, human_bytes
 from lora_core.lesson import charts as lesson_charts
 from lora_core.lesson.breakdown import added_by, by_unit_kind, memory_story
 from lora_core.lesson.budget import default_budget, equal_budget

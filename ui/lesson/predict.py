@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lora_core.charts import human
+from lora_core.numbers import human
 from lora_core.errors import InputError
 from lora_core.lesson.breakdown import larger_answer
 from lora_core.lesson.predict import how_far, judge_choice, parse_count

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lora_core.model import presets, sources
-from lora_core.charts import human
+from lora_core.numbers import human
 from lora_core.errors import InputError
 
 from ..common import page, state, widgets

@@ -19,7 +19,8 @@ from lora_core.errors import InputError
 from lora_core.model.summary import fold_layers
 from lora_core.model.text_config import text_config
 from lora_core.tree import keys
-from lora_core.tree.diagram import Diagram, layer_diagram
+from lora_core.tree.boxes import Diagram
+from lora_core.tree.diagram import layer_diagram
 from lora_core.tree.hierarchy import ROOT, TreeShape, build_shape, rows_of
 
 from ..common import state

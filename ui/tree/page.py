@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lora_core.charts import human
+from lora_core.numbers import human
 from lora_core.tree.figures import diagram_figure, tree_icicle
 from lora_core.tree.hierarchy import ROOT, node_table, search_focus
 
