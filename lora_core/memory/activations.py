@@ -88,8 +88,11 @@ class ActivationShape:
 
 def _first(cfg, *names: str, default: int = 0) -> int:
     """The first of ``names`` the config sets to a truthy value, as an int; a per-layer list
-    (Gemma-3n's ``intermediate_size``) gives its largest entry."""
+    (Gemma-3n's ``intermediate_size``) gives its largest entry, a per-stack mapping (LXMERT's
+    ``num_hidden_layers``: vision, cross-encoder and language layers) the sum of its stacks."""
     value = next((getattr(cfg, n) for n in names if getattr(cfg, n, None)), default)
+    if isinstance(value, dict):
+        return sum(int(v) for v in value.values())
     return int(max(value)) if isinstance(value, (list, tuple)) else int(value)
 
 

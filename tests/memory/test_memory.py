@@ -324,3 +324,22 @@ def test_recipe_tool_maps_to_its_profile(tool: str, profile: str) -> None:
     from lora_core.memory import profile_for_recipe
 
     assert profile_for_recipe(tool) == profile
+
+
+def test_per_stack_layer_mapping_counts_every_stack(tmp_path, capsys) -> None:
+    """LXMERT sets ``num_hidden_layers`` to a mapping of its stacks: ``plan`` estimates its memory
+    over all of them instead of failing with a TypeError."""
+    from transformers import LxmertConfig
+
+    from lora_core.memory.activations import activation_shape
+
+    config = LxmertConfig()
+    stacks = config.num_hidden_layers
+    assert isinstance(stacks, dict)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**config.to_dict(), "architectures": ["LxmertForPreTraining"]}))
+    assert cli.main(["plan", str(path), "--target", "attention", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["memory"]["peak_allocated"] > 0
+    skel = build_skeleton(config)
+    assert activation_shape(config, build_inventory(skel)).layers == sum(stacks.values())
