@@ -94,11 +94,12 @@ def show(plan, model, trainable: int, est, settings) -> None:
                 f"tokens{cost}.")
     if report.ds_gap:
         st.caption(report.ds_gap.sentence())
-    frame = model.views.memory(plan, ("cluster-sweep", settings, cluster.offload, cluster.gpu),
-                               lambda: sweep_frame(est, sizes, trainable, strategies_for(settings.trainer,
-                                                                                         settings.base_dtype),
-                                                   cluster.offload))
-    widgets.chart(per_gpu_chart(frame, gpu.memory_gib, gpu.label), "tg_chart_cluster",
+    figure = model.views.memory(plan, ("cluster-chart", settings, cluster.offload, cluster.gpu),
+                                lambda: per_gpu_chart(sweep_frame(est, sizes, trainable,
+                                                                  strategies_for(settings.trainer, settings.base_dtype),
+                                                                  cluster.offload),
+                                                      gpu.memory_gib, gpu.label))
+    widgets.chart(figure, "tg_chart_cluster",
                   "nvidia-smi figure per GPU for each strategy the trainer offers (offload as chosen where the "
                   "strategy has it); the dotted line is the GPU's memory.", config=widgets.STATIC_CHART_CONFIG)
     table = report.min_gpus.assign(per_gpu_gib=report.min_gpus["per_gpu_bytes"] / GIB,
