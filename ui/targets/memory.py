@@ -4,6 +4,10 @@ One call from ``ui/targets/page.py`` (:func:`show`). The numbers are ``lora_core
 module only lays out widgets. The profile defaults to PEFT with the transformers Trainer (or the
 one matching ``st.session_state["mem_recipe_tool"]`` when the Export page sets it); changing
 the trainer resets the knobs to its defaults.
+
+The fourteen trainer knobs sit in an expander, closed by default, drawn only while it is open
+(:mod:`ui.targets.lazy`); their values live in a plain session key (:data:`SAVED_KNOBS`, with the
+trainer they belong to), which the widgets read from and write back to when they are drawn.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from lora_core.memory.profiles import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LO
 from lora_core.memory.versions import BITSANDBYTES_VERSIONS, TORCHAO_VERSIONS
 
 from ..common import widgets
-from . import cluster
+from . import cluster, lazy
 
 SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
 KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "logits": "tg_mem_logits",
@@ -29,13 +33,15 @@ KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "lo
              "upcast_unquantized": "tg_mem_upcast", "bitsandbytes": "tg_mem_bnb", "torchao": "tg_mem_torchao",
              "keeps_previous_step": "tg_mem_prev", "fused_lora_kernels": "tg_mem_fused", "expands_kv": "tg_mem_kv",
              "softcap_eager_attention": "tg_mem_softcap"}
+KNOBS_OPEN = "tg_mem_knobs_open"  # the knobs' expander
+SAVED_KNOBS = "mem_knobs"  # plain key: (trainer, {knob: value}), kept while the knob widgets are not drawn
 
 
 def follow_recipe_tool(tool: str) -> None:
     """Make ``tool``'s profile (and its knobs) the Targets page's memory setting on its next render."""
     ss = st.session_state
     ss["mem_recipe_tool"] = tool
-    for key in ("tg_mem_trainer", *KNOB_KEYS.values()):
+    for key in ("tg_mem_trainer", SAVED_KNOBS, *KNOB_KEYS.values()):
         if key in ss:
             del ss[key]
 
@@ -56,9 +62,13 @@ def apply_settings(settings: MemorySettings) -> list[str]:
 
 
 def _reset_knobs() -> None:
-    profile = PROFILES[st.session_state["tg_mem_trainer"]]
+    """The trainer's own knob values, in :data:`SAVED_KNOBS` and in the knob widgets."""
+    ss = st.session_state
+    trainer = ss["tg_mem_trainer"]
+    ss[SAVED_KNOBS] = (trainer, {knob: getattr(PROFILES[trainer], knob) for knob in KNOB_KEYS})
     for knob, key in KNOB_KEYS.items():
-        st.session_state[key] = getattr(profile, knob)
+        if key in ss:  # a drawn widget; the others take the value when their expander opens
+            ss[key] = ss[SAVED_KNOBS][1][knob]
 
 
 def _defaults() -> None:
@@ -66,12 +76,25 @@ def _defaults() -> None:
     for key, value in (("tg_mem_dtype", "bf16"), ("tg_mem_seq", 2048), ("tg_mem_batch", 1), ("tg_mem_ckpt", True),
                        ("tg_mem_trainer", profile_for_recipe(ss.get("mem_recipe_tool", "peft")))):
         ss.setdefault(key, value)
-    if KNOB_KEYS["optimizer"] not in ss:
+    if ss.get(SAVED_KNOBS, (None,))[0] != ss["tg_mem_trainer"]:  # first visit, or the trainer was reset
         _reset_knobs()
 
 
 def _knobs() -> None:
-    with st.expander("Trainer knobs", expanded=False):
+    """The knob widgets when their expander is open, their values kept in :data:`SAVED_KNOBS`."""
+    box = lazy.section("Trainer knobs", KNOBS_OPEN)
+    if box is None:
+        return
+    ss = st.session_state
+    trainer, values = ss[SAVED_KNOBS]
+    for knob, key in KNOB_KEYS.items():
+        ss.setdefault(key, values[knob])
+    _knob_widgets(box)
+    ss[SAVED_KNOBS] = (trainer, {knob: ss[key] for knob, key in KNOB_KEYS.items()})
+
+
+def _knob_widgets(box) -> None:
+    with box:
         k1, k2 = st.columns(2)
         k1.selectbox("Adapter dtype", ADAPTER_DTYPES, key="tg_mem_adapter", help="LoRA weights and their gradients.")
         k2.selectbox("Optimizer states", OPTIMIZERS, key="tg_mem_optim", format_func=lambda o: OPTIMIZER_HELP[o])
@@ -100,7 +123,7 @@ def _knobs() -> None:
 def settings_from_state() -> MemorySettings:
     """The settings the widgets hold (raises ``InputError``, e.g. for batch 0)."""
     ss = st.session_state
-    knobs = {knob: ss[key] for knob, key in KNOB_KEYS.items()}
+    knobs = dict(ss[SAVED_KNOBS][1])
     if knobs["optimizer"] == PROFILES[ss["tg_mem_trainer"]].optimizer:
         knobs["optimizer"] = None  # the trainer's own choice, which may change with a quantized base (LitGPT)
     return MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"],
