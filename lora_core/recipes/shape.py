@@ -86,7 +86,7 @@ class ToolShape:
     switches: tuple[Switch, ...]
     bases: tuple[tuple[str, dict[str, Any]], ...]
     base_defaults: dict[str, Any]
-    refusal: str  # what the tool says of base keys no row matches
+    refusal: tuple[str, str]  # the key and what the tool says of base keys no row matches
 
 
 _CKPT = "gradient_checkpointing"
@@ -101,10 +101,11 @@ TABLES: dict[str, ToolShape] = {t.tool: t for t in (
                Number("epochs", "num_epochs", float, 1.0)),
               (Switch(_CKPT, _CKPT, {True: True, False: False}, False, {"offload": True, "offload_disk": True}),
                Switch("flash_attention", "attn_implementation", {True: "sdpa", False: "eager"}, None, {None: True}, True)),
-              (("nf4", {"adapter": "qlora", "load_in_4bit": True}), ("int8", {"adapter": "lora", "load_in_8bit": True}),
-               ("bf16", {"adapter": "lora"})),
+              (("nf4", {"adapter": "qlora", "load_in_4bit": True, "load_in_8bit": False}),
+               ("int8", {"adapter": "lora", "load_in_8bit": True}), ("bf16", {"adapter": "lora"})),
               {"load_in_4bit": False, "load_in_8bit": False},
-              "adapter: qlora needs load_in_4bit: true and no load_in_8bit (axolotl's validate_qlora raises)"),
+              ("load_in_4bit", "adapter: qlora needs load_in_4bit: true and no load_in_8bit (axolotl's validate_qlora "
+                               "raises)")),
     ToolShape("llamafactory",
               (Number("seq_len", "cutoff_len", int, 2048), Number("batch_size", "per_device_train_batch_size", int, 8),
                Number("epochs", "num_train_epochs", float, 3.0)),
@@ -113,7 +114,7 @@ TABLES: dict[str, ToolShape] = {t.tool: t for t in (
                       {"auto": True, "fa2": True, "fa3": True})),
               (("nf4", {"quantization_bit": 4}), ("int8", {"quantization_bit": 8}), ("bf16", {"quantization_bit": None})),
               {"quantization_bit": None},
-              "quantization_bit must be 4 or 8 for LoRA on bitsandbytes (LLaMA-Factory raises)"),
+              ("quantization_bit", "must be 4 or 8 for LoRA on bitsandbytes (LLaMA-Factory raises)")),
     ToolShape("unsloth",
               (Number("seq_len", "max_seq_length", int, 2048), Number("batch_size", "per_device_train_batch_size", int, None),
                Number("epochs", "num_train_epochs", float, None)),
@@ -121,8 +122,8 @@ TABLES: dict[str, ToolShape] = {t.tool: t for t in (
               (("nf4", {"load_in_4bit": True, "load_in_8bit": False}), ("int8", {"load_in_4bit": False, "load_in_8bit": True}),
                ("bf16", {"load_in_4bit": False, "load_in_8bit": False})),
               {"load_in_4bit": True, "load_in_8bit": False},
-              "Unsloth loads in 4bit or 8bit or 16bit, not a combination (it raises RuntimeError; load_in_4bit is "
-              "True by default: set load_in_4bit=False for 8-bit)"),
+              ("load_in_8bit", "Unsloth loads in 4bit or 8bit or 16bit, not a combination (it raises RuntimeError; "
+                               "load_in_4bit is True by default: set load_in_4bit=False for 8-bit)")),
     ToolShape("python",
               (Number("seq_len", "max_length", int, None), Number("batch_size", "per_device_train_batch_size", int, 8),
                Number("epochs", "num_train_epochs", float, 3.0)),
@@ -130,14 +131,16 @@ TABLES: dict[str, ToolShape] = {t.tool: t for t in (
                Switch("flash_attention", "attn_implementation", {True: "sdpa", False: "eager"}, None, {None: True}, True)),
               (("nf4", {"load_in_4bit": True}), ("int8", {"load_in_8bit": True}), ("bf16", {})),
               {"load_in_4bit": False, "load_in_8bit": False},
-              "BitsAndBytesConfig loads in 4-bit or 8-bit, not both"),
+              ("load_in_4bit", "BitsAndBytesConfig loads in 4-bit or 8-bit, not both")),
 )}
 
 
 def write(tool: str, shape: Shape) -> dict[str, Any]:
-    """The tool's keys for ``shape``, in table order (base keys, numbers, switches)."""
+    """The tool's keys for ``shape``, in table order (base keys, numbers, switches); a base key left at
+    an off default (``load_in_8bit: false``) is not written."""
     table = TABLES[tool]
-    out = {k: v for k, v in dict(table.bases)[shape.base_dtype].items() if v is not None}
+    out = {k: v for k, v in dict(table.bases)[shape.base_dtype].items()
+           if v is not None and not (v is False and table.base_defaults.get(k) is False)}
     for n in table.numbers:
         value = getattr(shape, n.ours)
         out[n.key] = float(value) if n.kind is float else int(value)
@@ -186,8 +189,8 @@ def _base(table: ToolShape, data: dict[str, Any], where: str) -> str:
     for dtype, row in table.bases:
         if all(_same(given[k], v) for k, v in row.items()):
             return dtype
-    first = next((k for k in keys if k in data and k in table.base_defaults), keys[0])
-    raise InputError(f"{where}: {first}", f"{table.refusal}; got " + ", ".join(f"{k}={given[k]!r}" for k in keys))
+    key, message = table.refusal
+    raise InputError(f"{where}: {key}", f"{message}; got " + ", ".join(f"{k}={given[k]!r}" for k in keys))
 
 
 def _same(value: Any, wanted: Any) -> bool:

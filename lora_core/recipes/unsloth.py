@@ -36,7 +36,7 @@ def arguments(built: dict) -> dict:
 def render(built: dict, model_id: str, header: list[str], shape: shapes.Shape, parallel: dict) -> str:
     """``FastLanguageModel.from_pretrained`` then ``get_peft_model`` with the plan's arguments and the shape."""
     keys = shapes.write("unsloth", shape)
-    loading = "".join(f", {k}={keys[k]!r}" for k in _LOADING)
+    loading = "".join(f", {k}={keys[k]!r}" for k in _LOADING if k in keys)
     args = "".join(f"    {k}={v!r},\n" for k, v in {**arguments(built), **{k: keys[k] for k in _PEFT_CALL}}.items())
     rest = {k: v for k, v in keys.items() if k not in (*_LOADING, *_PEFT_CALL)}
     return ("\n".join(f"# {h}" for h in header) + "\nfrom unsloth import FastLanguageModel\n\n"
