@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..numbers import human
-from . import result_cache
+from . import COMMANDS, command_name, result_cache
 from .common import add_model_arguments, open_from_args
 
 if TYPE_CHECKING:  # pandas loads when the output is not cached; torch and transformers with no snapshot
@@ -36,7 +36,7 @@ _HEADLINES: tuple[tuple[str, str], ...] = (
 
 def register(subparsers: Any) -> None:
     """Add the ``inspect`` subcommand."""
-    p = subparsers.add_parser("inspect", help="show a model's sizes and targetable modules",
+    p = subparsers.add_parser(command_name("inspect"), help=COMMANDS["inspect"],
                               description=__doc__)
     add_model_arguments(p)
     p.add_argument("--json", action="store_true",

@@ -41,6 +41,16 @@ def test_importing_the_cli_loads_no_heavy_library():
     assert _loaded_after("import lora_core.cli") == []
 
 
+def test_the_top_level_help_and_a_missing_command_import_no_command_module():
+    """``python -m lora_core --help`` lists every command from ``COMMANDS`` (``plan``'s module
+    alone would load torch, transformers and PEFT)."""
+    for argv in (["--help"], [], ["no-such-command"]):
+        run = (f"import contextlib, io\nfrom lora_core.cli import main\n"
+               f"with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+               f"    try:\n        main({argv!r})\n    except SystemExit:\n        pass")
+        assert _loaded_after(run) == [], argv
+
+
 def test_the_name_rules_and_the_layer_folding_load_neither_peft_nor_torch():
     """PEFT's name rules (matching, layer index) are pure; only the functions that ask PEFT import it."""
     assert _loaded_after("import lora_core.peft_rules, lora_core.model.summary, lora_core.model.snapshot") == ["pandas"]
