@@ -9,7 +9,8 @@ Cases, each in a fresh process with its own empty result cache (``LORA_EXPLORER_
 - first run, live build: the same with the snapshot bypassed (``LORA_EXPLORER_SNAPSHOTS=off``),
   what any other install or a non-preset costs (earlier code always builds live);
 - repeated run: the same command again, answered from the result cache where the code has one.
-Runs of all code versions alternate so that they see the same load. CPU time is user + system of
+Runs of all code versions alternate so that they see the same load; beside them, the floor of a
+live build (torch and transformers building the model with no ``lora_core``). CPU time is user + system of
 the child (``getrusage``); the load average is printed. Then, for the fresh-install run and the
 live build, the modules ``python -X importtime`` charges most.
 """
@@ -28,15 +29,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PRESET = "meta-llama/Meta-Llama-3.1-8B"
 CASES = ("first run on a fresh install", "first run, live build", "repeated run")
+# The floor of a live build: torch and transformers building the preset alone, no lora_core.
+FLOOR = ("import json, torch\nfrom transformers import AutoConfig, AutoModelForCausalLM\n"
+         "d = json.load(open('lora_core/model/presets/{file}'))\ncfg = AutoConfig.for_model(**d)\n"
+         "with torch.device('meta'):\n    AutoModelForCausalLM.from_config(cfg)")
 
 
-def cpu_of(code_dir: Path, cache: str, snapshots: str = "on", extra: tuple[str, ...] = ()) -> tuple[float, str]:
+def cpu_of(code_dir: Path, cache: str, snapshots: str = "on", extra: tuple[str, ...] = (),
+           command: tuple[str, ...] = ("-m", "lora_core", "inspect", PRESET)) -> tuple[float, str]:
     """CPU seconds of one ``inspect`` in a fresh process on the code in ``code_dir``, and its stderr."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     env = {**os.environ, "PYTHONPATH": str(code_dir), "LORA_EXPLORER_CACHE_DIR": cache,
            "LORA_EXPLORER_SNAPSHOTS": snapshots}
-    p = subprocess.run([sys.executable, *extra, "-m", "lora_core", "inspect", PRESET], cwd=code_dir,
-                       capture_output=True, text=True, env=env)
+    p = subprocess.run([sys.executable, *extra, *command], cwd=code_dir, capture_output=True, text=True, env=env)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         raise RuntimeError(p.stderr[-2000:])
@@ -67,6 +72,8 @@ def measure(befores: list[Path], runs: int, tmp: Path) -> dict[tuple[str, str], 
         add("after", CASES[0], cpu_of(ROOT, cache)[0])
         add("after", CASES[2], cpu_of(ROOT, cache)[0])
         add("after", CASES[1], cpu_of(ROOT, str(tmp / f"live-{i}"), "off")[0])
+        floor = FLOOR.format(file=PRESET.replace("/", "__", 1) + ".json")
+        add("floor", CASES[1], cpu_of(ROOT, "off", command=("-c", floor))[0])
     for j, before in enumerate(befores):  # earlier code builds live on a first run
         times[(f"before {label(before)}", CASES[1])] = times[(f"before {label(before)}", CASES[0])]
     return times
@@ -114,6 +121,10 @@ def main() -> None:
           f"after ({os.cpu_count()} CPUs); after = {label(ROOT)}\n")
     columns = [f"before {label(b)}" for b in args.before] + ["after"]
     print("\n".join(table(times, columns)))
+    floor = times[("floor", CASES[1])]
+    print(f"\nFloor of a live build, torch + transformers building the model alone (AutoConfig, "
+          f"AutoModelForCausalLM.from_config on meta, no lora_core): {statistics.median(floor):.2f} s "
+          f"({min(floor):.2f}-{max(floor):.2f})")
     print("\nFirst run on a fresh install (snapshot), the modules -X importtime charges most (cumulative, us):")
     print("\n".join(top_imports(snap_imports)))
     print("\nFirst run, live build, the modules -X importtime charges most (cumulative, us):")
