@@ -34,6 +34,7 @@ from lora_core.memory.parallel import STRATEGIES, EngineKnobs, ParallelEstimate,
 from lora_core.model.inventory import build_inventory
 from lora_core.model.skeleton import build_skeleton
 from lora_core.planning import Plan, PlanIndex, Target, count
+from tests.memory import tables
 
 GIB = 2**30
 PEFT_FSDP = "huggingface/peft docs/source/accelerate/fsdp.md"
@@ -215,10 +216,8 @@ def validation_table(cases: tuple[ParallelCase, ...] = CASES, band: float = 0.15
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The table as docs/parallel.md shows it (GiB)."""
-    lines = ["| case | strategy | GPUs | offload | kind | estimate GiB | measured GiB | ratio | held out | source |",
-             "|---|---|---:|---|---|---:|---:|---:|---|---|"]
-    for r in table.itertuples():
-        lines.append(f"| {r.id} | {r.strategy} | {r.gpus} | {r.offload} | {r.kind} | {r.estimate / GIB:.1f} | "
-                     f"{r.measured / GIB:.1f} | {r.ratio:.2f}{'' if r.within else ' ✗'} | "
-                     f"{'yes' if r.holdout else ''} | {r.source} |")
-    return "\n".join(lines)
+    return tables.markdown_table(table, (
+        ("case", "l", lambda r: r.id), ("strategy", "l", lambda r: r.strategy), ("GPUs", "r", lambda r: str(r.gpus)),
+        ("offload", "l", lambda r: r.offload), ("kind", "l", lambda r: r.kind),
+        ("estimate GiB", "r", lambda r: f"{r.estimate / GIB:.1f}"), ("measured GiB", "r", lambda r: f"{r.measured / GIB:.1f}"),
+        ("ratio", "r", tables.ratio_cell), ("held out", "l", tables.held_out_cell), ("source", "l", lambda r: r.source)))
