@@ -16,6 +16,7 @@ import dataclasses
 import json
 from typing import Any
 
+from . import COMMANDS, command_name
 from ..errors import InputError
 from ..imports import ImportReport, open_source, state
 from ..imports.statement import cluster_of
@@ -27,8 +28,8 @@ from .memory import render_memory
 
 def register(subparsers: Any) -> None:
     """Add the ``open-recipe`` subcommand."""
-    p = subparsers.add_parser("open-recipe", help="what an axolotl/LLaMA-Factory YAML, Unsloth snippet or adapter "
-                              "trains", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(command_name("open_recipe"), help=COMMANDS["open_recipe"],
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("recipe", metavar="FILE_OR_HUB_ID", help="a YAML or .py file, an adapter folder, or a Hub adapter id")
     p.add_argument("--model", default=None, metavar="MODEL",
                    help="the base model (preset id, Hub id, folder, config.json); default: the one the recipe names")
