@@ -100,7 +100,8 @@ def shape_lines(tool: str, shape: Shape, strategy: str, offload: str) -> list[st
     s = get_strategy(strategy)
     lines = [f"Training shape: {shape.seq_len:,} tokens x {shape.batch_size} per GPU, {shape.epochs:g} epochs, "
              f"{_BASES[shape.base_dtype]}, checkpointing {'on' if shape.gradient_checkpointing else 'off'}, "
-             f"{'fused (SDPA)' if shape.flash_attention else 'eager'} attention."]
+             + ("Unsloth's own attention kernels." if tool == "unsloth" else
+                f"{'fused (SDPA)' if shape.flash_attention else 'eager'} attention.")]
     if s.engine != "none":
         lines.append(f"Several GPUs: {s.label}" + ("" if offload == "none" else f", offload {offload}")
                      + f" ({launch_line(strategy, tool)})")
