@@ -128,6 +128,11 @@ def test_open_section_reports_once_per_plan_and_cluster_and_keeps_its_inputs_whe
     at.session_state[OPEN] = False
     at.run()
     assert "tg_cl_gpus" not in [w.key for w in at.number_input]
+    at.toggle(key="tg_on_k").set_value(True).run()
+    open_section(at, OPEN)  # reopened on the same page: the inputs as set
+    assert at.number_input(key="tg_cl_gpus").value == 8 and at.selectbox(key="tg_cl_strategy").value == "zero3"
+    at.session_state[OPEN] = False
+    at.run()
     at.switch_page("pages/compare.py").run()
     at.switch_page("pages/targets.py").run()
     assert "tg_cl_gpus" not in [w.key for w in at.number_input]  # closed as left

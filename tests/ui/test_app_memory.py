@@ -124,7 +124,8 @@ def _knob_keys(at) -> set[str]:
 
 def test_closed_knobs_draw_no_widget_and_keep_their_values():
     """Closed (the default), a click draws none of the fourteen knobs; a knob set while open still
-    moves the estimate after the expander is closed and the plan changes; a new trainer resets it."""
+    moves the estimate after the expander is closed and the plan changes, and shows again when it is
+    reopened or the page revisited; a new trainer resets it."""
     at = open_app("pages/targets.py")
     at.toggle(key="tg_on_k").set_value(True).run()
     assert not at.exception and _knob_keys(at) == set()
@@ -137,6 +138,13 @@ def test_closed_knobs_draw_no_widget_and_keep_their_values():
     at.toggle(key="tg_on_gate").set_value(True).run()
     assert not at.exception and _knob_keys(at) == set()
     assert _bars_total(at) == _estimate(at, MemorySettings(optimizer="paged_8bit")).peak_allocated
+    open_section(at, KNOBS)  # reopened: the value set before, not a value Streamlit kept from an older run
+    assert at.selectbox(key="tg_mem_optim").value == "paged_8bit"
+    at.switch_page("pages/compare.py").run()
+    at.switch_page("pages/targets.py").run()  # open as left, the knob as set
+    assert at.selectbox(key="tg_mem_optim").value == "paged_8bit"
+    at.session_state[KNOBS] = False
+    at.run()
     at.selectbox(key="tg_mem_trainer").select("litgpt").run()  # closed: the new trainer's own knobs
     assert _bars_total(at) == _estimate(at, MemorySettings(trainer="litgpt")).peak_allocated
     open_section(at, KNOBS)

@@ -5,12 +5,15 @@ module only lays out widgets. The profile defaults to PEFT with the transformers
 one matching ``st.session_state["mem_recipe_tool"]`` when the Export page sets it); changing
 the trainer resets the knobs to its defaults.
 
-The fourteen trainer knobs sit in an expander, closed by default, drawn only while it is open
-(:mod:`ui.targets.lazy`); their values live in a plain session key (:data:`SAVED_KNOBS`, with the
-trainer they belong to), which the widgets read from and write back to when they are drawn.
+The fourteen trainer knobs sit in an expander, closed by default, whose widgets are drawn only
+while it is open (:mod:`ui.targets.lazy`). Their widget keys are written only in runs that draw
+them; while closed, the knobs are those of the last settings (:data:`SAVED`), or the trainer's own
+after a change of trainer.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import streamlit as st
 
@@ -34,16 +37,27 @@ KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "lo
              "keeps_previous_step": "tg_mem_prev", "fused_lora_kernels": "tg_mem_fused", "expands_kv": "tg_mem_kv",
              "softcap_eager_attention": "tg_mem_softcap"}
 KNOBS_OPEN = "tg_mem_knobs_open"  # the knobs' expander
-SAVED_KNOBS = "mem_knobs"  # plain key: (trainer, {knob: value}), kept while the knob widgets are not drawn
+SAVED = "memory_settings"  # a plain key: Streamlit drops widget keys on pages that do not draw them
+
+
+def saved_settings() -> MemorySettings:
+    """The section's last valid settings (the Export page's recipes are written with them); before the
+    Targets page is opened, the defaults with the profile of the recipe tool last chosen."""
+    ss = st.session_state
+    return ss.get(SAVED) or MemorySettings(trainer=profile_for_recipe(ss.get("mem_recipe_tool", "peft")))
 
 
 def follow_recipe_tool(tool: str) -> None:
     """Make ``tool``'s profile (and its knobs) the Targets page's memory setting on its next render."""
     ss = st.session_state
     ss["mem_recipe_tool"] = tool
-    for key in ("tg_mem_trainer", SAVED_KNOBS, *KNOB_KEYS.values()):
+    for key in ("tg_mem_trainer", *KNOB_KEYS.values()):
         if key in ss:
             del ss[key]
+    if SAVED in ss:  # the shape stays, the knobs become the new trainer's defaults
+        old = ss[SAVED]
+        ss[SAVED] = MemorySettings(old.base_dtype, old.batch_size, old.seq_len, old.gradient_checkpointing,
+                                   old.flash_attention, trainer=profile_for_recipe(tool))
 
 
 def apply_settings(settings: MemorySettings) -> list[str]:
@@ -56,41 +70,50 @@ def apply_settings(settings: MemorySettings) -> list[str]:
     seq = next((s for s in SEQ_LENS if s >= settings.seq_len), SEQ_LENS[-1])
     ss.update({"tg_mem_trainer": settings.trainer, "tg_mem_dtype": settings.base_dtype, "tg_mem_seq": seq,
                "tg_mem_batch": settings.batch_size, "tg_mem_ckpt": settings.gradient_checkpointing})
-    _reset_knobs()
+    ss[SAVED] = replace(settings, seq_len=seq)  # the knobs too: the knob widgets take them when drawn
     return [] if seq == settings.seq_len else [f"sequence length {settings.seq_len:,} is shown as {seq:,}, "
                                                "the selector's next value"]
 
 
 def _reset_knobs() -> None:
-    """The trainer's own knob values, in :data:`SAVED_KNOBS` and in the knob widgets."""
+    """A new trainer (the Trainer selectbox's callback): its own knobs, in the knob widgets when
+    they are drawn on this run; else their keys are dropped and :func:`_knob_values` gives them."""
     ss = st.session_state
-    trainer = ss["tg_mem_trainer"]
-    ss[SAVED_KNOBS] = (trainer, {knob: getattr(PROFILES[trainer], knob) for knob in KNOB_KEYS})
+    profile = PROFILES[ss["tg_mem_trainer"]]
     for knob, key in KNOB_KEYS.items():
-        if key in ss:  # a drawn widget; the others take the value when their expander opens
-            ss[key] = ss[SAVED_KNOBS][1][knob]
+        if ss.get(KNOBS_OPEN):
+            ss[key] = getattr(profile, knob)
+        elif key in ss:
+            del ss[key]
+
+
+def _knob_values(trainer: str) -> dict[str, object]:
+    """The knobs of the last settings when they were for ``trainer``, else ``None`` (the trainer's own)."""
+    saved = saved_settings()
+    same = saved.trainer == trainer
+    return {knob: getattr(saved, knob) if same else None for knob in KNOB_KEYS}
 
 
 def _defaults() -> None:
-    ss = st.session_state
-    for key, value in (("tg_mem_dtype", "bf16"), ("tg_mem_seq", 2048), ("tg_mem_batch", 1), ("tg_mem_ckpt", True),
-                       ("tg_mem_trainer", profile_for_recipe(ss.get("mem_recipe_tool", "peft")))):
+    """Widget values from the last settings this session used (the widgets' own keys do not outlive a page)."""
+    ss, saved = st.session_state, saved_settings()
+    for key, value in (("tg_mem_dtype", saved.base_dtype), ("tg_mem_seq", saved.seq_len),
+                       ("tg_mem_batch", saved.batch_size), ("tg_mem_ckpt", saved.gradient_checkpointing),
+                       ("tg_mem_trainer", saved.trainer)):
         ss.setdefault(key, value)
-    if ss.get(SAVED_KNOBS, (None,))[0] != ss["tg_mem_trainer"]:  # first visit, or the trainer was reset
-        _reset_knobs()
 
 
-def _knobs() -> None:
-    """The knob widgets when their expander is open, their values kept in :data:`SAVED_KNOBS`."""
+def _knobs() -> bool:
+    """The knob widgets, when their expander is open (returns whether they were drawn)."""
     box = lazy.section("Trainer knobs", KNOBS_OPEN)
     if box is None:
-        return
+        return False
     ss = st.session_state
-    trainer, values = ss[SAVED_KNOBS]
-    for knob, key in KNOB_KEYS.items():
-        ss.setdefault(key, values[knob])
+    profile = PROFILES[ss["tg_mem_trainer"]]
+    for knob, value in _knob_values(ss["tg_mem_trainer"]).items():  # a knob left to the trainer: its default
+        ss.setdefault(KNOB_KEYS[knob], getattr(profile, knob) if value is None else value)
     _knob_widgets(box)
-    ss[SAVED_KNOBS] = (trainer, {knob: ss[key] for knob, key in KNOB_KEYS.items()})
+    return True
 
 
 def _knob_widgets(box) -> None:
@@ -120,10 +143,12 @@ def _knob_widgets(box) -> None:
                   help="LitGPT runs Gemma 2's softcapped attention without a fused kernel (8 bytes per score).")
 
 
-def settings_from_state() -> MemorySettings:
-    """The settings the widgets hold (raises ``InputError``, e.g. for batch 0)."""
+def settings_from_state(knobs_drawn: bool = True) -> MemorySettings:
+    """The settings the widgets hold, the knobs from :func:`_knob_values` when their widgets were not
+    drawn (raises ``InputError``, e.g. for batch 0)."""
     ss = st.session_state
-    knobs = dict(ss[SAVED_KNOBS][1])
+    knobs = ({knob: ss[key] for knob, key in KNOB_KEYS.items()} if knobs_drawn
+             else _knob_values(ss["tg_mem_trainer"]))
     if knobs["optimizer"] == PROFILES[ss["tg_mem_trainer"]].optimizer:
         knobs["optimizer"] = None  # the trainer's own choice, which may change with a quantized base (LitGPT)
     return MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"],
@@ -155,12 +180,13 @@ def show(model, resolved: ResolvedPlan) -> None:
                         help="Sequences per step (micro-batch).")
     st.toggle("Gradient checkpointing", key="tg_mem_ckpt", help="Keep only layer inputs and recompute the "
               "rest in the backward pass.")
-    _knobs()
+    drawn = _knobs()
     try:
-        settings = settings_from_state()
+        settings = settings_from_state(drawn)
     except InputError as e:
         widgets.show_error(e)
         return
+    st.session_state[SAVED] = settings
     for w in sequence_warnings(model.skeleton.config, settings):
         st.warning(w, icon="⚠️")
     def build():
