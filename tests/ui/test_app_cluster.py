@@ -94,7 +94,7 @@ def _counting():
     calls, real = [], cluster.cluster_report
 
     def counted(*args, **kwargs):
-        calls.append(args[-1])
+        calls.append(args[9])  # the ClusterSettings
         return real(*args, **kwargs)
     return calls, counted
 
@@ -115,8 +115,9 @@ def test_closed_section_computes_and_draws_nothing_on_a_click():
 
 
 def test_open_section_reports_once_per_plan_and_cluster_and_keeps_its_inputs_when_closed():
-    """Open, a click on a plan seen before with the same cluster reuses the report; closing and
-    reopening (or visiting another page) keeps the inputs and whether the section was open."""
+    """Open, a click on a plan seen before with the same cluster reuses the report, and a new count
+    keeps the smallest counts (computed per GPU kind); closing and reopening (or visiting another
+    page) keeps the inputs and whether the section was open."""
     at = open_section(open_app("pages/targets.py"), OPEN)
     at.number_input(key="tg_cl_gpus").set_value(8).run()
     at.selectbox(key="tg_cl_strategy").select("zero3").run()
@@ -125,6 +126,13 @@ def test_open_section_reports_once_per_plan_and_cluster_and_keeps_its_inputs_whe
         at.toggle(key="tg_on_k").set_value(True).run()
         at.toggle(key="tg_on_k").set_value(False).run()  # back to the plan whose report is kept
     assert [c.strategy for c in calls] == ["zero3"], calls
+    tables, real_table = [], cluster.fit_table
+    with patch.object(cluster, "fit_table", lambda *a: tables.append(a[-1]) or real_table(*a)):
+        at.number_input(key="tg_cl_gpus").set_value(16).run()  # the smallest counts do not depend on it
+        at.selectbox(key="tg_cl_gpu").select("a100-80gb").run()  # they do on the GPU kind
+    assert [c.gpu for c in tables] == ["a100-80gb"], tables
+    at.selectbox(key="tg_cl_gpu").select("h100-80gb").run()
+    at.number_input(key="tg_cl_gpus").set_value(8).run()
     at.session_state[OPEN] = False
     at.run()
     assert "tg_cl_gpus" not in [w.key for w in at.number_input]

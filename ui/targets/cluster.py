@@ -17,7 +17,7 @@ import streamlit as st
 
 from lora_core.compute.chart import per_gpu_chart
 from lora_core.compute.gpus import GPU_NAMES, GPUS
-from lora_core.compute.report import ClusterSettings, cluster_report
+from lora_core.compute.report import ClusterSettings, cluster_report, fit_table
 from lora_core.errors import InputError
 from lora_core.memory import GIB
 from lora_core.memory.parallel import OFFLOADS, STRATEGIES, TRAINER_STRATEGIES, model_sizes, strategies_for, sweep_frame
@@ -82,16 +82,23 @@ def _sizes(model):
     return model.views.per_model("model_sizes", lambda: model_sizes(model.inventory, model.skeleton.config))
 
 
+def _fits(model, plan, est, trainable: int, settings, cluster: ClusterSettings):
+    """The smallest count per strategy and that table as shown, once per (plan, memory settings,
+    GPU kind): a change of count, strategy, offload, dataset, epochs or price keeps it."""
+    def build():
+        t = fit_table(est, _sizes(model), trainable, settings.trainer, settings.base_dtype, cluster)
+        shown = t.assign(per_gpu_gib=t["per_gpu_bytes"] / GIB, cpu_ram_gib=t["cpu_ram"] / GIB)
+        return t, shown[["label", "offload", "min_gpus", "per_gpu_gib", "cpu_ram_gib"]]
+    return model.views.memory(plan, ("cluster-fits", settings, cluster.gpu, cluster.knobs), build)
+
+
 def _report(model, plan, est, trainable: int, settings, cluster: ClusterSettings):
     """The cluster report and its table as shown, once per (model, plan, memory settings, cluster settings)."""
-    def build():
-        report = cluster_report(est, _sizes(model), model.skeleton.config, trainable, settings.trainer,
-                                settings.base_dtype, settings.batch_size, settings.seq_len,
-                                settings.gradient_checkpointing, cluster)
-        t = report.min_gpus
-        table = t.assign(per_gpu_gib=t["per_gpu_bytes"] / GIB, cpu_ram_gib=t["cpu_ram"] / GIB)
-        return report, table[["label", "offload", "min_gpus", "per_gpu_gib", "cpu_ram_gib"]]
-    return model.views.memory(plan, ("cluster-report", settings, cluster), build)
+    fits, shown = _fits(model, plan, est, trainable, settings, cluster)
+    report = model.views.memory(plan, ("cluster-report", settings, cluster), lambda: cluster_report(
+        est, _sizes(model), model.skeleton.config, trainable, settings.trainer, settings.base_dtype,
+        settings.batch_size, settings.seq_len, settings.gradient_checkpointing, cluster, fits))
+    return report, shown
 
 
 def _content(plan, model, trainable: int, est, settings) -> None:
