@@ -94,7 +94,7 @@ def activation_parts(config, inventory: pd.DataFrame, settings, wrapped: pd.Data
     ffn = max(shape.moe_ffn if shape.moe_layers else 0, shape.dense_ffn if dense_layers else 0)
     working = working_bytes(shape, ffn, s, b, fused_mlp)
     head = head_activation_bytes(shape, s, b)
-    logits = logits_bytes(shape, s, b, profile.logits, profile.compile)[0]
+    logits = logits_bytes(shape, s, b, profile.logits, profile.compiles_loss)[0]
     if settings.gradient_checkpointing:
         biggest = max(moe if shape.moe_layers else 0, dense if dense_layers else 0)
         kept = shape.layers if profile.checkpointing == "plain" else min(shape.layers,

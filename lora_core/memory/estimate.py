@@ -206,7 +206,7 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
     parts = activation_parts(model.config, inventory, settings, wrapped, dora_params > 0, profile)
     shape = activation_shape(model.config, inventory)
     s, b = settings.seq_len, settings.batch_size
-    logits_extra = logits_bytes(shape, s, b, profile.logits, profile.compile)[1]
+    logits_extra = logits_bytes(shape, s, b, profile.logits, profile.compiles_loss)[1]
     logits_forward = LOGITS_FORWARD_BYTES[profile.logits] * s * b * shape.vocab
     dequantized = dequantized_weight_bytes(largest, profile.nf4_library, profile.compile) if quantized else 0
     # backward's peak (:mod:`.backward`). A loop that lets the logits go before backward

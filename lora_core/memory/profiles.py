@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from ..errors import InputError
 from .versions import (BITSANDBYTES_VERSIONS, DEFAULT_BITSANDBYTES, DEFAULT_TORCHAO, DEFAULT_TORCHTUNE,
-                       TORCHAO_VERSIONS, TORCHTUNE_VERSIONS, before, check_version)
+                       TORCHAO_VERSIONS, TORCHTUNE_VERSIONS, before, check_version,
+                       version_defaults)  # noqa: F401 -- re-exported
 
 from .knobs import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LOGITS_HELP, NF4_LIBRARIES, OPTIMIZER_HELP,  # noqa: F401
                     OPTIMIZER_STATE_BYTES, OPTIMIZERS, PAGED, AdapterDtype, Checkpointing, Logits, Optimizer)
@@ -118,6 +119,11 @@ class TrainingProfile:
         return self.nf4_library == "bitsandbytes" and before(self.bitsandbytes, "bnb_keeps_input_until")
 
     @property
+    def compiles_loss(self) -> bool:
+        """``compile`` covers the loss too (torchtune before 0.3.0 compiled only the model)."""
+        return self.compile and not (self.name == "torchtune" and before(self.torchtune, "torchtune_compile_loss"))
+
+    @property
     def torchao_keeps_factor_view(self) -> bool:
         """torchao's ``NF4Tensor`` keeps the n/64-element factor expansion (versions before 0.3.0)."""
         return self.nf4_library == "torchao" and before(self.torchao, "torchao_contiguous_factor")
@@ -143,18 +149,6 @@ KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZ
 # Knobs that take any PEP 440 version (the tuples above are what the UI offers).
 VERSION_KNOBS: frozenset[str] = frozenset({"bitsandbytes", "torchao", "torchtune"})
 
-
-def version_defaults(trainer: str, torchtune: str | None) -> dict[str, object]:
-    """Knob defaults a stated trainer version changes, e.g. ``("torchtune", "0.2.1") ->
-    {"logits": "bf16_full", "keeps_previous_step": True}``: torchtune before 0.3.0 computed
-    ``CrossEntropyLoss`` on the bf16 logits in the loop and kept ``logits`` into the next forward
-    (:mod:`~lora_core.memory.versions`)."""
-    if trainer != "torchtune" or torchtune is None:
-        return {}
-    check_version("torchtune", torchtune, DEFAULT_TORCHTUNE)
-    if before(torchtune, "torchtune_chunked_loss"):
-        return {"logits": "bf16_full", "keeps_previous_step": True, "frees_logits": False}
-    return {}
 
 
 

@@ -33,7 +33,8 @@ TORCHTUNE_VERSIONS: tuple[str, ...] = ("0.1.0", "0.2.1", "0.3.0", "0.4.0", "0.5.
 CHANGES: dict[str, Version] = {"bnb_keeps_input_until": Version("0.44.0"),
                                "torchao_chunked_quantization": Version("0.2.0"),
                                "torchao_contiguous_factor": Version("0.3.0"),
-                               "torchtune_chunked_loss": Version("0.3.0")}
+                               "torchtune_chunked_loss": Version("0.3.0"),
+                               "torchtune_compile_loss": Version("0.3.0")}
 
 
 def before(version: str, change: str) -> bool:
@@ -49,3 +50,16 @@ def check_version(field: str, value: object, example: str) -> None:
         Version(value)
     except InvalidVersion:
         raise InputError(field, f"must be a version such as {example}, got {value!r}") from None
+
+
+def version_defaults(trainer: str, torchtune: str | None) -> dict[str, object]:
+    """Knob defaults a stated trainer version changes, e.g. ``("torchtune", "0.2.1") ->
+    {"logits": "bf16_full", "keeps_previous_step": True, "frees_logits": False}``: torchtune before
+    0.3.0 computed ``CrossEntropyLoss`` on the bf16 logits in the loop and kept ``logits`` through
+    backward into the next forward (the changes above)."""
+    if trainer != "torchtune" or torchtune is None:
+        return {}
+    check_version("torchtune", torchtune, DEFAULT_TORCHTUNE)
+    if before(torchtune, "torchtune_chunked_loss"):
+        return {"logits": "bf16_full", "keeps_previous_step": True, "frees_logits": False}
+    return {}
