@@ -19,6 +19,7 @@ from transformers import AutoConfig
 from lora_core.memory import MemorySettings, estimate_for_plan
 from lora_core.model import open_model
 from lora_core.planning import Plan, PlanIndex, Target, count
+from tests.memory import tables
 
 # Sources (full citations in docs/memory.md):
 # - LitGPT 2023: tutorials/resource-tables.md (commit 0cc02afa), runs with finetune/lora.py at 8641822,
@@ -335,10 +336,8 @@ def validation_table(cases: tuple[Case, ...] = CASES) -> pd.DataFrame:
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The table as docs/memory.md shows it (GB = 1e9 bytes, as the sources print)."""
-    lines = ["| case | method | trainer | kind | estimate GB | measured GB | ratio | held out | source |",
-             "|---|---|---|---|---:|---:|---:|---|---|"]
-    for r in table.itertuples():
-        lines.append(f"| {r.id} | {r.method} | {r.trainer} | {r.kind} | {r.estimate / 1e9:.2f} | "
-                     f"{r.measured / 1e9:.2f} | {r.ratio:.2f}{'' if r.within else ' ✗'} | "
-                     f"{'yes' if r.holdout else ''} | {r.source} |")
-    return "\n".join(lines)
+    return tables.markdown_table(table, (
+        ("case", "l", lambda r: r.id), ("method", "l", lambda r: r.method), ("trainer", "l", lambda r: r.trainer),
+        ("kind", "l", lambda r: r.kind), ("estimate GB", "r", lambda r: f"{r.estimate / 1e9:.2f}"),
+        ("measured GB", "r", lambda r: f"{r.measured / 1e9:.2f}"), ("ratio", "r", tables.ratio_cell),
+        ("held out", "l", tables.held_out_cell), ("source", "l", lambda r: r.source)))

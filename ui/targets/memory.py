@@ -8,6 +8,8 @@ the trainer resets the knobs to its defaults.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from lora_core import charts
@@ -29,6 +31,14 @@ KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "lo
              "upcast_unquantized": "tg_mem_upcast", "bitsandbytes": "tg_mem_bnb", "torchao": "tg_mem_torchao",
              "keeps_previous_step": "tg_mem_prev", "fused_lora_kernels": "tg_mem_fused", "expands_kv": "tg_mem_kv",
              "softcap_eager_attention": "tg_mem_softcap"}
+SAVED = "memory_settings"  # a plain key: Streamlit drops widget keys on pages that do not draw them
+
+
+def saved_settings() -> MemorySettings:
+    """The section's last valid settings (the Export page's recipes are written with them); before the
+    Targets page is opened, the defaults with the profile of the recipe tool last chosen."""
+    ss = st.session_state
+    return ss.get(SAVED) or MemorySettings(trainer=profile_for_recipe(ss.get("mem_recipe_tool", "peft")))
 
 
 def follow_recipe_tool(tool: str) -> None:
@@ -38,6 +48,10 @@ def follow_recipe_tool(tool: str) -> None:
     for key in ("tg_mem_trainer", *KNOB_KEYS.values()):
         if key in ss:
             del ss[key]
+    if SAVED in ss:  # the shape stays, the knobs become the new trainer's defaults
+        old = ss[SAVED]
+        ss[SAVED] = MemorySettings(old.base_dtype, old.batch_size, old.seq_len, old.gradient_checkpointing,
+                                   old.flash_attention, trainer=profile_for_recipe(tool))
 
 
 def apply_settings(settings: MemorySettings) -> list[str]:
@@ -51,6 +65,7 @@ def apply_settings(settings: MemorySettings) -> list[str]:
     ss.update({"tg_mem_trainer": settings.trainer, "tg_mem_dtype": settings.base_dtype, "tg_mem_seq": seq,
                "tg_mem_batch": settings.batch_size, "tg_mem_ckpt": settings.gradient_checkpointing})
     _reset_knobs()
+    ss[SAVED] = replace(settings, seq_len=seq)
     return [] if seq == settings.seq_len else [f"sequence length {settings.seq_len:,} is shown as {seq:,}, "
                                                "the selector's next value"]
 
@@ -62,12 +77,17 @@ def _reset_knobs() -> None:
 
 
 def _defaults() -> None:
-    ss = st.session_state
-    for key, value in (("tg_mem_dtype", "bf16"), ("tg_mem_seq", 2048), ("tg_mem_batch", 1), ("tg_mem_ckpt", True),
-                       ("tg_mem_trainer", profile_for_recipe(ss.get("mem_recipe_tool", "peft")))):
+    """Widget values from the last settings this session used (the widgets' own keys do not outlive a page)."""
+    ss, saved = st.session_state, saved_settings()
+    for key, value in (("tg_mem_dtype", saved.base_dtype), ("tg_mem_seq", saved.seq_len),
+                       ("tg_mem_batch", saved.batch_size), ("tg_mem_ckpt", saved.gradient_checkpointing),
+                       ("tg_mem_trainer", saved.trainer)):
         ss.setdefault(key, value)
     if KNOB_KEYS["optimizer"] not in ss:
-        _reset_knobs()
+        same = saved.trainer == ss["tg_mem_trainer"]
+        for knob, key in KNOB_KEYS.items():  # a knob left to the trainer (None) takes its default
+            mine = getattr(saved, knob) if same else None
+            ss[key] = getattr(PROFILES[ss["tg_mem_trainer"]], knob) if mine is None else mine
 
 
 def _knobs() -> None:
@@ -138,6 +158,7 @@ def show(model, resolved: ResolvedPlan) -> None:
     except InputError as e:
         widgets.show_error(e)
         return
+    st.session_state[SAVED] = settings
     for w in sequence_warnings(model.skeleton.config, settings):
         st.warning(w, icon="⚠️")
     def build():

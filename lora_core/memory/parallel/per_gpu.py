@@ -52,12 +52,17 @@ class EngineKnobs:
             ``reshard_after_forward`` is left to its default (``torch/distributed/fsdp/_fully_shard/
             _fsdp_state.py``: "For the root, do not reshard after forward" under
             ``_auto_reshard_after_forward``); torchtune passes ``True``, so its root is resharded.
+        fsdp_version: 1 (``FullyShardedDataParallel``: the Trainer, accelerate's FSDP1, fsdp_qlora) or 2
+            (``fully_shard``: torchtune, axolotl's ``fsdp_version: 2``). Under CPU offload FSDP1 keeps
+            each reduce-scattered gradient shard on the GPU until the backward ends; FSDP2 copies it
+            to the host at once.
     """
 
     ds_buckets: str = "hf_auto"
     fsdp_storage: str = "bf16"
     shard_quant_constants: bool = False
     root_resharded: bool = False
+    fsdp_version: int = 1
 
     def buckets(self, hidden: int) -> tuple[int, int]:
         """``(reduce_bucket, prefetch_bucket)`` in elements."""
@@ -97,7 +102,7 @@ class ParallelEstimate:
 
 
 def _state_terms(est: MemoryEstimate, trainable: int, strategy: Strategy, n: int, offload: str,
-                 reduce_bucket: int) -> tuple[dict[str, int], int]:
+                 reduce_bucket: int, knobs: EngineKnobs) -> tuple[dict[str, int], int]:
     """Adapters' weights, grads, optimizer states (and DeepSpeed's buckets) on one rank; host bytes."""
     t = trainable
     states_host = (FP32 + FP32 + ADAM_FP32) * t  # fp32 master, fp32 grads, Adam moments
@@ -119,9 +124,20 @@ def _state_terms(est: MemoryEstimate, trainable: int, strategy: Strategy, n: int
     # FSDP: the adapters' flat parameters are sharded like everything else (PEFT keeps them fp32)
     off = offload != "none"
     shard = lambda b: 0 if off else math.ceil(b / n)  # noqa: E731
-    return {"lora_weights": shard(est.lora_weights), "lora_grads": shard(est.lora_grads),
+    return {"lora_weights": shard(est.lora_weights), "lora_grads": _fsdp_grad_shard(est.lora_grads, n, off, knobs),
             "optimizer_states": shard(est.optimizer_states), "comm_buffers": 0}, \
         (est.lora_weights + est.lora_grads + est.optimizer_states if off else 0)
+
+
+def _fsdp_grad_shard(grads: int, n: int, offload: bool, knobs: EngineKnobs) -> int:
+    """The adapters' gradient shard on one GPU. With CPU offload FSDP1 still keeps it there until the
+    backward ends: ``_reduce_grad`` stores the reduce-scatter output as ``flat_param._saved_grad_shard``
+    on the GPU and ``_offload_grad`` only copies it into the pinned ``_cpu_grad``; the GPU shard is
+    deleted in ``FlatParamHandle.prepare_gradient_for_optim`` from the post-backward final callback
+    (torch/distributed/fsdp/_runtime_utils.py, _flat_param.py). FSDP2 moves it to the host at once."""
+    if offload and knobs.fsdp_version != 1:
+        return 0
+    return math.ceil(grads / n)
 
 
 def _frozen_terms(est: MemoryEstimate, sizes: ModelSizes, strategy: Strategy, n: int, offload: str,
@@ -140,12 +156,28 @@ def _frozen_terms(est: MemoryEstimate, sizes: ModelSizes, strategy: Strategy, n:
             (stored if off else 0)
     scale = 2 if (knobs.fsdp_storage == "fp32" and not strategy.quantized) else 1
     kept = 0 if off else math.ceil(scale * stored / n)
+    unit = layer_per_param * max(sizes.largest_layer, 1)
     if not strategy.reshard_after_forward:  # SHARD_GRAD_OP: the whole model gathered at the peak
         gathered = stored
     else:  # the root unit, the running unit and the prefetched one
         root = 0 if knobs.root_resharded else root_bytes
-        gathered = round(root + 2 * layer_per_param * max(sizes.largest_layer, 1))
-    return {"base_weights": kept, "gathered_params": gathered}, (scale * stored if off else 0)
+        gathered = round(root + 2 * unit)
+    # CPU offload: the shard being gathered is first copied to the GPU (FSDP1 FlatParamHandle.pre_unshard ->
+    # flat_param_to(device, non_blocking=True); FSDP2 FSDPParam.all_gather_inputs -> .to(device)) and the
+    # copy lives, record_stream'ed to the unshard stream, until its all-gather completes
+    h2d = math.ceil(scale * unit / n) if off else 0
+    return {"base_weights": kept, "gathered_params": gathered + h2d}, (scale * stored if off else 0)
+
+
+def _single_peak(est: MemoryEstimate, strategy: Strategy) -> int:
+    """The single-GPU peak the per-GPU figure starts from. An engine that shards the weights never
+    holds the whole model on one GPU while loading: torchtune builds it on ``meta``, ``fully_shard``s
+    it, then ``load_from_full_model_state_dict`` moves one full tensor at a time to the GPU, quantizes
+    it (``to_nf4``) and keeps its shard; FSDP1 ``sync_module_states`` and ZeRO-3 ``zero.Init`` go unit by
+    unit. So the single GPU's loading phase (and its replayed torchao load) is left out for them."""
+    if strategy.shards_params:
+        return max(est.forward, est.total, est.optimizer_step)
+    return est.peak_allocated
 
 
 def parallel_estimate(est: MemoryEstimate, sizes: ModelSizes, trainable: int, strategy: Strategy, gpus: int,
@@ -156,11 +188,11 @@ def parallel_estimate(est: MemoryEstimate, sizes: ModelSizes, trainable: int, st
     With ``strategy.name == "single"`` the result equals ``est``'s peaks.
     """
     reduce_bucket, prefetch_bucket = knobs.buckets(sizes.hidden)
-    states, host_states = _state_terms(est, trainable, strategy, gpus, offload, reduce_bucket)
+    states, host_states = _state_terms(est, trainable, strategy, gpus, offload, reduce_bucket, knobs)
     frozen, host_frozen = _frozen_terms(est, sizes, strategy, gpus, offload, knobs, prefetch_bucket)
     replaced = est.base_weights + est.lora_weights + est.lora_grads + est.optimizer_states
     new = sum(states.values()) + sum(frozen.values())
-    peak = est.peak_allocated - replaced + new
+    peak = _single_peak(est, strategy) - replaced + new
     constants = est.quantization_constants
     if knobs.shard_quant_constants and strategy.shards_params:
         constants = math.ceil(constants / gpus)
