@@ -4,7 +4,7 @@ settings under a plain key, ``ui.targets.memory.SAVED``)."""
 
 from __future__ import annotations
 
-from tests.app_support import errors, open_app
+from tests.app_support import errors, open_app, open_section
 
 
 def test_the_memory_settings_outlive_a_visit_to_the_export_page():
@@ -29,6 +29,7 @@ def test_the_export_recipes_carry_the_targets_shape_and_strategy():
     at.selectbox(key="tg_mem_seq").select(4096).run()
     at.selectbox(key="tg_mem_dtype").select("nf4").run()
     at.number_input(key="tg_mem_batch").set_value(2).run()
+    open_section(at, "tg_cl_open")  # the GPUs section's inputs are drawn while it is open
     at.number_input(key="tg_cl_gpus").set_value(2).run()
     at.selectbox(key="tg_cl_strategy").select("fsdp-qlora").run()
     at.number_input(key="tg_cl_epochs").set_value(2.0).run()
@@ -53,6 +54,7 @@ def test_use_as_the_current_plan_fills_the_gpus_section():
     at.button(key="ex_recipe_apply").click().run()
     assert not errors(at)
     at.switch_page("pages/targets.py").run()
+    open_section(at, "tg_cl_open")
     assert not at.exception and not errors(at)
     assert at.selectbox(key="tg_cl_strategy").value == "zero3" and at.selectbox(key="tg_cl_offload").value == "optimizer"
     assert at.number_input(key="tg_cl_epochs").value == 2.0 and at.number_input(key="tg_cl_gpus").value == 2
