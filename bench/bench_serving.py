@@ -23,7 +23,7 @@ from lora_core.model import open_model, skeleton, sources
 from lora_core.planning.export import config_dict, to_lora_config
 from lora_core.planning import Plan, PlanIndex, Target
 from lora_core.serving import describe, judge_all, peft_tensors
-from lora_core.serving.adapter import layer_units
+from lora_core.serving.units import model_units
 
 MODELS = {"meta-llama/Meta-Llama-3.1-8B": Plan((Target("all-linear", 16),)),
           "meta-llama/Meta-Llama-3.1-405B": Plan((Target("all-linear", 16),)),
@@ -43,7 +43,8 @@ def _ms(fn, runs: int) -> float:
 def row(model_id: str, plan: Plan, runs: int) -> tuple:
     opened = open_model(sources.from_preset(model_id))
     src, skel, inv = opened.source, opened.skeleton, opened.inventory
-    index, templates = PlanIndex(inv), layer_units(inv)
+    index = PlanIndex(inv)
+    templates = model_units(index)
     memo = {}
 
     def badge() -> None:

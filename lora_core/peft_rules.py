@@ -15,6 +15,9 @@ Every other module asks these functions; none writes a rule out again. Each rule
 - on transformers 5, MoE families' ``target_modules`` are rewritten before matching
   (:func:`convert_like_peft`), and :func:`peft_matches` replays the whole matching without wrapping;
 - LoRA refuses some modules on some families (:func:`peft_refusal`: Mamba's ``out_proj``).
+
+Importing this module loads neither PEFT nor torch (the name rules need neither); the functions
+that ask PEFT import it when first called.
 """
 
 from __future__ import annotations
@@ -24,15 +27,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from peft import LoraConfig
-from peft.import_utils import is_transformers_ge_v5
-from peft.tuners.tuners_utils import (_check_lora_target_modules_mamba, _find_minimal_target_modules,
-                                      _maybe_include_all_linear_layers, check_target_module_exists)
-from peft.utils.constants import MIN_TARGET_MODULES_FOR_OPTIMIZATION, TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
-from peft.utils.other import get_pattern_key
-from torch import nn
+
+if TYPE_CHECKING:  # PEFT (and torch) load in the functions that ask PEFT: the name rules need neither
+    from peft import LoraConfig
+    from torch import nn
 
 # PEFT's ``layers_to_transform`` rule (no ``layers_pattern``): the first number after a dotted segment.
 LAYER_INDEX = re.compile(r".*?\.[^.]*\.(?P<idx>\d+)\.")
@@ -131,6 +132,10 @@ def convert_like_peft(config: LoraConfig, model: nn.Module) -> LoraConfig:
 
     Raises ``ValueError`` as PEFT does (e.g. one half of a fused expert pair).
     """
+    from peft.import_utils import is_transformers_ge_v5
+    from peft.tuners.tuners_utils import _find_minimal_target_modules, _maybe_include_all_linear_layers
+    from peft.utils.constants import (MIN_TARGET_MODULES_FOR_OPTIMIZATION,
+                                      TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING)
     from peft.utils.transformers_weight_conversion import convert_peft_config_for_transformers
 
     cfg = copy.deepcopy(config)
@@ -154,6 +159,8 @@ def convert_like_peft(config: LoraConfig, model: nn.Module) -> LoraConfig:
 
 def rewritten_leaves(model: nn.Module, leaves: Iterable[str]) -> set[str]:
     """Leaf names that PEFT's MoE conversion moves out of ``target_modules`` on this model."""
+    from peft import LoraConfig
+
     out = set()
     for leaf in set(leaves):
         try:
@@ -168,6 +175,8 @@ def rewritten_leaves(model: nn.Module, leaves: Iterable[str]) -> set[str]:
 
 def rank_alpha(cfg: LoraConfig, name: str) -> tuple[int, float]:
     """The rank and alpha PEFT gives ``name`` (its ``rank_pattern``/``alpha_pattern`` first match)."""
+    from peft.utils.other import get_pattern_key
+
     r = cfg.rank_pattern.get(get_pattern_key(list(cfg.rank_pattern), name), cfg.r)
     a = cfg.alpha_pattern.get(get_pattern_key(list(cfg.alpha_pattern), name), cfg.lora_alpha)
     return int(r), float(a)
@@ -180,6 +189,8 @@ def param_names(model: nn.Module) -> list[str]:
 
 def peft_matches(config: LoraConfig, model: nn.Module) -> PeftTargets:
     """What ``get_peft_model(model, config)`` would wrap, by PEFT's own functions, without wrapping."""
+    from peft.tuners.tuners_utils import check_target_module_exists
+
     cfg = convert_like_peft(config, model)
     modules = {}
     if cfg.target_modules is not None:
@@ -216,6 +227,8 @@ def legacy_expert_names(model: nn.Module, target_parameters: Iterable[str]) -> t
 
 @lru_cache(maxsize=1)
 def _probe_config() -> LoraConfig:
+    from peft import LoraConfig
+
     return LoraConfig(r=8)
 
 
@@ -228,6 +241,8 @@ def peft_refusal(model: nn.Module, leaf: str) -> str | None:
     >>> peft_refusal(falcon_h1_model, "out_proj")  # doctest: +SKIP
     "PEFT refuses 'out_proj' on falcon_h1 models (get_peft_model raises: Module 'out_proj' is ..."
     """
+    from peft.tuners.tuners_utils import _check_lora_target_modules_mamba
+
     try:
         _check_lora_target_modules_mamba(_probe_config(), model, leaf)
     except ValueError as e:

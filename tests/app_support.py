@@ -64,3 +64,9 @@ def expected_trainable(at: AppTest) -> int:
 def errors(at: AppTest) -> list[str]:
     """Texts of the st.error elements on the page."""
     return [e.value for e in at.error]
+
+
+def open_section(at: AppTest, key: str) -> AppTest:
+    """Open a lazily drawn expander (``ui.targets.lazy``: ``tg_cl_open``, ``tg_mem_knobs_open``) and rerun."""
+    at.session_state[key] = True
+    return at.run()

@@ -37,13 +37,14 @@ def require_replay_python() -> Path:
     raise ReplayEnvMissing(f"{REPLAY_PY} is missing; run `make replay-venv` (`make test` does).")
 
 
-def run_replay(script: str, payload: Any, timeout: float = 900.0) -> Any:
+def run_replay(script: str, payload: Any, timeout: float = 900.0, env: dict[str, str] | None = None) -> Any:
     """Run ``tests/replays/<script>`` in the replay venv with ``payload`` on stdin; its JSON answer.
 
-    Example: ``run_replay("axolotl_replay.py", {"cases": [...]})`` -> ``{"results": [...]}``.
+    Example: ``run_replay("axolotl_replay.py", {"cases": [...]})`` -> ``{"results": [...]}``; ``env``: added
+    to the environment (a launcher's, e.g. torchrun's ``LOCAL_RANK``).
     """
     python = require_replay_python()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false", **(env or {})}
     proc = subprocess.run([str(python), str(REPLAYS / script)], input=json.dumps(payload),
                           capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]

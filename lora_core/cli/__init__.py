@@ -1,7 +1,9 @@
 """``python -m lora_core``: the command line.
 
 Each subcommand lives in its own module exposing ``register(subparsers)``, which adds a parser
-and sets ``func(args) -> int`` on it. To add one, append its module name to ``COMMANDS``.
+(with its line of ``COMMANDS``) and sets ``func(args) -> int`` on it. To add one, add its module
+name and one-line help to ``COMMANDS``. Only the module of the command being run is imported: the
+top-level help lists the others from ``COMMANDS`` (``plan``'s module alone loads torch and PEFT).
 """
 
 from __future__ import annotations
@@ -14,19 +16,34 @@ from collections.abc import Sequence
 
 from ..errors import InputError
 
-COMMANDS: tuple[str, ...] = ("inspect", "plan", "serve_check", "open_recipe")
+# module name -> the command's one-line help (the command is the name with ``-`` for ``_``)
+COMMANDS: dict[str, str] = {
+    "inspect": "show a model's sizes and targetable modules",
+    "plan": "count a LoRA plan and write its adapter_config.json",
+    "serve_check": "judge an adapter_config.json for vLLM, SGLang, TGI, LoRAX",
+    "open_recipe": "what an axolotl/LLaMA-Factory YAML, Unsloth snippet or adapter trains",
+}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The top-level parser with every module of ``COMMANDS`` registered, or only ``only``'s
-    (a command's module imports what that command needs, e.g. ``plan`` PEFT and the serving rules)."""
+    """The top-level parser with ``only``'s module registered (it imports what that command
+    needs, e.g. ``plan`` PEFT and the serving rules); with ``only=None``, every command listed by
+    name and help without importing any module (``--help``, a missing or unknown command)."""
     parser = argparse.ArgumentParser(
         prog="python -m lora_core",
         description="LoRA Target Explorer: a model's targetable modules, from its config alone.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS if only is None else (only,):
-        importlib.import_module(f".{name}", __package__).register(subparsers)
+    if only is not None:
+        importlib.import_module(f".{only}", __package__).register(subparsers)
+        return parser
+    for name, line in COMMANDS.items():
+        subparsers.add_parser(command_name(name), help=line)
     return parser
+
+
+def command_name(module: str) -> str:
+    """``serve_check`` -> ``serve-check``."""
+    return module.replace("_", "-")
 
 
 def _command_module(argv: Sequence[str]) -> str | None:

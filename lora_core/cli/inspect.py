@@ -7,14 +7,17 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..numbers import human
-from . import result_cache
+from . import COMMANDS, command_name, result_cache
 from .common import add_model_arguments, open_from_args
 
-if TYPE_CHECKING:  # pandas, torch and transformers load only when the output is not cached
+if TYPE_CHECKING:  # pandas loads when the output is not cached; torch and transformers with no snapshot
     import pandas as pd
 
     from ..model import OpenedModel
+    from ..model.snapshot import SnapshotModel
     from ..model.summary import ModelSummary
+
+    Inspected = OpenedModel | SnapshotModel
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Attention", ("attention",)),
@@ -33,7 +36,7 @@ _HEADLINES: tuple[tuple[str, str], ...] = (
 
 def register(subparsers: Any) -> None:
     """Add the ``inspect`` subcommand."""
-    p = subparsers.add_parser("inspect", help="show a model's sizes and targetable modules",
+    p = subparsers.add_parser(command_name("inspect"), help=COMMANDS["inspect"],
                               description=__doc__)
     add_model_arguments(p)
     p.add_argument("--json", action="store_true",
@@ -42,12 +45,14 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Open the model and print it, as text or JSON (a preset's output from the cache when this
-    code and these libraries made it before: :mod:`lora_core.cli.result_cache`)."""
+    """Open the model and print it, as text or JSON. A preset's output comes from the result
+    cache when this code and these libraries made it before (:mod:`lora_core.cli.result_cache`),
+    else its model from the shipped snapshot when that was made by the same libraries and code
+    (:mod:`lora_core.model.snapshot`), else from a live build."""
     key = _cache_key(args)
     output = result_cache.get(key) if key else None
     if output is None:
-        opened = open_from_args(args)
+        opened = _from_snapshot(args) or open_from_args(args)
         output = to_json(opened) if args.json else render(opened)
         if key:
             result_cache.put(key, output)
@@ -67,7 +72,16 @@ def _cache_key(args: argparse.Namespace) -> str | None:
                             presets.preset_path(args.model).read_bytes())
 
 
-def to_json(opened: OpenedModel) -> str:
+def _from_snapshot(args: argparse.Namespace) -> SnapshotModel | None:
+    """The preset's snapshot for the class its config names (no task flags), when it is valid here."""
+    if args.trust_remote_code or getattr(args, "task_type", None) or getattr(args, "num_labels", None) is not None:
+        return None
+    from ..model import snapshot
+
+    return snapshot.load(args.model)
+
+
+def to_json(opened: Inspected) -> str:
     """The summary and every inventory row as JSON (missing values as ``null``)."""
     src = opened.source
     payload = {
@@ -78,7 +92,7 @@ def to_json(opened: OpenedModel) -> str:
     return json.dumps(payload, indent=2)
 
 
-def render(opened: OpenedModel) -> str:
+def render(opened: Inspected) -> str:
     """The human report: headline figures, then each section folded over identical layers."""
     s, src = opened.summary, opened.source
     lines = [f"{src.label} ({src.kind}): {s.model_type}, {s.auto_class}", *_headlines(s), ""]

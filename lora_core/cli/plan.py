@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import COMMANDS, command_name
 from ..model import OpenedModel
 from ..model.task.types import untrained_head_warning
 from ..numbers import human
@@ -37,7 +38,7 @@ _TARGET = re.compile(r"(?P<key>[^=]+?)(?:=(?P<rank>[^:]*)(?::(?P<alpha>.*))?)?")
 
 def register(subparsers: Any) -> None:
     """Add the ``plan`` subcommand."""
-    p = subparsers.add_parser("plan", help="count a LoRA plan and write its adapter_config.json",
+    p = subparsers.add_parser(command_name("plan"), help=COMMANDS["plan"],
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_arguments(p)
     p.add_argument("--target", action="append", default=[], metavar="KEY[=RANK[:ALPHA]]",

@@ -13,8 +13,10 @@ from typing import Any
 
 from ..planning import ResolvedPlan
 from ..model.skeleton import Skeleton
-from ..recipes import TOOLS, Recipe, write
+from ..recipes import TOOLS, Recipe, Shape, write
 from ..recipes.forms import Chooser
+from .cluster import cluster_settings
+from .memory import memory_settings
 
 
 def add_format_argument(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +27,15 @@ def add_format_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def recipe_for(args: argparse.Namespace, resolved: ResolvedPlan, skel: Skeleton, model_id: str) -> Recipe | None:
-    """The recipe ``--format`` asks for, or ``None`` without it (``resolved``: validated)."""
+    """The recipe ``--format`` asks for, or ``None`` without it (``resolved``: validated), with the
+    training shape of ``--seq-len --batch-size --base-dtype --epochs`` and checkpointing, and the strategy."""
     if not args.format:
         return None
+    shape = Shape.of(memory_settings(args), cluster_settings(args).epochs)
     return write(args.format, resolved.plan, resolved.index, skel, model_id,
                  Chooser(resolved.plan, resolved.index, skel, resolved=resolved),
-                 strategy=getattr(args, "strategy", None) or "single", offload=getattr(args, "offload", "none"))
+                 strategy=getattr(args, "strategy", None) or "single", offload=getattr(args, "offload", "none"),
+                 shape=shape)
 
 
 def statement_payload(recipe: Recipe) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from . import COMMANDS, command_name
 from ..planning.audit import MAX_ADAPTER_CONFIG_BYTES, audit_adapter_config
 from .common import add_task_arguments, open_from_args
 from ..errors import InputError
@@ -27,7 +28,7 @@ from ..serving import LABELS, Verdict, adapter_of, judge_all, payload
 
 def register(subparsers: Any) -> None:
     """Add the ``serve-check`` subcommand."""
-    p = subparsers.add_parser("serve-check", help="judge an adapter_config.json for vLLM, SGLang, TGI, LoRAX",
+    p = subparsers.add_parser(command_name("serve_check"), help=COMMANDS["serve_check"],
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("adapter_config", metavar="ADAPTER_CONFIG", help="adapter_config.json, or the adapter folder")
     p.add_argument("--model", required=True, metavar="MODEL",

@@ -83,13 +83,25 @@ class ClusterReport:
                                         if self.ds_gap else None)}
 
 
+def fit_table(est: MemoryEstimate, sizes: ModelSizes, trainable: int, trainer: str, base_dtype: str,
+              cluster: ClusterSettings) -> pd.DataFrame:
+    """The smallest count per strategy the trainer offers on the cluster's GPU kind: it depends on the
+    plan, the memory settings, the GPU kind and the engine knobs only, not on the count, strategy,
+    offload, dataset or price (a page may keep it across those)."""
+    return min_gpus_table(est, sizes, trainable, strategies_for(trainer, base_dtype), get_gpu(cluster.gpu).memory_gib,
+                          cluster.knobs)
+
+
 def cluster_report(est: MemoryEstimate, sizes: ModelSizes, config, trainable: int, trainer: str, base_dtype: str,
-                   batch: int, seq: int, checkpointing: bool, cluster: ClusterSettings) -> ClusterReport:
-    """The :class:`ClusterReport` (raises ``InputError`` for a combination the trainer cannot run)."""
+                   batch: int, seq: int, checkpointing: bool, cluster: ClusterSettings,
+                   table: pd.DataFrame | None = None) -> ClusterReport:
+    """The :class:`ClusterReport` (raises ``InputError`` for a combination the trainer cannot run);
+    ``table``: :func:`fit_table` of the same inputs, when the caller has it already."""
     strategy = check_combination(cluster.strategy, cluster.offload, cluster.gpus, trainer, base_dtype)
     gpu = get_gpu(cluster.gpu)
     per_gpu = parallel_estimate(est, sizes, trainable, strategy, cluster.gpus, cluster.offload, cluster.knobs)
-    table = min_gpus_table(est, sizes, trainable, strategies_for(trainer, base_dtype), gpu.memory_gib, cluster.knobs)
+    if table is None:
+        table = fit_table(est, sizes, trainable, trainer, base_dtype, cluster)
     rows = table.to_dict("records")
     flops = token_flops(sizes, trainable, seq, checkpointing, attention_dims(config))
     quantized = (sizes.total - sizes.root) if base_dtype == "nf4" else 0

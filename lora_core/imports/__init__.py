@@ -25,8 +25,9 @@ _LLAMAFACTORY_KEYS = ("finetuning_type", "lora_target", "lora_rank", "model_name
 _AXOLOTL_KEYS = ("adapter", "base_model", "lora_r", "lora_target_modules", "lora_target_linear")
 
 
-def read_text(data: bytes | str, source: str = "pasted") -> ImportedRecipe:
-    """A recipe from its text: an Unsloth snippet, an adapter_config.json, or an axolotl / LLaMA-Factory YAML."""
+def read_text(data: bytes | str, source: str = "pasted", folder: Path | None = None) -> ImportedRecipe:
+    """A recipe from its text: an Unsloth snippet, an adapter_config.json, or an axolotl / LLaMA-Factory YAML
+    (``folder``: where the recipe's relative paths, a DeepSpeed JSON, are looked for)."""
     text = as_text(data)
     if unsloth.is_snippet(text):
         return unsloth.read(text, source)
@@ -35,9 +36,9 @@ def read_text(data: bytes | str, source: str = "pasted") -> ImportedRecipe:
         return adapter.from_text(text, source)
     data_map = load_yaml(text)
     if any(k in data_map for k in _LLAMAFACTORY_KEYS) and not any(k in data_map for k in ("adapter", "lora_r")):
-        return llamafactory.read(data_map, source)
+        return llamafactory.read(data_map, source, folder)
     if any(k in data_map for k in _AXOLOTL_KEYS):
-        return axolotl.read(data_map, source)
+        return axolotl.read(data_map, source, folder)
     raise InputError("recipe", "is neither an axolotl YAML (adapter, lora_r, base_model ...) nor a LLaMA-Factory "
                      "YAML (finetuning_type, lora_target, model_name_or_path ...)")
 
@@ -52,7 +53,7 @@ def open_source(spec: str, revision: str | None = None, client: adapter.HubClien
         if size > MAX_RECIPE_BYTES:
             raise InputError("recipe", f"{size:,} bytes is above the limit of {MAX_RECIPE_BYTES:,} bytes for a "
                              "recipe; give the training YAML, the Python snippet or the adapter_config.json")
-        return read_text(path.read_bytes(), path.name)
+        return read_text(path.read_bytes(), path.name, path.parent)
     if adapter.looks_like_repo_id(spec):
         return adapter.open_hub(spec, revision, client)
     raise InputError("recipe", f"{spec!r} is neither a file, an adapter folder nor a Hub id (owner/name)")

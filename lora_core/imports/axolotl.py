@@ -9,10 +9,13 @@ types ``lora_r`` and ``lora_alpha`` as pydantic ``int`` (a fractional alpha is r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..recipes import shape as shapes
 from ..recipes.capabilities import AXOLOTL_VERSION
+from ..recipes.engines import read_parallel
 from .recipe import ImportedRecipe, int_field, names_field, unread_fields
 
 WHERE = "axolotl"
@@ -25,14 +28,14 @@ _PASSED = {"lora_dropout": "lora_dropout", "lora_target_parameters": "target_par
            "lora_rank_pattern": "rank_pattern", "lora_alpha_pattern": "alpha_pattern",
            "peft_layer_replication": "layer_replication", "peft_trainable_token_indices": "trainable_token_indices",
            "peft_init_lora_weights": "init_lora_weights", "peft_ensure_weight_tying": "ensure_weight_tying"}
-_MEMORY = ("load_in_4bit", "load_in_8bit", "sequence_len", "micro_batch_size", "gradient_checkpointing",
-           "flash_attention", "sdp_attention", "eager_attention", "xformers_attention")
+_MEMORY = ("load_in_4bit", "load_in_8bit", *(n.key for n in shapes.TABLES["axolotl"].numbers),
+           *(s.key for s in shapes.TABLES["axolotl"].switches), *shapes.AXOLOTL_LEGACY_ATTENTION)
 _PARALLEL = ("deepspeed", "fsdp", "fsdp_config", "fsdp_version")
 _KNOWN = {"adapter", "base_model", "lora_r", "lora_alpha", "lora_target_modules", "lora_target_linear",
           "lora_model_dir", *_PASSED, *_MEMORY, *_PARALLEL}
 
 
-def read(data: dict[str, Any], source: str) -> ImportedRecipe:
+def read(data: dict[str, Any], source: str, folder: Path | None = None) -> ImportedRecipe:
     """The recipe axolotl would build from ``data`` (a parsed YAML mapping).
 
     Raises:
@@ -56,11 +59,17 @@ def read(data: dict[str, Any], source: str) -> ImportedRecipe:
     if data.get("lora_model_dir"):
         notes.append(f"lora_model_dir {data['lora_model_dir']!r}: axolotl loads that saved adapter and its own "
                      "adapter_config.json, not these lora_* keys; open the adapter folder to see it")
+    shape = shapes.read("axolotl", shapes.axolotl_attention(data), WHERE)
+    if adapter == "lora" and data.get("load_in_4bit"):
+        notes.append("load_in_4bit with adapter: lora is not quantized by axolotl (only adapter: qlora is): "
+                     "the base trains in 16 bits")
+    parallel = read_parallel("axolotl", data, shape["base_dtype"], folder)
     return ImportedRecipe(
         tool="axolotl", label=f"axolotl {AXOLOTL_VERSION}", source=source, model_id=_model(data), lora=lora,
         model_rules=("axolotl-target-linear",) if data.get("lora_target_linear") else (),
-        memory=_memory(data), parallel={k: data[k] for k in _PARALLEL if data.get(k)},
-        unread=unread_fields(data, _KNOWN), notes=tuple(notes))
+        memory={"trainer": "axolotl", **{k: v for k, v in shape.items() if k != "epochs"}}, epochs=shape["epochs"],
+        parallel={k: data[k] for k in _PARALLEL if data.get(k)}, strategy=parallel,
+        unread=unread_fields(data, _KNOWN), notes=tuple(notes) + parallel.notes)
 
 
 def _alpha(data: dict) -> int:
@@ -77,23 +86,3 @@ def _alpha(data: dict) -> int:
 def _model(data: dict) -> str | None:
     model = data.get("base_model")
     return model if isinstance(model, str) and model else None
-
-
-def _memory(data: dict) -> dict[str, Any]:
-    """MemorySettings keywords axolotl's keys state (only those the file sets)."""
-    out: dict[str, Any] = {"trainer": "axolotl"}
-    if data.get("load_in_4bit") or data.get("adapter") == "qlora":
-        out["base_dtype"] = "nf4"
-    elif data.get("load_in_8bit"):
-        out["base_dtype"] = "int8"
-    for theirs, ours in (("sequence_len", "seq_len"), ("micro_batch_size", "batch_size")):
-        value = int_field(data, theirs, WHERE)
-        if value is not None:
-            out[ours] = value
-    if "gradient_checkpointing" in data:
-        out["gradient_checkpointing"] = bool(data["gradient_checkpointing"])
-    if data.get("eager_attention"):
-        out["flash_attention"] = False
-    elif data.get("flash_attention") or data.get("sdp_attention") or data.get("xformers_attention"):
-        out["flash_attention"] = True
-    return out

@@ -10,24 +10,27 @@ and ``model/adapter.py`` ``_setup_lora_tuning`` (``all`` -> ``find_all_linear_mo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..recipes import shape as shapes
 from ..recipes.capabilities import LLAMAFACTORY_VERSION
+from ..recipes.engines import read_parallel
 from .recipe import ImportedRecipe, comma_list, int_field, number_field, unread_fields
 
 WHERE = "llamafactory"
 _FLAGS = {"freeze_vision_tower": True, "freeze_multi_modal_projector": True, "freeze_language_model": False,
           "resize_vocab": False}
-_MEMORY = ("quantization_bit", "cutoff_len", "per_device_train_batch_size", "disable_gradient_checkpointing",
-           "flash_attn")
+_MEMORY = ("quantization_bit", *(n.key for n in shapes.TABLES["llamafactory"].numbers),
+           *(s.key for s in shapes.TABLES["llamafactory"].switches))
 _PARALLEL = ("deepspeed", "fsdp", "fsdp_config")
 _UNMODELLED = ("use_llama_pro", "adapter_name_or_path", "use_unsloth", "use_kt", "pissa_init")
 _KNOWN = {"finetuning_type", "model_name_or_path", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
           "additional_target", "use_dora", "use_rslora", *_FLAGS, *_MEMORY, *_PARALLEL, *_UNMODELLED}
 
 
-def read(data: dict[str, Any], source: str) -> ImportedRecipe:
+def read(data: dict[str, Any], source: str, folder: Path | None = None) -> ImportedRecipe:
     """The recipe LLaMA-Factory would build from ``data`` (a parsed YAML mapping).
 
     Raises:
@@ -47,12 +50,15 @@ def read(data: dict[str, Any], source: str) -> ImportedRecipe:
     options = {k: data.get(k, default) for k, default in _FLAGS.items()}
     notes = [f"{k} is set: {_WHY[k]}" for k in _UNMODELLED if data.get(k)]
     rules = ("llamafactory-all",) if targets == ["all"] else ()
+    shape = shapes.read("llamafactory", data, WHERE)
+    parallel = read_parallel("llamafactory", data, shape["base_dtype"], folder)
     return ImportedRecipe(
         tool="llamafactory", label=f"LLaMA-Factory {LLAMAFACTORY_VERSION}", source=source,
         model_id=data.get("model_name_or_path") if isinstance(data.get("model_name_or_path"), str) else None,
         lora=lora, model_rules=rules + ("llamafactory-composite", "llamafactory-resize-vocab"), options=options,
-        memory=_memory(data), parallel={k: data[k] for k in _PARALLEL if data.get(k)},
-        unread=unread_fields(data, _KNOWN), notes=tuple(notes))
+        memory={"trainer": "llamafactory", **{k: v for k, v in shape.items() if k != "epochs"}},
+        epochs=shape["epochs"], parallel={k: data[k] for k in _PARALLEL if data.get(k)}, strategy=parallel,
+        unread=unread_fields(data, _KNOWN), notes=tuple(notes) + parallel.notes)
 
 
 _WHY = {"use_llama_pro": "LLaMA Pro adapts only the expanded blocks (find_expanded_modules); not replayed here",
@@ -61,24 +67,3 @@ _WHY = {"use_llama_pro": "LLaMA Pro adapts only the expanded blocks (find_expand
         "use_unsloth": "training goes through Unsloth's get_peft_model (open an Unsloth snippet to see its rules)",
         "use_kt": "training goes through KTransformers",
         "pissa_init": "PiSSA changes the initialisation, not which modules train"}
-
-
-def _memory(data: dict) -> dict[str, Any]:
-    """MemorySettings keywords LLaMA-Factory's keys state (only those the file sets)."""
-    out: dict[str, Any] = {"trainer": "llamafactory"}
-    bits = data.get("quantization_bit")
-    if bits is not None:
-        if bits not in (4, 8):
-            raise InputError(f"{WHERE}: quantization_bit", f"must be 4 or 8 for LoRA on bitsandbytes, got {bits!r}")
-        out["base_dtype"] = "nf4" if bits == 4 else "int8"
-    for theirs, ours in (("cutoff_len", "seq_len"), ("per_device_train_batch_size", "batch_size")):
-        value = int_field(data, theirs, WHERE)
-        if value is not None:
-            out[ours] = value
-    if "disable_gradient_checkpointing" in data:
-        out["gradient_checkpointing"] = not data["disable_gradient_checkpointing"]
-    if data.get("flash_attn") == "disabled":
-        out["flash_attention"] = False
-    elif data.get("flash_attn") in ("sdpa", "fa2", "fa3", "auto"):
-        out["flash_attention"] = True
-    return out

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from ..recipes.engines import Parallel
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,12 @@ class ImportedRecipe:
         model_rules: the tool's own rules that need the model (``axolotl-target-linear``,
             ``llamafactory-all``, ``llamafactory-composite``), applied by :mod:`.tool_rules`.
         options: the tool's settings those rules read (``freeze_vision_tower``, ...).
-        memory: :class:`~lora_core.memory.MemorySettings` keywords the recipe states.
-        parallel: DeepSpeed / FSDP settings it states (the estimate is for one GPU).
+        memory: :class:`~lora_core.memory.MemorySettings` keywords the tool trains with (the recipe's
+            keys, the tool's defaults for those it leaves out: :mod:`lora_core.recipes.shape`).
+        epochs: passes over the dataset (``None`` when the recipe cannot say, e.g. an Unsloth snippet
+            without its trainer).
+        parallel: the DeepSpeed / FSDP keys it states, as written.
+        strategy: what they mean: the strategy and offload (:func:`lora_core.recipes.engines.read_parallel`).
         unread: top-level fields this importer does not read (listed, never dropped silently).
         notes: what the tool does that the statement cannot show, one sentence each.
         adapter: for a saved adapter, its tensors ``name -> (dtype, shape)`` (empty otherwise).
@@ -41,7 +46,9 @@ class ImportedRecipe:
     model_rules: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
+    epochs: float | None = None
     parallel: dict[str, Any] = field(default_factory=dict)
+    strategy: Parallel = field(default_factory=Parallel)
     unread: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     adapter: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)

@@ -9,10 +9,11 @@ matching nothing, a ``modules_to_save`` copy larger than the adapter itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from ..compute.report import ClusterSettings
 from ..planning.audit import AdapterAudit, audit_adapter_config
 from ..numbers import human
 from ..errors import InputError
@@ -146,3 +147,21 @@ def _big_copies(saved, inventory: pd.DataFrame, trainable: int) -> list[str]:
         return []
     return [f"modules_to_save {e!r} copies {human(c)} parameters in full: {c / trainable:.0%} of what trains "
             "(a LoRA on it would train far fewer)" for e, c in copies.items() if c]
+
+
+def cluster_of(recipe: ImportedRecipe, base: ClusterSettings | None = None) -> ClusterSettings | None:
+    """The "GPUs, time and cost" settings the recipe states, over ``base`` (its GPU kind, dataset and price
+    stay): the strategy and offload its DeepSpeed / FSDP keys name and its epochs. A recipe without
+    either runs on one GPU, or DDP on ``base``'s several; a sharding strategy needs two GPUs at least.
+    ``None`` when the file names a strategy that cannot be read here (a DeepSpeed JSON path not at hand).
+    """
+    base = base or ClusterSettings()
+    strategy, gpus = recipe.strategy.strategy, base.gpus
+    if strategy is None:
+        return None
+    if strategy == "single" and gpus > 1:
+        strategy = "ddp"
+    elif strategy != "single" and gpus == 1:
+        gpus = 2
+    return replace(base, gpus=gpus, strategy=strategy, offload=recipe.strategy.offload,
+                   epochs=recipe.epochs or base.epochs)

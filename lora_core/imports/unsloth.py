@@ -18,6 +18,7 @@ from typing import Any
 from peft import LoraConfig
 
 from ..errors import InputError
+from ..recipes import shape as shapes
 from ..recipes.capabilities import UNSLOTH_VERSION
 from .reading import literal, parse_python
 from .recipe import ImportedRecipe
@@ -90,12 +91,9 @@ def read(text: str, source: str) -> ImportedRecipe:
     if given.get("finetune_last_n_layers") is not None:
         notes.append("finetune_last_n_layers picks layers from the model at run time; not replayed here")
     rules = () if "target_parameters" in given else ("unsloth-moe-auto",)
-    model_id, memory = _from_pretrained(tree)
-    memory["trainer"] = "unsloth"
-    if "use_gradient_checkpointing" in given:
-        memory["gradient_checkpointing"] = bool(given["use_gradient_checkpointing"])
+    model_id, memory, epochs = _shape(tree, given, notes)
     return ImportedRecipe(tool="unsloth", label=f"Unsloth {UNSLOTH_VERSION}", source=source, model_id=model_id,
-                          lora=lora, model_rules=rules, memory=memory, notes=tuple(notes))
+                          lora=lora, model_rules=rules, memory=memory, epochs=epochs, notes=tuple(notes))
 
 
 def redirect_embedding_targets(targets: Any, saved: Any) -> tuple[Any, list[str] | None, tuple[str, ...]]:
@@ -125,28 +123,40 @@ def _check_saved(saved: list[str] | None) -> None:
                              "'embed_tokens' and normalization layers are allowed (it raises TypeError)")
 
 
-def _from_pretrained(tree: ast.Module) -> tuple[str | None, dict[str, Any]]:
-    """The model id and the memory settings the snippet's other calls state."""
-    memory: dict[str, Any] = {}
+_LOADING = ("max_seq_length", "load_in_4bit", "load_in_8bit")  # from_pretrained's, in the shape table
+_TRAINER = ("per_device_train_batch_size", "num_train_epochs")  # trl's SFTConfig, anywhere in the snippet
+
+
+def _shape(tree: ast.Module, given: dict[str, Any], notes: list[str]) -> tuple[str | None, dict[str, Any], float | None]:
+    """The model id, the MemorySettings keywords and the epochs the snippet's calls state, read through the
+    Unsloth row of :mod:`lora_core.recipes.shape` (its defaults for what ``from_pretrained`` leaves out)."""
+    keys: dict[str, Any] = {k: given[k] for k in ("use_gradient_checkpointing",) if k in given}
     call = find_call(tree, "from_pretrained")
     model_id = None
     if call is not None:
         kw = {k.arg: k.value for k in call.keywords if k.arg}
-        node = kw.get("model_name") or (call.args[0] if call.args else None)
-        value = _maybe_literal(node)
+        value = _maybe_literal(kw.get("model_name") or (call.args[0] if call.args else None))
         model_id = value if isinstance(value, str) else None
-        seq = _maybe_literal(kw.get("max_seq_length"))
-        if isinstance(seq, int) and not isinstance(seq, bool) and seq > 0:
-            memory["seq_len"] = seq
-        four = _maybe_literal(kw.get("load_in_4bit"))
-        eight = _maybe_literal(kw.get("load_in_8bit"))
-        memory["base_dtype"] = "int8" if eight and not four else "nf4" if four in (None, True) else "bf16"
-    for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == "per_device_train_batch_size":
-            batch = _maybe_literal(node.value)
-            if isinstance(batch, int) and not isinstance(batch, bool) and batch > 0:
-                memory["batch_size"] = batch
-    return model_id, memory
+        keys |= _literals(kw, _LOADING, notes)
+    keys |= _literals({n.arg: n.value for n in ast.walk(tree) if isinstance(n, ast.keyword) and n.arg in _TRAINER},
+                      _TRAINER, notes)
+    shape = shapes.read("unsloth", keys, WHERE)
+    if call is None:  # the snippet does not load the model: its length and base are not stated
+        shape.pop("seq_len"), shape.pop("base_dtype")
+    epochs = shape.pop("epochs", None)
+    return model_id, {"trainer": "unsloth", **shape}, epochs
+
+
+def _literals(kw: dict[str, ast.expr], names: tuple[str, ...], notes: list[str]) -> dict[str, Any]:
+    out = {}
+    for name in names:
+        if name in kw:
+            value = _maybe_literal(kw[name])
+            if value is None:
+                notes.append(f"{name}={ast.unparse(kw[name])[:40]} is not a literal: Unsloth's default is assumed")
+            else:
+                out[name] = value
+    return out
 
 
 def _maybe_literal(node: ast.expr | None) -> Any:

@@ -9,14 +9,16 @@ model reads as one line.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from . import taxonomy as tx
 from ..peft_rules import split_layer
-from .skeleton import Skeleton
 from .text_config import text_config
+
+if TYPE_CHECKING:  # folding an inventory needs neither torch nor transformers
+    from .skeleton import Skeleton
 
 FOLD_COLUMNS: tuple[str, ...] = (
     "stack", "first_layer", "last_layer", "num_layers", "modules_per_layer",

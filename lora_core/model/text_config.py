@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from transformers import PretrainedConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
 
 
 def text_config(config: PretrainedConfig) -> PretrainedConfig:

@@ -31,9 +31,9 @@ import pandas as pd
 from ..peft_rules import matches_any_entry, matches_pattern
 from ..planning import Plan, PlanIndex, ResolvedPlan, resolve
 from ..model.text_config import text_config
+from .units import ModelUnits, UnitArrays, layer_units, unit_arrays  # noqa: F401 (layer_units: re-exported)
 
 PREFIX = "base_model.model."
-_VISION_STACKS = ("vision", "projector")
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class Adapter:
         config: the exported adapter_config.json dict, or ``None`` when judged from the plan alone.
         layer_units: per (module template, kind) the layers a unit type exists in, over the model.
         task_type: the task the model was built for (PEFT's ``task_type``), written by the export.
+        u: the units as arrays (:class:`~lora_core.serving.units.UnitArrays`), which the rules read.
     """
 
     units: pd.DataFrame = field(repr=False)
@@ -86,6 +87,7 @@ class Adapter:
     config: dict | None = None
     layer_units: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
     task_type: str | None = None
+    u: UnitArrays | None = field(default=None, repr=False)
 
     # ---- facts every engine reads, from the config when there is one, else from the plan
     def cfg(self, key: str, default=None):
@@ -96,7 +98,7 @@ class Adapter:
 
     @cached_property
     def _derived(self) -> dict:
-        ranks, alphas = list(self.units["rank"]), list(self.units["alpha"])
+        ranks, alphas = self.u.rank.tolist(), self.u.alpha.tolist()
         r = _mode(ranks) if ranks else 8
         a = _mode(alphas) if alphas else 2 * r
         return {"r": int(r), "lora_alpha": a, "use_dora": self.plan.dora, "use_rslora": self.plan.rslora,
@@ -104,23 +106,28 @@ class Adapter:
                 "modules_to_save": list(self.plan.modules_to_save) or None,
                 "rank_pattern": {"(derived)": int(x) for x in set(ranks) - {r}},
                 "alpha_pattern": {"(derived)": x for x in set(alphas) - {a}},
-                "target_modules": None if self.units.empty else "(plan)", "task_type": self.task_type,
+                "target_modules": None if self.empty else "(plan)", "task_type": self.task_type,
                 **(self.plan.variant.config_fields() if self.plan.variant is not None else {})}
 
     @property
     def max_rank(self) -> int:
         """The largest rank of any unit (vLLM: ``max(r, *rank_pattern.values())``)."""
-        return int(self.units["rank"].max()) if len(self.units) else int(self.cfg("r", 0) or 0)
+        return int(self.u.rank.max()) if len(self.u.rank) else int(self.cfg("r", 0) or 0)
+
+    @property
+    def empty(self) -> bool:
+        """No unit is wrapped."""
+        return len(self.u.pos) == 0
 
     def where(self, mask: np.ndarray | pd.Series) -> tuple[tuple[str, ...], int]:
         """Names and LoRA parameters of the units under ``mask``."""
-        sub = self.units[np.asarray(mask, dtype=bool)]
-        return tuple(sub["name"]), int(sub["lora_params"].sum())
+        m = np.asarray(mask, dtype=bool)
+        return tuple(self.u.name[m]), int(self.u.params[m].sum())
 
     @cached_property
     def leaves(self) -> pd.Series:
         """Leaf module name per unit (``q_proj``; ``experts`` for a fused expert parameter)."""
-        return self.units["module"].str.rsplit(".", n=1).str[-1]
+        return pd.Series(self.u.leaf_names(), index=self.units.index, dtype=object)
 
     def leaf(self) -> pd.Series:
         return self.leaves
@@ -128,14 +135,10 @@ class Adapter:
     @cached_property
     def templates(self) -> pd.Series:
         """Per unit, its name with the layer number as ``{i}`` (``model.layers.{i}.self_attn.q_proj``)."""
-        return templates_of(self.units["name"])
-
-    @cached_property
-    def vision(self) -> pd.Series:
-        return self.units["stack"].isin(_VISION_STACKS)
+        return pd.Series(self.u.model.templates[self.u.template], index=self.units.index, dtype=object)
 
     def in_vision(self) -> pd.Series:
-        return self.vision
+        return pd.Series(self.u.vision, index=self.units.index)
 
 
 def _mode(values: list):
@@ -154,39 +157,31 @@ def model_facts(config) -> ModelFacts:
                       hasattr(text, "head_dim") and getattr(text, "head_dim") is None, config)
 
 
-def templates_of(names: pd.Series) -> pd.Series:
-    """Each name with its layer number as ``{i}``: ``model.layers.7.mlp.up_proj -> model.layers.{i}.mlp.up_proj``."""
-    return names.str.replace(r"\.(\d+)\.", ".{i}.", n=1, regex=True)
-
-
-def layer_units(inventory: pd.DataFrame) -> dict[str, frozenset[int]]:
-    """Per unit template (the name with its layer number as ``{i}``), the layers it exists in."""
-    inv = inventory[inventory["targetable"] & inventory["layer"].notna()]
-    tmpl = templates_of(inv["name"])
-    return {t: frozenset(int(x) for x in g) for t, g in inv["layer"].groupby(tmpl)}
-
-
 def describe(plan: Plan, index: PlanIndex, config, exported: dict | None = None,
-             templates: dict[str, frozenset[int]] | None = None) -> Adapter:
+             units: ModelUnits | None = None) -> Adapter:
     """The adapter a plan produces on a model (``config``: the model's transformers config)."""
-    return adapter_of(resolve(plan, index), config, exported, templates)
+    return adapter_of(resolve(plan, index), config, exported, units)
 
 
 def adapter_of(resolved: ResolvedPlan, config, exported: dict | None = None,
-               templates: dict[str, frozenset[int]] | None = None) -> Adapter:
-    """The adapter of a resolved plan (see :func:`describe`)."""
+               units: ModelUnits | None = None) -> Adapter:
+    """The adapter of a resolved plan (see :func:`describe`; ``units``: the model's
+    :func:`~lora_core.serving.units.model_units`, found from the index when not given)."""
     plan, index = resolved.plan, resolved.index
-    units = resolved.rows
+    arrays = unit_arrays(resolved, units)
     inv = index.inventory
     saved_mask = resolved.saved
-    rows = inv.loc[saved_mask]
-    heads = tuple(sorted({n.split(".")[0] for n in inv.loc[index.task_saved, "name"]}))  # saved for the task
-    roots = pd.Series([_saved_root(n, plan.modules_to_save + heads) for n in rows["name"]], index=rows.index,
-                      dtype=object)
-    saved = {str(m): int(g.sum()) for m, g in rows["numel"].groupby(roots)} if len(rows) else {}
-    return Adapter(units, plan, saved, _saved_tensors(inv[saved_mask]), resolved.count.trainable,
-                   model_facts(config), exported,
-                   templates if templates is not None else layer_units(inv), index.task_type)
+    saved: dict[str, int] = {}
+    saved_tensors: dict[str, tuple[int, ...]] = {}
+    if saved_mask.any():
+        rows = inv.loc[saved_mask]
+        heads = tuple(sorted({n.split(".")[0] for n in inv.loc[index.task_saved, "name"]}))  # saved for the task
+        roots = pd.Series([_saved_root(n, plan.modules_to_save + heads) for n in rows["name"]], index=rows.index,
+                          dtype=object)
+        saved = {str(m): int(g.sum()) for m, g in rows["numel"].groupby(roots)}
+        saved_tensors = _saved_tensors(rows)
+    return Adapter(resolved.rows, plan, saved, saved_tensors, resolved.count.trainable, model_facts(config), exported,
+                   arrays.model.layer_units, index.task_type, arrays)
 
 
 def _saved_tensors(rows: pd.DataFrame) -> dict[str, tuple[int, ...]]:

@@ -37,7 +37,7 @@ def rule_layers(a: Adapter) -> list[Finding]:
     """`server/lorax_server/adapters/lora.py` `LoraWeights.load` (per layer type of the model's `ADAPTER_LAYERS`, every layer)."""
     layers = LAYERS.get(a.model.model_type)
     path = r"^transformer\.h\.\d+\." if a.model.model_type == "gpt2" else LAYER_PATH
-    if not layers or a.units.empty:
+    if not layers or a.empty:
         return []
     applied = applied_mask(a, layers, path)
     return (ignored_findings(a, layers, "LoRAX", rule_layers, path, applied)

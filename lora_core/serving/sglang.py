@@ -80,6 +80,12 @@ def rule_target_string(a: Adapter) -> list[Finding]:
     return []
 
 
+def _module_units(a: Adapter):
+    """Units that are modules (Linear, Conv1D, Embedding), not parameters."""
+    k = a.u.kind
+    return (k == "linear") | (k == "conv1d") | (k == "embedding")
+
+
 def configured_names(a: Adapter) -> set[str] | None:
     """Normalised ``target_modules`` of the config; of the plan's units without one or for ``all-linear``
     (`auto_detect_lora_target_modules` keeps only known names, the other tensors then fail at first use); ``None`` for a regex."""
@@ -88,8 +94,7 @@ def configured_names(a: Adapter) -> set[str] | None:
         return {normalized(str(t).rpartition(".")[2]) for t in tm}
     if a.config is not None and tm not in ("all", "all-linear"):
         return None
-    modules = a.units[a.units["kind"].isin(["linear", "conv1d", "embedding"])]
-    return set(modules["module"].str.rsplit(".", n=1).str[-1].map(normalized))
+    return {normalized(leaf) for leaf in set(a.u.leaf_names(_module_units(a)))}
 
 
 def rule_hidden_dim(a: Adapter) -> list[Finding]:
@@ -104,8 +109,7 @@ def rule_hidden_dim(a: Adapter) -> list[Finding]:
     bad = sorted((names or set()) - sized)
     if not bad:
         return []
-    norm = a.leaf().map(normalized)
-    hit = norm.isin(bad).to_numpy() & a.units["kind"].isin(["linear", "conv1d", "embedding"]).to_numpy()
+    hit = a.u.leaf_in([leaf for leaf in a.u.model.leaves if normalized(leaf) in bad]) & _module_units(a)
     modules, params = a.where(hit)
     return [Finding("refuses", f"SGLang has no LoRA sizing for {', '.join(bad)} ({len(modules)} units); the server "
                     "fails to start with this adapter.", source_of(rule_hidden_dim),
@@ -114,9 +118,9 @@ def rule_hidden_dim(a: Adapter) -> list[Finding]:
 
 def rule_parameters(a: Adapter) -> list[Finding]:
     """`sglang/srt/lora/mem_pool.py` `LoRAMemoryPool.load_lora_weight_to_buffer` (PEFT target_parameters tensors match no target; deduced)."""
-    if a.units.empty:
+    if a.empty:
         return []
-    par = a.units["kind"].isin(["expert-parameter", "parameter"]).to_numpy()
+    par = (a.u.kind == "expert-parameter") | (a.u.kind == "parameter")
     if not par.any():
         return []
     names, params = a.where(par)
@@ -127,9 +131,9 @@ def rule_parameters(a: Adapter) -> list[Finding]:
 
 def rule_rslora(a: Adapter) -> list[Finding]:
     """`sglang/srt/lora/lora.py` `LoRAAdapter.__init__` (scaling is always lora_alpha / r)."""
-    if not a.cfg("use_rslora") or a.units.empty:
+    if not a.cfg("use_rslora") or a.empty:
         return []
-    names, params = a.where(a.units["rank"].to_numpy() > 0)
+    names, params = a.where(a.u.rank > 0)
     r = a.max_rank
     return [Finding("differs", f"rsLoRA: SGLang scales by alpha/r instead of alpha/sqrt(r), so the update is "
                     f"sqrt(r) = {r ** 0.5:.2f}x too weak at r={r} (sglang#40835).", source_of(rule_rslora),
@@ -138,17 +142,17 @@ def rule_rslora(a: Adapter) -> list[Finding]:
 
 def rule_patterns(a: Adapter) -> list[Finding]:
     """`sglang/srt/lora/mem_pool.py` `LoRAMemoryPool.load_lora_weight_to_buffer` (buffers sliced to config r; alpha_pattern never read; deduced)."""
-    if a.units.empty:
+    if a.empty:
         return []
     out = []
     r, alpha = int(a.cfg("r") or 0), float(a.cfg("lora_alpha") or 0)
-    off_rank = (a.units["rank"] != r).to_numpy()
+    off_rank = a.u.rank != r
     if off_rank.any():
         names, params = a.where(off_rank)
         out.append(Finding("refuses", f"{len(names)} units have a rank other than r={r} (rank_pattern); SGLang "
                            "sizes every buffer to r and fails at the first request.", source_of(rule_patterns),
                            "LoRA buffer shape ... does not match weight shape ...", modules=names, params=params))
-    off_alpha = (a.units["alpha"] != alpha).to_numpy() & ~off_rank
+    off_alpha = (a.u.alpha != alpha) & ~off_rank
     if off_alpha.any():
         names, params = a.where(off_alpha)
         out.append(Finding("differs", f"{len(names)} units have their own alpha (alpha_pattern), which SGLang "
@@ -179,9 +183,9 @@ def rule_saved_and_bias(a: Adapter) -> list[Finding]:
 
 def rule_vision(a: Adapter) -> list[Finding]:
     """`sglang/srt/lora/lora_manager.py` `LoRAManager.init_lora_modules` (only language-model layers are wrapped)."""
-    if a.units.empty:
+    if a.empty:
         return []
-    vis = a.in_vision().to_numpy()
+    vis = a.u.vision
     if not vis.any():
         return []
     names, params = a.where(vis)

@@ -9,7 +9,6 @@ read. LoRAX (:mod:`lora_core.serving.lorax`) shares this design with its own per
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .adapter import Adapter
 from .verdict import Finding, Verdict, source_of, verdict_of
@@ -26,31 +25,30 @@ LAYER_PATH = r"^model\.layers\.\d+\."
 
 def applied_mask(a: Adapter, layers: frozenset[str], path: str = LAYER_PATH) -> np.ndarray:
     """Units in the engine's table: leaf in ``layers`` and path ``model.layers.{i}.`` (or ``lm_head``)."""
-    leaf = a.leaf()
-    path_ok = a.units["name"].str.match(path) | (a.units["name"] == "lm_head")
-    return (leaf.isin(list(layers)) & path_ok & a.units["kind"].isin(["linear", "conv1d"])).to_numpy(bool)
+    u = a.u
+    path_ok = u.path_match(path) | (u.name == "lm_head")
+    return u.leaf_in(layers) & path_ok & ((u.kind == "linear") | (u.kind == "conv1d"))
 
 
 def partial_types(a: Adapter, applied: np.ndarray) -> np.ndarray:
     """Units of a layer type the adapter does not hold on every layer (the type is dropped on all layers)."""
-    tmpl = a.templates
-    held = tmpl.map(tmpl.value_counts())
-    counts = tmpl.drop_duplicates()
-    every = tmpl.map(pd.Series([len(a.layer_units.get(t, ())) for t in counts], index=counts)).to_numpy()
-    return (every > 0) & (held.to_numpy() != every) & applied
+    tmpl = a.u.template
+    held = np.bincount(tmpl, minlength=len(a.u.model.templates))[tmpl]
+    every = a.u.model.template_layers[tmpl]
+    return (every > 0) & (held != every) & applied
 
 
 def ignored_findings(a: Adapter, layers: frozenset[str], engine: str, rule, path: str = LAYER_PATH,
                      applied: np.ndarray | None = None) -> list[Finding]:
     """Units outside the layer table, and layer types present on only some layers (``applied``:
     :func:`applied_mask` when the caller has it already)."""
-    if a.units.empty:
+    if a.empty:
         return []
     applied = applied_mask(a, layers, path) if applied is None else applied
     out = []
     if (~applied).any():
         names, params = a.where(~applied)
-        leaves = sorted(set(a.leaf()[~applied]))
+        leaves = sorted(set(a.u.leaf_names(~applied)))
         out.append(Finding("ignores", f"{engine} applies LoRA only to {', '.join(sorted(layers))} under "
                            f"model.layers: {len(names)} units ({', '.join(leaves[:6])}) are never applied.",
                            source_of(rule), modules=names, params=params))
@@ -65,14 +63,16 @@ def ignored_findings(a: Adapter, layers: frozenset[str], engine: str, rule, path
 
 def uneven_rank_findings(a: Adapter, engine: str, rule, applied: np.ndarray) -> list[Finding]:
     """One layer type at different ranks on different layers: the per-layer tensors cannot be stacked."""
-    u = a.units[applied]
-    if u.empty:
+    if not applied.any():
         return []
-    uneven = u.groupby(a.leaves[applied])["rank"].nunique()
-    bad = sorted(uneven[uneven > 1].index)
+    rank = a.u.rank[applied]
+    width = int(rank.max()) + 1
+    pairs = np.unique(a.u.leaf[applied] * width + rank)  # distinct (leaf, rank) pairs
+    codes, ranks_per_leaf = np.unique(pairs // width, return_counts=True)
+    bad = sorted(a.u.model.leaves[codes[ranks_per_leaf > 1]])
     if not bad:
         return []
-    names, params = a.where(np.asarray(applied) & a.leaves.isin(bad).to_numpy())
+    names, params = a.where(applied & a.u.leaf_in(bad))
     return [Finding("refuses", f"{', '.join(bad)} has different ranks on different layers; {engine} stacks one "
                     "tensor per layer type and fails to load the adapter (deduced).", source_of(rule),
                     "stack expects each tensor to be equal size, but got ...", modules=names, params=params)]
@@ -93,9 +93,9 @@ def option_findings(a: Adapter, engine: str, rule) -> list[Finding]:
         out.append(Finding("ignores", f"modules_to_save copies of {', '.join(a.saved)} ({sum(a.saved.values()):,} "
                            "parameters) are never loaded.", source_of(rule), modules=tuple(a.saved),
                            params=sum(a.saved.values())))
-    if len(u) and u["alpha"].div(u["rank"]).nunique() > 1:
+    if not a.empty and _distinct(a.u.alpha / a.u.rank) > 1:
         r, alpha = a.cfg("r"), a.cfg("lora_alpha")
-        off = (u["alpha"] / u["rank"] != float(alpha) / float(r)).to_numpy()
+        off = a.u.alpha / a.u.rank != float(alpha) / float(r)
         names, params = a.where(off)
         out.append(Finding("differs", f"{engine} scales every module by the global lora_alpha/r ({alpha}/{r}); "
                            f"{len(names)} units with their own rank or alpha get another scale.",
@@ -112,9 +112,14 @@ def rule_model(a: Adapter) -> list[Finding]:
                     "")]
 
 
+def _distinct(values: np.ndarray) -> int:
+    """Distinct values, NaN left out (pandas' ``nunique``)."""
+    return len(np.unique(values[~np.isnan(values)]))
+
+
 def rule_layers(a: Adapter) -> list[Finding]:
     """`server/text_generation_server/adapters/lora.py` `LoraWeights.prepare_weights` (per layer type, every layer)."""
-    if a.units.empty:
+    if a.empty:
         return []
     applied = applied_mask(a, LAYERS)
     return ignored_findings(a, LAYERS, "TGI", rule_layers, applied=applied) + uneven_rank_findings(

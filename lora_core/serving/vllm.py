@@ -143,14 +143,13 @@ def expected_modules(a: Adapter) -> frozenset[str] | None:
 def rule_unexpected_modules(a: Adapter) -> list[Finding]:
     """`vllm/lora/lora_model.py` `LoRAModel.from_local_checkpoint` (`check_unexpected_modules`: leaf names vLLM can wrap)."""
     expected = expected_modules(a)
-    if expected is None or a.units.empty:
+    if expected is None or a.empty:
         return []
-    leaf = a.leaf()
-    bad = ~leaf.isin(list(expected))
+    bad = ~a.u.leaf_in(expected)
     if not bad.any():
         return []
     names, params = a.where(bad)
-    got = sorted(set(leaf[bad]))
+    got = sorted(set(a.u.leaf_names(bad)))
     msg = (f"While loading ADAPTER, expected target modules in {sorted(expected)} but received "
            f"{list(names[:3])}. Please verify that the loaded LoRA module is correct")
     return [Finding("refuses", f"{a.model.arch} in vLLM has no LoRA layer named {', '.join(got)} "
@@ -160,9 +159,9 @@ def rule_unexpected_modules(a: Adapter) -> list[Finding]:
 
 def rule_moe_layout(a: Adapter) -> list[Finding]:
     """`vllm/lora/model_manager.py` `LoRAModelManager._validate_moe_lora_format` (transformers-5 fused 3D expert LoRA)."""
-    if a.units.empty:
+    if a.empty:
         return []
-    experts = (a.units["kind"] == "expert-parameter").to_numpy()
+    experts = a.u.kind == "expert-parameter"
     if not experts.any() or a.model.arch in va.THREE_D_MOE or a.model.arch in va.PATH_MISMATCH:
         return []
     names, params = a.where(experts)
@@ -176,9 +175,9 @@ def rule_moe_layout(a: Adapter) -> list[Finding]:
 def path_mismatch(a: Adapter) -> np.ndarray:
     """Units whose module path vLLM's model names differently (see ``vllm_archs.PATH_MISMATCH``)."""
     frags = va.PATH_MISMATCH.get(a.model.arch)
-    if not frags or a.units.empty:
-        return np.zeros(len(a.units), dtype=bool)
-    return a.units["module"].map(lambda n: any(f in "." + n + "." for f in frags)).to_numpy(bool)
+    if not frags or a.empty:
+        return np.zeros(len(a.u.pos), dtype=bool)
+    return np.fromiter((any(f in "." + n + "." for f in frags) for n in a.u.module), bool, len(a.u.pos))
 
 
 def rule_path_mismatch(a: Adapter) -> list[Finding]:
@@ -188,7 +187,7 @@ def rule_path_mismatch(a: Adapter) -> list[Finding]:
         return []
     names, params = a.where(hit)
     frags = va.PATH_MISMATCH[a.model.arch]
-    seen = [f for f in frags if any(f in "." + n + "." for n in a.units["module"][hit])]
+    seen = [f for f in frags if any(f in "." + n + "." for n in a.u.module[hit])]
     return [Finding("ignores", f"{len(names)} units sit under {', '.join(f.strip('.') for f in seen)} (transformers 5 "
                     f"names) where vLLM's {a.model.arch} has {', '.join(frags[f].strip('.') for f in seen)}: "
                     "they load and are never applied (deduced).", source_of(rule_path_mismatch),
@@ -197,9 +196,9 @@ def rule_path_mismatch(a: Adapter) -> list[Finding]:
 
 def rule_vision(a: Adapter) -> list[Finding]:
     """`vllm/lora/model_manager.py` `LoRAModelManager._create_lora_modules` (vision tower/connector only with --enable-tower-connector-lora)."""
-    if a.units.empty:
+    if a.empty:
         return []
-    vis = a.in_vision().to_numpy() & ~path_mismatch(a)
+    vis = a.u.vision & ~path_mismatch(a)
     if not vis.any():
         return []
     names, params = a.where(vis)

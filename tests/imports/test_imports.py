@@ -130,12 +130,13 @@ def test_cli_open_recipe_prints_the_statement_and_json(tmp_path, capsys):
     assert main(["open-recipe", str(path)]) == 0
     out = capsys.readouterr().out
     assert "192 units, 13,369,344 trainable parameters" in out and "MoE experts left frozen" in out
-    assert "unread fields (not used here): datasets" in out
+    assert "unread fields (not used here): bf16, datasets" in out
     assert main(["open-recipe", str(path), "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
     report = report_for(read_text(path.read_text()), "Qwen/Qwen3-30B-A3B")
     assert got["trainable_params"] == report.trainable and len(got["units"]) == len(report.units)
-    assert got["memory"]["trainer"] == "axolotl" and got["memory"]["seq_len"] == 2048
+    # no sequence_len in the file: axolotl's own default (utils/schemas/config.py), as axolotl trains it
+    assert got["memory"]["trainer"] == "axolotl" and got["memory"]["seq_len"] == 512
 
 
 @pytest.mark.parametrize("content, message", [

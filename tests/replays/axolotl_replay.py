@@ -24,6 +24,8 @@ from axolotl.loaders import adapter as ax_adapter  # noqa: E402
 from _trainer_common import adapters_on_meta, fresh_model, model_dir, peft_result, run_cases, write  # noqa: E402
 
 adapters_on_meta(ax_adapter)
+SHAPE_KEYS = ("adapter", "load_in_4bit", "load_in_8bit", "sequence_len", "micro_batch_size", "num_epochs",
+              "gradient_checkpointing", "attn_implementation")
 
 
 def replay_one(case: dict) -> dict:
@@ -47,6 +49,7 @@ def replay_one(case: dict) -> dict:
     out["deepspeed"] = cfg.deepspeed if isinstance(cfg.deepspeed, dict) else None
     out["fsdp_config"] = dict(cfg.fsdp_config) if cfg.get("fsdp_config") else None
     out["fsdp_version"] = cfg.get("fsdp_version")
+    out["shape"] = {k: cfg.get(k) for k in SHAPE_KEYS}  # the training shape as axolotl's validated cfg holds it
     return out
 
 

@@ -98,7 +98,8 @@ def check(kwargs: dict) -> list[str]:
     sig, problems = SIGNATURE, []
     for k in kwargs:
         if k in sig["params"]:
-            if k not in sig["to_lora"] and k not in ("max_seq_length", "random_state"):
+            # Unsloth's own parameters a recipe may set (the training shape's checkpointing among them)
+            if k not in sig["to_lora"] and k not in ("max_seq_length", "random_state", "use_gradient_checkpointing"):
                 problems.append(f"{k} is a parameter that does not reach LoraConfig")
         elif not (sig["var_kwargs"] and sig["kwargs_to_lora"] and k in _LORA_FIELDS):
             problems.append(f"{k} is neither a parameter nor a LoraConfig field passed on by **kwargs")

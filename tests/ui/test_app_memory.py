@@ -1,4 +1,5 @@
-"""Targets page, training memory: the trainer profile and its knobs, peaks, fits, bad settings."""
+"""Targets page, training memory: the trainer profile and its knobs, peaks, fits, bad settings; the
+knobs' expander draws its widgets only while open and keeps their values while closed."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import json
 import pytest
 
 from lora_core.memory import GIB, PROFILES, MemorySettings, estimate_for_plan
-from tests.app_support import errors, open_app, plan_of
+from tests.app_support import errors, open_app, open_section, plan_of
 from ui.common.loaded_model import load
+from ui.targets import memory as memory_section
+
+KNOBS = memory_section.KNOBS_OPEN
 
 
 @pytest.fixture
 def at():
-    return open_app("pages/targets.py")
+    return open_section(open_app("pages/targets.py"), KNOBS)
 
 
 def _bars_total(at) -> int:
@@ -34,13 +38,17 @@ def test_trainer_switch_applies_its_profile_and_resets_knobs(at):
     assert not at.exception
     assert at.selectbox(key="tg_mem_optim").value == PROFILES["litgpt"].optimizer == "bf16"
     assert at.selectbox(key="tg_mem_logits").value == "chunked"
-    est = _estimate(at, MemorySettings(trainer="litgpt"))
+    # LitGPT's finetune/lora.py checkpoints only under FSDP: on one GPU its forward (with the previous
+    # step) is the peak; with checkpointing a block's backward can be larger
+    at.toggle(key="tg_mem_ckpt").set_value(False).run()
+    est = _estimate(at, MemorySettings(trainer="litgpt", gradient_checkpointing=False))
     assert _bars_total(at) == est.peak_allocated
     assert any(f"{est.nvidia_smi / GIB:.1f} GiB" in c.value for c in at.caption)
     assert at.toggle(key="tg_mem_prev").value is True and est.peak_phase == "forward"
     assert at.toggle(key="tg_mem_kv").value is PROFILES["litgpt"].expands_kv is True
     at.toggle(key="tg_mem_prev").set_value(False).run()
-    assert _bars_total(at) == _estimate(at, MemorySettings(trainer="litgpt", keeps_previous_step=False)).peak_allocated
+    assert _bars_total(at) == _estimate(at, MemorySettings(trainer="litgpt", gradient_checkpointing=False,
+                                                           keeps_previous_step=False)).peak_allocated
     assert _bars_total(at) < est.peak_allocated
 
 
@@ -72,6 +80,7 @@ def test_profile_follows_the_recipe_tool_the_export_page_sets():
     at = open_app()
     at.session_state["mem_recipe_tool"] = "LLaMA-Factory"
     at.switch_page("pages/targets.py").run()
+    open_section(at, KNOBS)
     assert not at.exception
     assert at.selectbox(key="tg_mem_trainer").value == "llamafactory"
     assert at.toggle(key="tg_mem_dq").value is PROFILES["llamafactory"].double_quant is True
@@ -83,7 +92,7 @@ def test_opening_a_tool_tab_on_export_picks_its_memory_profile():
     Targets page: after it, the Targets page draws that tool's profile and knobs."""
     from ui.export import recipes as recipes_view
 
-    at = open_app("pages/targets.py")
+    at = open_section(open_app("pages/targets.py"), KNOBS)
     assert at.selectbox(key="tg_mem_trainer").value == "peft"
     at.switch_page("pages/export.py").run()
     labels = [t.label for t in at.tabs]
@@ -111,3 +120,36 @@ def test_stated_bitsandbytes_version_and_litgpt_paged_optimizer(at):
     old = _estimate(at, MemorySettings("nf4", trainer="litgpt", bitsandbytes="0.42.0"))
     assert not at.exception and _bars_total(at) == old.peak_allocated > new.peak_allocated
     assert MemorySettings("nf4", trainer="litgpt").profile.optimizer == "paged_fp32"
+
+
+def _knob_keys(at) -> set[str]:
+    return {w.key for kind in ("selectbox", "toggle") for w in at.get(kind)} & set(memory_section.KNOB_KEYS.values())
+
+
+def test_closed_knobs_draw_no_widget_and_keep_their_values():
+    """Closed (the default), a click draws none of the fourteen knobs; a knob set while open still
+    moves the estimate after the expander is closed and the plan changes, and shows again when it is
+    reopened or the page revisited; a new trainer resets it."""
+    at = open_app("pages/targets.py")
+    at.toggle(key="tg_on_k").set_value(True).run()
+    assert not at.exception and _knob_keys(at) == set()
+    assert "Trainer knobs" in [e.label for e in at.expander]
+    open_section(at, KNOBS)
+    assert _knob_keys(at) == set(memory_section.KNOB_KEYS.values())
+    at.selectbox(key="tg_mem_optim").select("paged_8bit").run()
+    at.session_state[KNOBS] = False
+    at.run()
+    at.toggle(key="tg_on_gate").set_value(True).run()
+    assert not at.exception and _knob_keys(at) == set()
+    assert _bars_total(at) == _estimate(at, MemorySettings(optimizer="paged_8bit")).peak_allocated
+    open_section(at, KNOBS)  # reopened: the value set before, not a value Streamlit kept from an older run
+    assert at.selectbox(key="tg_mem_optim").value == "paged_8bit"
+    at.switch_page("pages/compare.py").run()
+    at.switch_page("pages/targets.py").run()  # open as left, the knob as set
+    assert at.selectbox(key="tg_mem_optim").value == "paged_8bit"
+    at.session_state[KNOBS] = False
+    at.run()
+    at.selectbox(key="tg_mem_trainer").select("litgpt").run()  # closed: the new trainer's own knobs
+    assert _bars_total(at) == _estimate(at, MemorySettings(trainer="litgpt")).peak_allocated
+    open_section(at, KNOBS)
+    assert at.selectbox(key="tg_mem_optim").value == PROFILES["litgpt"].optimizer

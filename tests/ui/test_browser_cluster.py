@@ -1,9 +1,11 @@
 """The Targets page's "GPUs, time and cost" section in a real browser.
 
-On Llama-3.1-405B (default plan Q,V r8) the section shows a strategy and GPU count that fits; on
-GPT-2, choosing DeepSpeed ZeRO-3 and 4 GPUs makes the per-GPU figure, the chart (one line per
-strategy, the GPU's capacity drawn) and the time line equal lora_core's for that plan. Reuses ``tests/browser_support.py``
-(Chromium, one server for the module).
+The section is an expander, closed by default, whose content the server builds only once it is
+opened: the test opens it as a user does (a click on its header). On Llama-3.1-405B and
+DeepSeek-V3 (default plan Q,V r8) it then shows a strategy and GPU count that fits; on GPT-2,
+choosing DeepSpeed ZeRO-3 and 4 GPUs makes the per-GPU figure, the chart (one line per strategy,
+the GPU's capacity drawn) and the time line equal lora_core's for that plan. Reuses
+``tests/browser_support.py`` (Chromium, one server for the module).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from tests.browser_support import app_url, browser, error_texts, signature, wait
 from tests.helpers import cached_model
 from ui.common.state import DEFAULT_PLAN_NAME
 
-MODEL, SMALL = "meta-llama/Meta-Llama-3.1-405B", "openai-community/gpt2"
+MODEL, MOE, SMALL = "meta-llama/Meta-Llama-3.1-405B", "deepseek-ai/DeepSeek-V3", "openai-community/gpt2"
 TIMEOUT = 120_000
 SECTION = '[data-testid="stMain"]'
 CHART = ".st-key-tg_chart_cluster"
-READY_JS = """() => !!document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-  && [...document.querySelectorAll('p, strong')].some(e => e.innerText.includes('GPUs, time and cost'))
+IDLE = "!!document.querySelector('[data-testid=\"stApp\"][data-test-script-state=\"notRunning\"]')"
+CLOSED_JS = f"() => {IDLE} && !!document.querySelector('.st-key-tg_cl_open summary')"
+READY_JS = f"""() => {IDLE}
+  && [...document.querySelectorAll('p, strong')].some(e => e.innerText.startsWith('Smallest count that fits'))
   && !!document.querySelector('.st-key-tg_chart_cluster .main-svg')"""
 
 
@@ -34,6 +38,16 @@ def _report(cluster: ClusterSettings, model: str = MODEL):
     est = estimate_for_plan(o.skeleton, index, resolved, MemorySettings())
     return cluster_report(est, model_sizes(o.inventory, o.skeleton.config), o.skeleton.config,
                           resolved.count.trainable, "peft", "bf16", 1, 2048, True, cluster)
+
+
+def _open_section(page, url: str) -> None:
+    """Load ``url`` and open the section (closed: no input, figure or chart of it on the page)."""
+    page.goto(url)
+    page.wait_for_function(CLOSED_JS, timeout=TIMEOUT)
+    page.wait_for_timeout(300)
+    assert not page.locator(".st-key-tg_cl_gpus").count() and not page.locator(CHART).count()
+    page.locator(".st-key-tg_cl_open summary").click()
+    page.wait_for_function(READY_JS, timeout=TIMEOUT)
 
 
 def _main_text(page) -> str:
@@ -56,15 +70,15 @@ def _choose(page, key: str, option: str) -> None:
 
 def test_section_answers_for_405b_and_follows_the_inputs(app_url, browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 1600})
-    page.goto(f"{app_url}/targets?model={quote(MODEL)}")
-    page.wait_for_function(READY_JS, timeout=TIMEOUT)
-    default = _report(ClusterSettings())
-    assert (f"Smallest count that fits: {default.best['min_gpus']} × H100 SXM 80GB with {default.best['label']}"
-            in _main_text(page))
-    assert not error_texts(page)
+    for model in (MODEL, MOE):
+        _open_section(page, f"{app_url}/targets?model={quote(model)}")
+        default = _report(ClusterSettings(), model)
+        assert default.best, model  # a count that fits exists
+        assert (f"Smallest count that fits: {default.best['min_gpus']} × H100 SXM 80GB with {default.best['label']}"
+                in _main_text(page)), model
+        assert not error_texts(page)
     # the inputs, on a light model (GPT-2, default plan) so each rerun is quick
-    page.goto(f"{app_url}/targets?model={quote(SMALL)}")
-    page.wait_for_function(READY_JS, timeout=TIMEOUT)
+    _open_section(page, f"{app_url}/targets?model={quote(SMALL)}")
     _choose(page, "tg_cl_strategy", "DeepSpeed ZeRO-3")
     inp = page.locator(".st-key-tg_cl_gpus input")
     inp.fill("4")

@@ -14,7 +14,6 @@ from lora_core.errors import InputError
 from lora_core.planning.export import config_bytes, to_lora_config
 from lora_core.planning import Plan
 from lora_core.serving import LABELS, Verdict, adapter_of, judge_all, servable_plan
-from lora_core.serving.adapter import layer_units
 
 from . import state, widgets
 from .loaded_model import LoadedModel
@@ -27,9 +26,8 @@ PROPOSAL = "sv_proposal"
 
 def verdicts(model: LoadedModel, plan: Plan, exported: dict | None = None) -> dict[str, Verdict]:
     """Every engine's verdict on ``plan`` (on its exported config when given), kept in the model's views."""
-    def make():
-        units = model.views.per_model("serving layer units", lambda: layer_units(model.inventory))
-        return judge_all(adapter_of(model.views.resolve(plan, model.index), model.skeleton.config, exported, units))
+    def make():  # the name facts the rules read are built once per model (lora_core.serving.units)
+        return judge_all(adapter_of(model.views.resolve(plan, model.index), model.skeleton.config, exported))
     key = None if exported is None else repr(sorted(exported.items()))
     return model.views.serving(plan, key, make)  # type: ignore[return-value]
 

@@ -3,7 +3,8 @@
 Reads with :mod:`lora_core.imports` against the model the recipe names (a preset or Hub id; the
 current model when it names none or that one cannot be opened), shows the units, the count, the
 probable misses, the notes and the fields not read. "Use as the current plan" opens that model,
-makes the recipe the plan and fills the Targets page's memory section; a bad file shows an error
+makes the recipe the plan and fills the Targets page's memory section and its "GPUs, time and cost"
+section (the strategy its DeepSpeed / FSDP keys name, and its epochs); a bad file shows an error
 and leaves the current model and plan as they were.
 """
 
@@ -16,9 +17,12 @@ from lora_core.numbers import human
 from lora_core.errors import InputError
 from lora_core.imports import ImportReport, open_source, read_text, state as replay
 from lora_core.imports.adapter import looks_like_repo_id
+from lora_core.imports.statement import cluster_of
+from lora_core.memory.parallel import STRATEGIES
 
 from ..common import state, widgets
 from ..common.loaded_model import LoadedModel, ModelRef, load
+from ..targets import cluster as cluster_view
 from ..targets import memory as memory_view
 
 REPORT, ERROR, APPLIED = "ex_recipe_report", "ex_recipe_error", "ex_recipe_applied"
@@ -79,8 +83,22 @@ def _apply() -> None:
         ss[state.MODEL], ss[state.PLAN] = ref_before, plan_before
         ss[ERROR] = e
         return
-    ss[APPLIED] = memory_view.apply_settings(report.memory)
+    ss[APPLIED] = memory_view.apply_settings(report.memory) + _apply_cluster(report)
 
+
+def _apply_cluster(report: ImportReport) -> list[str]:
+    """The recipe's strategy, offload and epochs into the "GPUs, time and cost" section (kept: GPU kind,
+    dataset, price); a note when the strategy cannot be read."""
+    if report.recipe.tool == "peft":  # a saved adapter states no training settings
+        return []
+    settings = cluster_of(report.recipe, cluster_view.settings_from_state())
+    if settings is None:
+        return ["the GPUs section keeps its strategy: the recipe's is not read (see the notes)"]
+    ss = st.session_state
+    ss[cluster_view.SAVED] = settings
+    for key, _default in cluster_view.DEFAULTS:  # the section's widgets take the saved settings on next draw
+        ss.pop(key, None)
+    return []
 
 def _statement(model: LoadedModel, report: ImportReport, note: str) -> None:
     r = report.recipe
@@ -99,8 +117,8 @@ def _statement(model: LoadedModel, report: ImportReport, note: str) -> None:
             (st.warning if not report.tensors.agrees else st.success)(f"Tensors: {line}")
     for line in report.notes:
         st.caption(f"Note: {line}")
-    if r.parallel:
-        st.caption(f"Stated: {', '.join(r.parallel)}; the memory estimate is for one GPU.")
+    if r.tool != "peft":
+        st.caption(_strategy_line(r))
     if r.unread:
         st.caption("Fields not read (they change neither what trains nor the memory): " + ", ".join(r.unread))
     rows = report.audit.rows[["name", "role", "rank", "alpha", "lora_params"]]
@@ -108,6 +126,17 @@ def _statement(model: LoadedModel, report: ImportReport, note: str) -> None:
     st.button("Use as the current plan", key="ex_recipe_apply", on_click=_apply, disabled=not report.exact,
               help="Open its model, make it the plan and fill the memory section with its settings."
               if report.exact else "Not exactly expressible as a plan (see the notes).")
+
+
+def _strategy_line(r) -> str:
+    """What the recipe says of its training shape and its GPUs."""
+    shape = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in r.memory.items() if k != "trainer")
+    p = r.strategy
+    gpus = ("a DeepSpeed / FSDP setting that cannot be read here" if p.strategy is None else
+            "one GPU, or DDP when launched on several" if p.strategy == "single" else
+            STRATEGIES[p.strategy].label + ("" if p.offload == "none" else f", offload {p.offload}"))
+    epochs = "" if r.epochs is None else f"; {r.epochs:g} epochs"
+    return f"Trains with {shape}{epochs}; GPUs: {gpus}. \"Use as the current plan\" puts these on the Targets page."
 
 
 def section() -> None:
@@ -123,7 +152,7 @@ def section() -> None:
     if ERROR in ss:
         widgets.show_error(ss[ERROR])
     if APPLIED in ss:
-        st.success("It is the current plan; the Targets page's memory section has its settings.", icon="✅")
+        st.success("It is the current plan; the Targets page's memory and GPUs sections have its settings.", icon="✅")
         for line in ss[APPLIED]:
             st.caption(line)
     if REPORT in ss:

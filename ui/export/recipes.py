@@ -11,7 +11,7 @@ import streamlit as st
 from lora_core.numbers import human
 from lora_core.errors import InputError
 from lora_core.planning import Plan
-from lora_core.recipes import TOOLS, Recipe, write_all
+from lora_core.recipes import TOOLS, Recipe, Shape, write_all
 
 from ..targets import cluster as cluster_section
 from ..targets import memory as memory_section
@@ -24,20 +24,23 @@ TAB_KEY = "ex_tool_tab"
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _recipes(ref: ModelRef, plan: Plan, model_id: str, _model: LoadedModel,
-             _exported: dict, strategy: str = "single", offload: str = "none") -> dict[str, Recipe] | InputError:
+             _exported: dict, strategy: str = "single", offload: str = "none",
+             shape: Shape | None = None) -> dict[str, Recipe] | InputError:
     try:
         return write_all(plan, _model.index, _model.skeleton, model_id, _exported,
-                         _model.views.resolve(plan, _model.index), strategy, offload)
+                         _model.views.resolve(plan, _model.index), strategy, offload, shape)
     except InputError as e:
         return e
 
 
 def recipes(model: LoadedModel, plan: Plan, exported: dict) -> dict[str, Recipe]:
-    """Every tool's recipe for ``plan``, from its exported adapter_config.json dict (cached per model, plan),
-    with the DeepSpeed / FSDP settings of the Targets page's strategy."""
+    """Every tool's recipe for ``plan``, from its exported adapter_config.json dict (cached per model, plan,
+    shape, strategy), with the Targets page's training shape (its memory settings and epochs) and the
+    DeepSpeed / FSDP settings of its strategy."""
     model_id = model.ref.label if model.ref.kind in ("preset", "hub") else "path/to/your/model"
     cluster = cluster_section.settings_from_state()
-    result = _recipes(model.ref, plan, model_id, model, exported, cluster.strategy, cluster.offload)
+    shape = Shape.of(memory_section.saved_settings(), cluster.epochs)
+    result = _recipes(model.ref, plan, model_id, model, exported, cluster.strategy, cluster.offload, shape)
     if isinstance(result, InputError):
         raise result
     return result

@@ -3,7 +3,12 @@ tokens, epochs and price; the per-GPU peaks, host RAM, the smallest count per st
 memory per GPU against N, tokens per second, hours and cost as ranges.
 
 One call from ``ui/targets/memory.py`` with the plan's cached single-GPU estimate; everything here is
-``lora_core.compute.report``'s arithmetic (under a millisecond per toggle, ``bench/bench_cluster.py``).
+``lora_core.compute.report``'s arithmetic, kept per (plan, memory settings, cluster) in the model's views.
+
+The section is an expander, closed by default, whose content runs only while it is open
+(:mod:`ui.targets.lazy`): closed, a click on the page builds none of its seven inputs, figures,
+chart or table (``bench/bench_cluster.py`` prints what that saves). Whether it is open, and its
+inputs' last valid values, are kept in plain session keys, so they survive a visit to another page.
 """
 
 from __future__ import annotations
@@ -12,18 +17,21 @@ import streamlit as st
 
 from lora_core.compute.chart import per_gpu_chart
 from lora_core.compute.gpus import GPU_NAMES, GPUS
-from lora_core.compute.report import ClusterSettings, cluster_report
+from lora_core.compute.report import ClusterSettings, cluster_report, fit_table
 from lora_core.errors import InputError
 from lora_core.memory import GIB
 from lora_core.memory.parallel import OFFLOADS, STRATEGIES, TRAINER_STRATEGIES, model_sizes, strategies_for, sweep_frame
 
 from ..common import widgets
+from . import lazy
 
 DEFAULTS = (("tg_cl_gpu", "h100-80gb"), ("tg_cl_gpus", 1), ("tg_cl_strategy", "single"), ("tg_cl_offload", "none"),
             ("tg_cl_tokens_m", 50.0), ("tg_cl_epochs", 3.0), ("tg_cl_price", None))
 
 
 SAVED = "cluster_settings"  # a plain key: Streamlit drops widget keys on pages that do not draw them
+OPEN = "tg_cl_open"  # the section's expander (see ui/targets/lazy.py)
+TITLE = "GPUs, time and cost"
 
 
 def _restore() -> None:
@@ -63,17 +71,44 @@ def _hours(h: float) -> str:
 
 
 def show(plan, model, trainable: int, est, settings) -> None:
-    """The section, under the training-memory chart."""
-    st.markdown("**GPUs, time and cost**")
+    """The section, under the training-memory chart: an expander whose content runs only when open."""
+    box = lazy.section(TITLE, OPEN)
+    if box is not None:
+        with box:
+            _content(plan, model, trainable, est, settings)
+
+
+def _sizes(model):
+    return model.views.per_model("model_sizes", lambda: model_sizes(model.inventory, model.skeleton.config))
+
+
+def _fits(model, plan, est, trainable: int, settings, cluster: ClusterSettings):
+    """The smallest count per strategy and that table as shown, once per (plan, memory settings,
+    GPU kind): a change of count, strategy, offload, dataset, epochs or price keeps it."""
+    def build():
+        t = fit_table(est, _sizes(model), trainable, settings.trainer, settings.base_dtype, cluster)
+        shown = t.assign(per_gpu_gib=t["per_gpu_bytes"] / GIB, cpu_ram_gib=t["cpu_ram"] / GIB)
+        return t, shown[["label", "offload", "min_gpus", "per_gpu_gib", "cpu_ram_gib"]]
+    return model.views.memory(plan, ("cluster-fits", settings, cluster.gpu, cluster.knobs), build)
+
+
+def _report(model, plan, est, trainable: int, settings, cluster: ClusterSettings):
+    """The cluster report and its table as shown, once per (model, plan, memory settings, cluster settings)."""
+    fits, shown = _fits(model, plan, est, trainable, settings, cluster)
+    report = model.views.memory(plan, ("cluster-report", settings, cluster), lambda: cluster_report(
+        est, _sizes(model), model.skeleton.config, trainable, settings.trainer, settings.base_dtype,
+        settings.batch_size, settings.seq_len, settings.gradient_checkpointing, cluster, fits))
+    return report, shown
+
+
+def _content(plan, model, trainable: int, est, settings) -> None:
     ss = st.session_state
     _inputs(settings.trainer, settings.base_dtype)
     try:
         cluster = ClusterSettings(int(ss["tg_cl_gpus"]), ss["tg_cl_gpu"], ss["tg_cl_strategy"], ss["tg_cl_offload"],
                                   float(ss["tg_cl_tokens_m"]) * 1e6, float(ss["tg_cl_epochs"]), ss["tg_cl_price"])
         ss[SAVED] = cluster
-        sizes = model.views.per_model("model_sizes", lambda: model_sizes(model.inventory, model.skeleton.config))
-        report = cluster_report(est, sizes, model.skeleton.config, trainable, settings.trainer, settings.base_dtype,
-                                settings.batch_size, settings.seq_len, settings.gradient_checkpointing, cluster)
+        report, table = _report(model, plan, est, trainable, settings, cluster)
     except InputError as e:
         widgets.show_error(e)
         return
@@ -95,17 +130,14 @@ def show(plan, model, trainable: int, est, settings) -> None:
     if report.ds_gap:
         st.caption(report.ds_gap.sentence())
     figure = model.views.memory(plan, ("cluster-chart", settings, cluster.offload, cluster.gpu),
-                                lambda: per_gpu_chart(sweep_frame(est, sizes, trainable,
+                                lambda: per_gpu_chart(sweep_frame(est, _sizes(model), trainable,
                                                                   strategies_for(settings.trainer, settings.base_dtype),
                                                                   cluster.offload),
                                                       gpu.memory_gib, gpu.label))
     widgets.chart(figure, "tg_chart_cluster",
                   "nvidia-smi figure per GPU for each strategy the trainer offers (offload as chosen where the "
                   "strategy has it); the dotted line is the GPU's memory.", config=widgets.STATIC_CHART_CONFIG)
-    table = report.min_gpus.assign(per_gpu_gib=report.min_gpus["per_gpu_bytes"] / GIB,
-                                   cpu_ram_gib=report.min_gpus["cpu_ram"] / GIB)
-    st.dataframe(table[["label", "offload", "min_gpus", "per_gpu_gib", "cpu_ram_gib"]], hide_index=True,
-                 key="tg_cl_table")
+    st.dataframe(table, hide_index=True, key="tg_cl_table")
 
 
 def settings_from_state() -> ClusterSettings:
@@ -117,9 +149,7 @@ def compare_figures(model, plan, est, trainable: int, settings) -> dict:
     """Time and cost of a saved plan on the Targets section's cluster, for the Compare table."""
     try:
         cluster = settings_from_state()
-        sizes = model.views.per_model("model_sizes", lambda: model_sizes(model.inventory, model.skeleton.config))
-        r = cluster_report(est, sizes, model.skeleton.config, trainable, settings.trainer, settings.base_dtype,
-                           settings.batch_size, settings.seq_len, settings.gradient_checkpointing, cluster)
+        r, _ = _report(model, plan, est, trainable, settings, cluster)
     except InputError as e:
         return {"cluster": f"{e.field}: {e.message}", "smallest fit": "—", "tokens/s": "—", "hours": "—", "cost": "—"}
     gpu = GPUS[cluster.gpu]

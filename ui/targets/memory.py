@@ -4,6 +4,11 @@ One call from ``ui/targets/page.py`` (:func:`show`). The numbers are ``lora_core
 module only lays out widgets. The profile defaults to PEFT with the transformers Trainer (or the
 one matching ``st.session_state["mem_recipe_tool"]`` when the Export page sets it); changing
 the trainer resets the knobs to its defaults.
+
+The fourteen trainer knobs sit in an expander, closed by default, whose widgets are drawn only
+while it is open (:mod:`ui.targets.lazy`). Their widget keys are written only in runs that draw
+them; while closed, the knobs are those of the last settings (:data:`SAVED`), or the trainer's own
+after a change of trainer.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from lora_core.memory.profiles import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LO
 from lora_core.memory.versions import BITSANDBYTES_VERSIONS, TORCHAO_VERSIONS
 
 from ..common import widgets
-from . import cluster
+from . import cluster, lazy
 
 SEQ_LENS = (512, 1024, 2048, 4096, 8192, 16384, 32768)
 KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "logits": "tg_mem_logits",
@@ -31,6 +36,7 @@ KNOB_KEYS = {"adapter_dtype": "tg_mem_adapter", "optimizer": "tg_mem_optim", "lo
              "upcast_unquantized": "tg_mem_upcast", "bitsandbytes": "tg_mem_bnb", "torchao": "tg_mem_torchao",
              "keeps_previous_step": "tg_mem_prev", "fused_lora_kernels": "tg_mem_fused", "expands_kv": "tg_mem_kv",
              "softcap_eager_attention": "tg_mem_softcap"}
+KNOBS_OPEN = "tg_mem_knobs_open"  # the knobs' expander
 SAVED = "memory_settings"  # a plain key: Streamlit drops widget keys on pages that do not draw them
 
 
@@ -64,16 +70,28 @@ def apply_settings(settings: MemorySettings) -> list[str]:
     seq = next((s for s in SEQ_LENS if s >= settings.seq_len), SEQ_LENS[-1])
     ss.update({"tg_mem_trainer": settings.trainer, "tg_mem_dtype": settings.base_dtype, "tg_mem_seq": seq,
                "tg_mem_batch": settings.batch_size, "tg_mem_ckpt": settings.gradient_checkpointing})
-    _reset_knobs()
-    ss[SAVED] = replace(settings, seq_len=seq)
+    ss[SAVED] = replace(settings, seq_len=seq)  # the knobs too: the knob widgets take them when drawn
     return [] if seq == settings.seq_len else [f"sequence length {settings.seq_len:,} is shown as {seq:,}, "
                                                "the selector's next value"]
 
 
 def _reset_knobs() -> None:
-    profile = PROFILES[st.session_state["tg_mem_trainer"]]
+    """A new trainer (the Trainer selectbox's callback): its own knobs, in the knob widgets when
+    they are drawn on this run; else their keys are dropped and :func:`_knob_values` gives them."""
+    ss = st.session_state
+    profile = PROFILES[ss["tg_mem_trainer"]]
     for knob, key in KNOB_KEYS.items():
-        st.session_state[key] = getattr(profile, knob)
+        if ss.get(KNOBS_OPEN):
+            ss[key] = getattr(profile, knob)
+        elif key in ss:
+            del ss[key]
+
+
+def _knob_values(trainer: str) -> dict[str, object]:
+    """The knobs of the last settings when they were for ``trainer``, else ``None`` (the trainer's own)."""
+    saved = saved_settings()
+    same = saved.trainer == trainer
+    return {knob: getattr(saved, knob) if same else None for knob in KNOB_KEYS}
 
 
 def _defaults() -> None:
@@ -83,15 +101,23 @@ def _defaults() -> None:
                        ("tg_mem_batch", saved.batch_size), ("tg_mem_ckpt", saved.gradient_checkpointing),
                        ("tg_mem_trainer", saved.trainer)):
         ss.setdefault(key, value)
-    if KNOB_KEYS["optimizer"] not in ss:
-        same = saved.trainer == ss["tg_mem_trainer"]
-        for knob, key in KNOB_KEYS.items():  # a knob left to the trainer (None) takes its default
-            mine = getattr(saved, knob) if same else None
-            ss[key] = getattr(PROFILES[ss["tg_mem_trainer"]], knob) if mine is None else mine
 
 
-def _knobs() -> None:
-    with st.expander("Trainer knobs", expanded=False):
+def _knobs() -> bool:
+    """The knob widgets, when their expander is open (returns whether they were drawn)."""
+    box = lazy.section("Trainer knobs", KNOBS_OPEN)
+    if box is None:
+        return False
+    ss = st.session_state
+    profile = PROFILES[ss["tg_mem_trainer"]]
+    for knob, value in _knob_values(ss["tg_mem_trainer"]).items():  # a knob left to the trainer: its default
+        ss.setdefault(KNOB_KEYS[knob], getattr(profile, knob) if value is None else value)
+    _knob_widgets(box)
+    return True
+
+
+def _knob_widgets(box) -> None:
+    with box:
         k1, k2 = st.columns(2)
         k1.selectbox("Adapter dtype", ADAPTER_DTYPES, key="tg_mem_adapter", help="LoRA weights and their gradients.")
         k2.selectbox("Optimizer states", OPTIMIZERS, key="tg_mem_optim", format_func=lambda o: OPTIMIZER_HELP[o])
@@ -117,10 +143,12 @@ def _knobs() -> None:
                   help="LitGPT runs Gemma 2's softcapped attention without a fused kernel (8 bytes per score).")
 
 
-def settings_from_state() -> MemorySettings:
-    """The settings the widgets hold (raises ``InputError``, e.g. for batch 0)."""
+def settings_from_state(knobs_drawn: bool = True) -> MemorySettings:
+    """The settings the widgets hold, the knobs from :func:`_knob_values` when their widgets were not
+    drawn (raises ``InputError``, e.g. for batch 0)."""
     ss = st.session_state
-    knobs = {knob: ss[key] for knob, key in KNOB_KEYS.items()}
+    knobs = ({knob: ss[key] for knob, key in KNOB_KEYS.items()} if knobs_drawn
+             else _knob_values(ss["tg_mem_trainer"]))
     if knobs["optimizer"] == PROFILES[ss["tg_mem_trainer"]].optimizer:
         knobs["optimizer"] = None  # the trainer's own choice, which may change with a quantized base (LitGPT)
     return MemorySettings(ss["tg_mem_dtype"], ss["tg_mem_batch"], ss["tg_mem_seq"], ss["tg_mem_ckpt"],
@@ -152,9 +180,9 @@ def show(model, resolved: ResolvedPlan) -> None:
                         help="Sequences per step (micro-batch).")
     st.toggle("Gradient checkpointing", key="tg_mem_ckpt", help="Keep only layer inputs and recompute the "
               "rest in the backward pass.")
-    _knobs()
+    drawn = _knobs()
     try:
-        settings = settings_from_state()
+        settings = settings_from_state(drawn)
     except InputError as e:
         widgets.show_error(e)
         return
