@@ -1,12 +1,16 @@
 """Held-out check of the memory per GPU: published multi-GPU LoRA/QLoRA peaks NOT in the validation table.
 
 These runs (source, settings, figure) were written down on 2026-12-06 before any estimate of them was
-computed, and are run once on the finished model; they stay out of ``tests.memory.parallel_cases.CASES``
-so that they keep testing the estimate instead of shaping it. Usage:
+computed, and were run once on the finished model (commit 9c7c56e; result in docs/parallel.md:
+6/11 within ±15 %); they stay out of ``tests.memory.parallel_cases.CASES`` so that they keep testing
+the estimate instead of shaping it. Usage:
 ``PYTHONPATH=. .venv/bin/python bench/parallel_holdout.py``: one row per run, the share within ±15 %,
 the load average.
 
-Sources, with what each states and what was read from code at that commit (unstated settings: the
+Sources (https://github.com/pytorch/torchtune/blob/0217d44c2/README.md and /blob/fef3ed10d/README.md,
+https://github.com/meta-llama/llama-cookbook/pull/41, https://github.com/axolotl-ai-cloud/axolotl/pull/1428,
+https://github.com/foundation-model-stack/fms-acceleration/blob/24bdadb/scripts/benchmarks/refs/a100_80gb.csv),
+with what each states and what was read from code at that commit (unstated settings: the
 tool's default then, said per case):
 
 - torchtune README at 0217d44c2 (pytorch/torchtune, 2024-05-09), "Peak Memory per GPU (GB)" table:

@@ -2,52 +2,28 @@
 
 Per block from the model's own widths (:func:`layer_activation_bytes`), the adapters' own saved
 inputs from PEFT's forward (:func:`lora_activation_bytes`), and outside the blocks the norm inputs
-and the logits as the profile's loss holds them (:data:`LOGITS_BYTES`).
+and the logits as the profile's loss holds them (:mod:`.logits`); what is alive when in backward:
+:mod:`.backward`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pandas as pd
 
 from .layout import BlockLayout, block_layout
-from .unsloth_kernels import FUSED_MLP_KEPT, fused_rows
-from .profiles import PROFILES, TrainingProfile
+from .logits import PREVIOUS_LOGITS_BYTES, logits_per_token
+from .profiles import TrainingProfile
 from ..model.text_config import text_config
 
 _GATED_ROLES = ("gate", "gate_up")
 
-# Bytes per logit (s*b*V elements) by the profile's loss: (kept for backward, extra at the peak).
-# fp32_full: transformers upcasts bf16 logits to fp32 (4) and cross_entropy keeps its fp32
-#   log-softmax (4); at the start of backward nll_loss's gradient (4) and log_softmax's (4) exist
-#   beside the saved output: +8.
-# bf16_full: the same in bf16: 2 kept, +4. chunked (LitGPT): Lightning Fabric's
-#   ``_FabricModule.forward`` ends with ``precision.convert_output``, which casts the bf16 logit
-#   chunks to the default dtype, fp32; the loop keeps that fp32 list (4) and each chunk's
-#   ``cross_entropy`` its fp32 log-softmax (4); gradients are one 128-token chunk at a time: +0.
-# chunked_fp32 (torchtune): fp32 log-softmax of every chunk kept (4); the bf16 logits (2) live until
-#   the loss is computed: +2. fused_inplace (Unsloth): bf16 logits kept, the gradient overwrites
-#   them: 2, +0. fused (CCE / Liger): no full logits.
-LOGITS_BYTES: dict[str, tuple[int, int]] = {"fp32_full": (4, 8), "bf16_full": (2, 4), "chunked": (8, 0),
-                                            "chunked_fp32": (4, 2), "fused_inplace": (2, 0), "fused": (0, 0)}
-# Bytes per logit alive when the forward returns, before the loss: chunked, the bf16 chunks (2) and
-# their fp32 copies (4) while ``convert_output`` builds the new list; the others hold at most what
-# they keep for backward.
-LOGITS_FORWARD_BYTES: dict[str, int] = {"fp32_full": 2, "bf16_full": 2, "chunked": 6, "chunked_fp32": 2,
-                                        "fused_inplace": 2, "fused": 0}
-# Bytes per logit of the model output a loop holds from the previous step (keeps_previous_step):
-# chunked, Fabric's fp32 list; otherwise the model's bf16 logits.
-PREVIOUS_LOGITS_BYTES: dict[str, int] = {"fp32_full": 2, "bf16_full": 2, "chunked": 4, "chunked_fp32": 2,
-                                         "fused_inplace": 2, "fused": 0}
 # Bytes per attention score (b x heads x s x s) LitGPT's manual attention keeps for a model with
 # attention logit softcapping (litgpt/model.py CausalSelfAttention.scaled_dot_product_attention, "with
 # softcapping we cannot use SDPA"): tanh's bf16 output (2), softmax(dtype=float)'s fp32 output (4)
 # and its bf16 copy that ``scores @ v`` keeps (2).
 SOFTCAP_SCORE_BYTES = 8
-# Offloaded checkpointing keeps this many layer inputs on the GPU (one being offloaded, one
-# brought back for its recomputation).
-OFFLOADED_RESIDENT_LAYERS = 2
 
 
 @dataclass(frozen=True)
@@ -170,9 +146,10 @@ def head_activation_bytes(shape: ActivationShape, s: int, b: int) -> int:
 
 
 
-def logits_bytes(shape: ActivationShape, s: int, b: int, logits: str) -> tuple[int, int]:
-    """``(kept for backward, extra at the peak)`` bytes of the logits under the profile's loss."""
-    kept, extra = LOGITS_BYTES[logits]
+def logits_bytes(shape: ActivationShape, s: int, b: int, logits: str, compiled: bool = False) -> tuple[int, int]:
+    """``(kept for backward, extra at the peak)`` bytes of the logits under the profile's loss
+    (:mod:`.logits`; ``compiled``: the loss under ``torch.compile``)."""
+    kept, extra = logits_per_token(logits, compiled)
     return kept * s * b * shape.vocab, extra * s * b * shape.vocab
 
 
@@ -241,52 +218,4 @@ def adapter_element_bytes(profile: TrainingProfile) -> int:
     return 2 if profile.autocast or profile.adapter_dtype == "bf16" else 4
 
 
-def activation_bytes(config, inventory: pd.DataFrame, settings, wrapped: pd.DataFrame | None = None,
-                     dora: bool = False, profile: TrainingProfile | None = None) -> int:
-    """Activation memory kept for backward: :func:`layer_activation_bytes` over the blocks, the
-    norm inputs and the logits the loss keeps (:func:`logits_bytes`), and the adapters' own
-    (:func:`lora_activation_bytes`, when the wrapped rows are given).
-
-    Without checkpointing every block keeps its activations. With full gradient checkpointing
-    (transformers checkpoints each decoder layer) each block keeps only its input (2sbh) and one
-    block's activations exist again while it is recomputed in backward (Korthikanti et al. 2022,
-    sec. 4.2; Chen et al. 2016): ``L*2sbh + max(block) + head``, and of the adapters only the
-    largest layer's share and the rows outside the blocks. Offloaded checkpointing keeps only
-    :data:`OFFLOADED_RESIDENT_LAYERS` layer inputs on the GPU.
-
-    Simplifications: dropout masks (also LoRA dropout's) are left out; frozen layers are counted
-    like trained ones (an upper bound: a frozen linear needs no input for a weight gradient,
-    which roughly offsets transformers' fp32 RMSNorm inputs); encoder-decoder blocks use
-    ``seq_len`` for both stacks and ignore cross-attention; a vision tower's activations, MLA's
-    compressed latents and routers' logits are not counted.
-    """
-    profile = profile or PROFILES["peft"]
-    shape = activation_shape(config, inventory)
-    if profile.expands_kv:  # K and V copied to every query head: q_dim + out_dim wide
-        shape = replace(shape, kv_dim=shape.q_dim + shape.out_dim)
-    s, b = settings.seq_len, settings.batch_size
-    flash, score = settings.flash_attention, 5
-    if profile.softcap_eager_attention and getattr(text_config(config), "attn_logit_softcapping", None):
-        flash, score = False, SOFTCAP_SCORE_BYTES
-    ffn_kept = None
-    if profile.fused_lora_kernels and wrapped is not None and not wrapped.empty:
-        covered, mlp_fused = fused_rows(wrapped)
-        wrapped = wrapped[~covered]
-        ffn_kept = FUSED_MLP_KEPT if mlp_fused and shape.gated else None
-    dense = layer_activation_bytes(shape, shape.dense_ffn, 1, s, b, flash, score, ffn_kept)
-    moe = layer_activation_bytes(shape, shape.moe_ffn, 1 + shape.top_k, s, b, flash, score)
-    dense_layers = shape.layers - shape.moe_layers
-    lora = lora_activation_bytes(wrapped, dora, s, b, adapter_element_bytes(profile))
-    outside = int(lora.get(-1, 0))
-    in_layers = lora.drop(-1, errors="ignore")
-    quantized = settings.base_dtype != "bf16" and profile.bnb_saves_input
-    extra_block, extra_head = quantized_input_bytes(shape, s, b, profile.quantize_lm_head) if quantized else (0, 0)
-    dense += extra_block
-    outside += extra_head
-    if settings.gradient_checkpointing:
-        biggest = max(moe if shape.moe_layers else 0, dense if dense_layers else 0)
-        kept = shape.layers if profile.checkpointing == "plain" else min(shape.layers, OFFLOADED_RESIDENT_LAYERS)
-        blocks = kept * 2 * s * b * shape.hidden + biggest + int(in_layers.max() if len(in_layers) else 0)
-    else:
-        blocks = dense_layers * dense + shape.moe_layers * moe + int(in_layers.sum())
-    return blocks + outside + head_activation_bytes(shape, s, b) + logits_bytes(shape, s, b, profile.logits)[0]
+from .backward import ActivationParts, activation_bytes, activation_parts  # noqa: E402,F401 -- built on the above

@@ -19,8 +19,9 @@ from torch import nn
 
 from ..errors import InputError
 from ..model.skeleton import Skeleton
-from .activations import (LOGITS_FORWARD_BYTES, activation_bytes, activation_shape, logits_bytes,
-                          previous_step_bytes)
+from .activations import activation_shape, logits_bytes, previous_step_bytes
+from .backward import activation_parts
+from .logits import LOGITS_FORWARD_BYTES
 from .fits import GPU_SIZES_GB
 from .profiles import OPTIMIZER_STATE_BYTES, PAGED, PROFILES, TrainingProfile
 from .qlora import dequantized_weight_bytes, loading_transient_bytes, upcast_bytes
@@ -93,6 +94,12 @@ class MemoryEstimate:
     def peak_allocated(self) -> int:
         """What ``torch.cuda.max_memory_allocated()`` reports."""
         return max(self.phases.values())
+
+    @property
+    def peak_training(self) -> int:
+        """The largest training phase (forward, backward, optimizer step): what a trainer that resets
+        the peak statistics after building the model logs (torchtune's ``get_memory_stats``)."""
+        return max(v for k, v in self.phases.items() if k != "loading")
 
     @property
     def peak_reserved(self) -> int:
@@ -196,16 +203,27 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
         load_allocated, load_reserved = torchtune_qlora_load(layers, outside, profile.torchao_quantizes_whole_tensor,
                                                              profile.torchao_keeps_factor_view)
     adapters = adapter_components(trainable_params, dora_params, profile)
-    activations = activation_bytes(model.config, inventory, settings, wrapped, dora_params > 0, profile)
+    parts = activation_parts(model.config, inventory, settings, wrapped, dora_params > 0, profile)
     shape = activation_shape(model.config, inventory)
-    logits_kept, logits_extra = logits_bytes(shape, settings.seq_len, settings.batch_size, profile.logits)
-    logits_forward = LOGITS_FORWARD_BYTES[profile.logits] * settings.seq_len * settings.batch_size * shape.vocab
-    dequantized = dequantized_weight_bytes(largest, profile.nf4_library) if quantized else 0
-    transients = logits_extra + dequantized
+    s, b = settings.seq_len, settings.batch_size
+    logits_extra = logits_bytes(shape, s, b, profile.logits, profile.compiles_loss)[1]
+    logits_forward = LOGITS_FORWARD_BYTES[profile.logits] * s * b * shape.vocab
+    dequantized = dequantized_weight_bytes(largest, profile.nf4_library, profile.compile) if quantized else 0
+    # backward's peak (:mod:`.backward`). A loop that lets the logits go before backward
+    # (frees_logits, read in torchtune's): the larger of the loss's start (head inputs, logits, their
+    # gradients) and a block's backward (the recomputed block, its FFN gradients). Otherwise (loops
+    # not read that far): everything kept for backward at once and the larger of the two transients.
+    if not profile.frees_logits:
+        activations, transients = parts.total, max(logits_extra, parts.working) + dequantized
+    elif parts.head + parts.logits + logits_extra >= parts.block + parts.working:
+        activations, transients = parts.kept + parts.head + parts.logits, logits_extra + dequantized
+    else:
+        activations, transients = parts.kept + parts.block, parts.working + dequantized
+    forward_activations = parts.kept + parts.head + logits_forward
     # in the forward too, MatMul4Bit.forward builds `F.dequantize_4bit(B, quant_state)` per call: the
     # largest (LitGPT: lm_head, once per 128-token chunk) beside the bf16 logits made so far
     # (a fused linear cross-entropy never builds the logits: only the dequantized weight then)
-    sbv = 0 if profile.logits == "fused" else settings.seq_len * settings.batch_size * shape.vocab
+    sbv = 0 if profile.logits == "fused" else s * b * shape.vocab
     forward_extra = max(0, 2 * sbv + dequantized - logits_forward) if quantized else 0
     previous = previous_step_bytes(model.config, inventory, settings, profile)
     static = weights + constants + adapters["lora_weights"] + adapters["optimizer_states"] + adapters["dora_extra"]
@@ -220,8 +238,8 @@ def estimate_memory(skel_or_model: Skeleton | nn.Module, inventory: pd.DataFrame
         loading_reserved=load_reserved + adapters["lora_weights"] if torchao else 0,
         # the end of the forward: this step's activations with the logits as the forward returns
         # them (before the loss), and what the previous step leaves alive (keeps_previous_step)
-        forward=static + grads + activations - logits_kept + logits_forward + forward_extra + previous,
-        forward_activations=activations - logits_kept + logits_forward, forward_transients=forward_extra,
+        forward=static + grads + forward_activations + forward_extra + previous,
+        forward_activations=forward_activations, forward_transients=forward_extra,
         previous_step=previous,
         # the step: states, grads and foreach AdamW's temporaries (about one more set of states)
         optimizer_step=static + grads + adapters["optimizer_states"],

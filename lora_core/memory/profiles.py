@@ -10,44 +10,13 @@ keeps AdamW's moments in the parameters' bf16).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Literal
-
 from ..errors import InputError
-from .versions import (BITSANDBYTES_VERSIONS, DEFAULT_BITSANDBYTES, DEFAULT_TORCHAO, TORCHAO_VERSIONS, before,
-                       check_version)
+from .versions import (BITSANDBYTES_VERSIONS, DEFAULT_BITSANDBYTES, DEFAULT_TORCHAO, DEFAULT_TORCHTUNE,
+                       TORCHAO_VERSIONS, TORCHTUNE_VERSIONS, before, check_version,
+                       version_defaults)  # noqa: F401 -- re-exported
 
-AdapterDtype = Literal["fp32", "bf16"]
-Optimizer = Literal["fp32", "bf16", "8bit", "paged_fp32", "paged_8bit"]
-Logits = Literal["fp32_full", "bf16_full", "chunked", "chunked_fp32", "fused_inplace", "fused"]
-Checkpointing = Literal["plain", "offloaded"]
-
-ADAPTER_DTYPES: tuple[str, ...] = ("fp32", "bf16")
-OPTIMIZERS: tuple[str, ...] = ("fp32", "bf16", "8bit", "paged_fp32", "paged_8bit")
-LOGITS: tuple[str, ...] = ("fp32_full", "bf16_full", "chunked", "chunked_fp32", "fused_inplace", "fused")
-CHECKPOINTING: tuple[str, ...] = ("plain", "offloaded")
-NF4_LIBRARIES: tuple[str, ...] = ("bitsandbytes", "torchao")
-
-# Bytes per trainable parameter the optimizer keeps (AdamW: two moments).
-OPTIMIZER_STATE_BYTES: dict[str, int] = {"fp32": 8, "bf16": 4, "8bit": 2, "paged_fp32": 8, "paged_8bit": 2}
-# Paged states live in CUDA managed memory (bitsandbytes ``get_paged`` -> ``cudaMallocManaged``):
-# the PyTorch allocator never sees them, nvidia-smi does.
-PAGED: frozenset[str] = frozenset({"paged_fp32", "paged_8bit"})
-
-OPTIMIZER_HELP = {
-    "fp32": "AdamW, fp32 moments (8 bytes/param)",
-    "bf16": "AdamW on bf16 parameters: bf16 moments (4 bytes/param)",
-    "8bit": "bitsandbytes 8-bit AdamW (2 bytes/param)",
-    "paged_fp32": "bitsandbytes paged AdamW 32-bit: CUDA managed memory, outside PyTorch's allocator",
-    "paged_8bit": "bitsandbytes paged 8-bit AdamW: managed memory, outside PyTorch's allocator",
-}
-LOGITS_HELP = {
-    "fp32_full": "full logits, upcast to fp32 for the loss (transformers ForCausalLMLoss)",
-    "bf16_full": "full logits and log-softmax in bf16",
-    "chunked": "lm_head and cross-entropy in 128-token chunks; Lightning Fabric returns them as fp32 (LitGPT)",
-    "chunked_fp32": "logits in 8 chunks, each upcast to fp32 for the loss (torchtune CEWithChunkedOutputLoss)",
-    "fused_inplace": "bf16 logits, gradient written in place by a fused kernel (Unsloth fast_cross_entropy_loss)",
-    "fused": "fused linear cross-entropy, no full logits (Cut Cross-Entropy, Liger FLCE)",
-}
+from .knobs import (ADAPTER_DTYPES, CHECKPOINTING, LOGITS, LOGITS_HELP, NF4_LIBRARIES, OPTIMIZER_HELP,  # noqa: F401
+                    OPTIMIZER_STATE_BYTES, OPTIMIZERS, PAGED, AdapterDtype, Checkpointing, Logits, Optimizer)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +62,17 @@ class TrainingProfile:
             "training: flash attention requires it").
         softcap_eager_attention: a model with attention logit softcapping (Gemma 2) runs a manual
             attention that keeps 8 bytes per score instead of a fused kernel (LitGPT).
+        compile: the blocks and the loss run under ``torch.compile`` (inductor): what its partitioner
+            saves (:mod:`~lora_core.memory.compiled`, :mod:`~lora_core.memory.logits`).
+        torchtune: the torchtune version (torchtune's profile): before 0.3.0 its recipes computed
+            ``CrossEntropyLoss`` on the bf16 logits and kept them into the next step
+            (:func:`version_defaults`).
+        frees_logits: the loop drops the model output before backward (torchtune 0.3.0's ``del logits``,
+            "free logits otherwise it peaks backward memory"), so the logits the loss kept are gone
+            once it is differentiated; otherwise they stay through backward (:mod:`~lora_core.memory.backward`).
+        offloaded_resident_layers: the layer inputs offloaded checkpointing keeps on the GPU
+            (Unsloth: the one being offloaded and the one brought back; torchtune's
+            ``OffloadActivations(max_fwd_stash_size=5)``: the last 5 saved tensors).
     """
 
     name: str
@@ -114,6 +94,10 @@ class TrainingProfile:
     fused_lora_kernels: bool = False
     expands_kv: bool = False
     softcap_eager_attention: bool = False
+    compile: bool = False
+    torchtune: str = DEFAULT_TORCHTUNE
+    frees_logits: bool = False
+    offloaded_resident_layers: int = 2
 
     def with_knobs(self, **knobs) -> "TrainingProfile":
         """The profile with some knobs changed (``None`` keeps the default); values are checked."""
@@ -133,6 +117,11 @@ class TrainingProfile:
     def bnb_saves_input(self) -> bool:
         """bitsandbytes' 4-bit matmul keeps its input for backward (versions before 0.44)."""
         return self.nf4_library == "bitsandbytes" and before(self.bitsandbytes, "bnb_keeps_input_until")
+
+    @property
+    def compiles_loss(self) -> bool:
+        """``compile`` covers the loss too (torchtune before 0.3.0 compiled only the model)."""
+        return self.compile and not (self.name == "torchtune" and before(self.torchtune, "torchtune_compile_loss"))
 
     @property
     def torchao_keeps_factor_view(self) -> bool:
@@ -155,9 +144,11 @@ KNOBS: dict[str, tuple] = {"adapter_dtype": ADAPTER_DTYPES, "optimizer": OPTIMIZ
                            "upcast_unquantized": (True, False), "bitsandbytes": BITSANDBYTES_VERSIONS,
                            "torchao": TORCHAO_VERSIONS, "keeps_previous_step": (True, False),
                            "fused_lora_kernels": (True, False),
-                           "expands_kv": (True, False), "softcap_eager_attention": (True, False)}
+                           "expands_kv": (True, False), "softcap_eager_attention": (True, False),
+                           "compile": (True, False), "torchtune": TORCHTUNE_VERSIONS, "frees_logits": (True, False)}
 # Knobs that take any PEP 440 version (the tuples above are what the UI offers).
-VERSION_KNOBS: frozenset[str] = frozenset({"bitsandbytes", "torchao"})
+VERSION_KNOBS: frozenset[str] = frozenset({"bitsandbytes", "torchao", "torchtune"})
+
 
 
 
@@ -239,8 +230,19 @@ PROFILES: dict[str, TrainingProfile] = {p.name: p for p in (
                  ("nf4_library", "LoRALinear(quantize_base=True) -> torchao to_nf4 / linear_nf4 (LinearNF4 keeps "
                                  "ctx.nf4_weight, not its input)"),
                  ("torchao", "torchtune's pyproject pinned torchao==0.1 (April 2024); later releases depend on "
-                             "torchao >= 0.2 (chunked quantization); the default is the chunked behaviour")),
-        nf4_library="torchao"),
+                             "torchao >= 0.2 (chunked quantization); the default is the chunked behaviour"),
+                 ("compile", "recipes/configs/*_lora_single_device.yaml: compile: False; compile=True runs "
+                             "training.compile_model (each TransformerSelfAttentionLayer) and compile_loss "
+                             "(CEWithChunkedOutputLoss.compute_cross_entropy)"),
+                 ("torchtune", "0.3.0 (2024-09-17) brought CEWithChunkedOutputLoss to the LoRA configs and "
+                               "`del logits` to _loss_step; set 0.1.0-0.2.1 for the earlier recipes"),
+                 ("frees_logits", "recipes/lora_finetune_single_device.py _loss_step (0.3.0 and later): `del logits` "
+                                  "after the loss, 'free logits otherwise it peaks backward memory'"),
+                 ("offloaded_resident_layers", "training/_activation_offloading.py OffloadActivations("
+                                               "max_fwd_stash_size=5): the last 5 saved tensors stay on the GPU "
+                                               "until newer ones are copied out; the output head is not "
+                                               "offloaded (NoOpManager)")),
+        nf4_library="torchao", frees_logits=True, offloaded_resident_layers=5),
     TrainingProfile(
         name="litgpt", label="LitGPT",
         adapter_dtype="bf16", optimizer="bf16", logits="chunked", checkpointing="plain",

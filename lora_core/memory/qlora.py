@@ -29,9 +29,14 @@ from __future__ import annotations
 COMPUTE_BYTES = 2  # bf16 compute dtype
 
 
-def dequantized_weight_bytes(largest_numel: int, library: str = "bitsandbytes") -> int:
-    """The transient while the largest quantized weight is dequantized for a matmul."""
-    if library == "torchao":
+def dequantized_weight_bytes(largest_numel: int, library: str = "bitsandbytes", compiled: bool = False) -> int:
+    """The transient while the largest quantized weight is dequantized for a matmul.
+
+    ``compiled``: under ``torch.compile`` torchao's ``NF4Tensor`` (a traceable wrapper subclass) is
+    flattened into its inner tensors and ``get_original_weight``'s shifts, lookups, scaling and
+    ``stack`` are pointwise and indexing ops inductor fuses into one kernel, which writes only the
+    bf16 weight (2 bytes per element)."""
+    if library == "torchao" and not compiled:
         return torchao_dequantize_bytes(largest_numel)
     return COMPUTE_BYTES * largest_numel
 

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from ..errors import InputError
 from ..model.text_config import text_config
-from .profiles import TrainingProfile, get_profile
+from .profiles import TrainingProfile, get_profile, version_defaults
 from .weights import BASE_DTYPES, BaseDtype
 
 
@@ -24,8 +24,10 @@ class MemorySettings:
             default) that stores no seq x seq scores; ``False`` for ``attn_implementation="eager"``.
         trainer: the training profile (:data:`lora_core.memory.profiles.PROFILES`).
         adapter_dtype ... softcap_eager_attention: the profile's knobs; ``None`` keeps its default.
-        bitsandbytes, torchao: the library versions the run used ("as of"), e.g. ``"0.41.1"``; ``None``
-            keeps the profile's sourced default (:data:`~lora_core.memory.profiles.DEFAULT_BITSANDBYTES`).
+        bitsandbytes, torchao, torchtune: the library versions the run used ("as of"), e.g. ``"0.41.1"``;
+            ``None`` keeps the profile's sourced default (:mod:`~lora_core.memory.versions`); a stated
+            torchtune version also sets the knobs its recipes fixed (``version_defaults``).
+        compile: the blocks and the loss under ``torch.compile`` (``None``: the profile's, off).
     """
 
     base_dtype: BaseDtype = "bf16"
@@ -48,6 +50,9 @@ class MemorySettings:
     fused_lora_kernels: bool | None = None
     expands_kv: bool | None = None
     softcap_eager_attention: bool | None = None
+    compile: bool | None = None
+    torchtune: str | None = None
+    frees_logits: bool | None = None
 
     def __post_init__(self) -> None:
         if self.base_dtype not in BASE_DTYPES:
@@ -68,13 +73,17 @@ class MemorySettings:
         optimizer = self.optimizer
         if optimizer is None and self.base_dtype != "bf16" and base.qlora_optimizer:
             optimizer = base.qlora_optimizer
-        return base.with_knobs(
+        knobs = dict(
             adapter_dtype=self.adapter_dtype, optimizer=optimizer, logits=self.logits,
             checkpointing=self.checkpointing, autocast=self.autocast, quantize_lm_head=self.quantize_lm_head,
             double_quant=self.double_quant, upcast_unquantized=self.upcast_unquantized,
             bitsandbytes=self.bitsandbytes, torchao=self.torchao, keeps_previous_step=self.keeps_previous_step,
-            fused_lora_kernels=self.fused_lora_kernels,
-            expands_kv=self.expands_kv, softcap_eager_attention=self.softcap_eager_attention)
+            fused_lora_kernels=self.fused_lora_kernels, expands_kv=self.expands_kv,
+            softcap_eager_attention=self.softcap_eager_attention, compile=self.compile, torchtune=self.torchtune,
+            frees_logits=self.frees_logits)
+        for knob, value in version_defaults(self.trainer, self.torchtune).items():
+            knobs[knob] = value if knobs[knob] is None else knobs[knob]
+        return base.with_knobs(**knobs)
 
     def as_dict(self) -> dict:
         """The settings and the resolved knobs (what ``plan --json`` prints)."""

@@ -113,9 +113,12 @@ def load(model_id: str) -> SnapshotModel | None:
     if not enabled() or not presets.is_preset(model_id):
         return None
     stored = read(model_id)
-    if stored is None or stored.get("key") != key_of(model_id, list(stored.get("key", {}).get("sources", {}))):
+    try:
+        if stored is None or stored["key"] != key_of(model_id, list(stored["key"]["sources"])):
+            return None
+        return from_payload(model_id, stored)
+    except (KeyError, TypeError, ValueError, AttributeError):  # a damaged file: build live
         return None
-    return from_payload(model_id, stored)
 
 
 def _plain(value: Any) -> Any:

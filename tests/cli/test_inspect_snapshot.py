@@ -65,6 +65,14 @@ def test_a_snapshot_is_used_only_when_its_key_is_this_install(change: str, monke
     assert snapshot.load(model_id) is None
 
 
+@pytest.mark.parametrize("damage", ["not json", "[]", '{"key": []}', '{"key": {"sources": {}}}'])
+def test_a_damaged_snapshot_file_is_not_used(damage: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    model_id = "openai-community/gpt2"
+    (tmp_path / snapshot.snapshot_path(model_id).name).write_text(damage)
+    monkeypatch.setattr(snapshot, "SNAPSHOT_DIR", tmp_path)
+    assert snapshot.load(model_id) is None
+
+
 def test_task_flags_and_remote_code_build_live() -> None:
     """A snapshot holds the class the config names; ``--task-type``/``--num-labels`` build theirs."""
     base = dict(model="openai-community/gpt2", revision=None, trust_remote_code=False, task_type=None,

@@ -29,7 +29,7 @@ def table():
 
 def test_every_case_states_its_source_and_kind(table) -> None:
     assert len(table) == len(CASES) >= 53
-    assert set(table["kind"]) == {"allocated", "reserved", "nvidia_smi"}
+    assert set(table["kind"]) == {"allocated", "reserved", "nvidia_smi", "training"}
     assert table["source"].str.len().min() > 20
     assert table["holdout"].sum() >= 5
 
@@ -52,16 +52,17 @@ def test_cases_outside_15_percent_are_the_listed_ones(table) -> None:
 
 def test_previous_step_is_what_the_2024_qlora_runs_kept() -> None:
     """The previous step's kept inputs (keeps_previous_step) are the largest term the 2024 LitGPT
-    QLoRA runs missed: without it they sit at 0.86-0.92 (0.82-0.85 before Fabric's fp32 logits,
+    QLoRA runs missed: without it they sit at 0.86-0.93 (0.82-0.85 before Fabric's fp32 logits,
     LitGPT's K/V expansion and the forward's dequantized lm_head were counted too), with it at
-    0.94-1.03."""
+    0.94-1.03. (Without it the backward phase is their peak, which since a block's FFN gradients are
+    counted (lora_core/memory/compiled.py working_bytes) sits 1-2 points higher than before.)"""
     cases = tuple(c for c in CASES if c.id in QLORA_2024)
     assert len(cases) == len(QLORA_2024)
     without = validation_table(tuple(replace(c, settings=replace(c.settings, keeps_previous_step=False))
                                      for c in cases))
     with_it = validation_table(cases)
     assert ((with_it["ratio"] - 1).abs() < 0.07).all(), with_it[["id", "ratio"]].to_string()
-    assert (with_it["ratio"] - without["ratio"] > 0.02).all()
+    assert (with_it["ratio"] - without["ratio"] > 0.01).all()
     assert (with_it["ratio"] - 1).abs().mean() < (without["ratio"] - 1).abs().mean() / 2
 
 

@@ -58,6 +58,9 @@ CONFIGS: dict[str, dict] = {
     "meta-llama/Meta-Llama-3-8B": dict(model_type="llama", vocab_size=128256, hidden_size=4096,
                                        intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
                                        num_key_value_heads=8, max_position_embeddings=8192),
+    "meta-llama/Llama-3.1-8B-Instruct": dict(model_type="llama", vocab_size=128256, hidden_size=4096,
+                                             intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                                             num_key_value_heads=8, max_position_embeddings=131072),
     "tiiuae/falcon-7b": dict(model_type="falcon", vocab_size=65024, hidden_size=4544, num_hidden_layers=32,
                              num_attention_heads=71, multi_query=True, parallel_attn=True, bias=False,
                              new_decoder_architecture=False, max_position_embeddings=2048),
@@ -112,7 +115,7 @@ class Case:
     targets: tuple[tuple[str, int], ...]
     settings: MemorySettings
     measured: int
-    kind: str  # "allocated" | "reserved" | "nvidia_smi"
+    kind: str  # "allocated" | "reserved" | "nvidia_smi" | "training" (allocated, the load excluded) | "init" (the load)
     source: str
     quote: str
     trainable: int | None = None  # the source's own trainable-parameter count, when stated
@@ -288,7 +291,8 @@ CASES = CASES + (
 from tests.memory.validation_trainer_cases import CASES as _TRAINER_CASES  # noqa: E402 -- they build on Case above
 
 CASES = CASES + _TRAINER_CASES
-KINDS = {"allocated": "peak_allocated", "reserved": "peak_reserved", "nvidia_smi": "nvidia_smi"}
+KINDS = {"allocated": "peak_allocated", "reserved": "peak_reserved", "nvidia_smi": "nvidia_smi",
+         "training": "peak_training", "init": "loading"}
 
 
 @lru_cache(maxsize=None)

@@ -28,8 +28,30 @@ TT_TUTORIAL = "torchtune docs/source/tutorials/qlora_finetune.rst @0914d5cfb"
 
 
 def _torchtune_2024(dtype: str) -> MemorySettings:
-    return MemorySettings(dtype, 2, 512, trainer="torchtune", torchao="0.1", logits="bf16_full",
-                          keeps_previous_step=True)
+    # torchtune 0.1.0 (its recipes then: CrossEntropyLoss on bf16 logits, logits kept into the next step)
+    return MemorySettings(dtype, 2, 512, trainer="torchtune", torchtune="0.1.0", torchao="0.1")
+
+
+# torchtune README @30b8519e8 (2024-09-24, between v0.3.0 and v0.3.1), "Memory and training speed": "batch
+# size 2 (without gradient accumulation), a dataset packed to sequence length 2048, and torch compile
+# enabled", configs llama3_1/8B_{lora,qlora}_single_device.yaml of that commit (q,v r8 / q,k,v,o + MLP r8,
+# CEWithChunkedOutputLoss, activation checkpointing, AdamW fused), 1x RTX 4090, "Peak Memory per GPU" in GiB.
+# torchtune README @1814feb17 (2024-11-18, after v0.4.0) "Optimization flags": Llama 3.2 3B, batch 2, max seq
+# len 4096, packed, compile, CEWithChunkedOutputLoss, activation checkpointing and offloading, AdamW;
+# configs llama3_2/3B_{lora,qlora}_single_device.yaml (q,v,o + MLP, rank 64); "Peak Memory Active (GiB)".
+# Both logged by training.get_memory_stats, which resets the peak statistics after the model is built
+# (the load is not in them): kind "training". Packed: every sequence is batch x seq tokens, no padding.
+# Held out in bench/memory_holdout.py's second set (1.22, 1.51, 1.63, 2.24 then), seen, then modelled.
+TT_31 = "torchtune README @30b8519e8"
+TT_FLAGS = "torchtune README @1814feb17 (optimization flags)"
+L31_8B, L32_3B = "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.2-3B"
+_QVO_MLP64 = tuple((k, 64) for k in ("q", "v", "o", "gate", "up", "down"))
+_QKVO_MLP8 = tuple((k, 8) for k in ("q", "k", "v", "o", "gate", "up", "down"))
+
+
+def _torchtune_compiled(dtype: str, seq: int, version: str, offload: bool = False) -> MemorySettings:
+    return MemorySettings(dtype, 2, seq, trainer="torchtune", torchtune=version, compile=True,
+                          checkpointing="offloaded" if offload else None)
 
 
 # LLaMA-Factory wiki "Performance comparison" (revision of 2024-04-15): LLaMA2-7B, LoRA rank 8 on all
@@ -63,6 +85,18 @@ CASES: tuple[Case, ...] = (
     Case("torchtune-tutorial-llama2-7b-lora", "meta-llama/Llama-2-7b-hf", _QV8, _torchtune_2024("bf16"),
          int(15.57 * G), "reserved", TT_TUTORIAL, "| LoRA | 13.98 GB | 15.57 GB | (reserved: model init, training)",
          4_194_304),
+    Case("torchtune-readme-llama31-8b-lora", L31_8B, _QV8, _torchtune_compiled("bf16", 2048, "0.3.0"),
+         int(16.2 * GIB), "training", TT_31, "| Llama 3.1 8B | LoRA | 1x 4090 | 16.2 GiB | 3083 |",
+         note="held out in the second set at 1.22; compiled loss and blocks modelled after"),
+    Case("torchtune-readme-llama31-8b-qlora", L31_8B, _QKVO_MLP8, _torchtune_compiled("nf4", 2048, "0.3.0"),
+         int(7.4 * GIB), "training", TT_31, "| Llama 3.1 8B | QLoRA | 1x 4090 | 7.4 GiB | 2413 |",
+         note="held out in the second set at 1.51"),
+    Case("torchtune-flags-llama32-3b-lora", L32_3B, _QVO_MLP64, _torchtune_compiled("bf16", 4096, "0.4.0", True),
+         int(8.5 * GIB), "training", TT_FLAGS, "| LoRA | 8.5 | -51.61% | 8210 | +17.96% |",
+         note="held out in the second set at 1.63"),
+    Case("torchtune-flags-llama32-3b-qlora", L32_3B, _QVO_MLP64, _torchtune_compiled("nf4", 4096, "0.4.0", True),
+         int(4.6 * GIB), "training", TT_FLAGS, "| QLoRA | 4.6 | -45.71% | 8035 | -2.13% |",
+         note="held out in the second set at 2.24"),
     Case("lf-wiki-llama2-7b-lora-fa2-b4", "meta-llama/Llama-2-7b-hf", _ALL_LINEAR, _lf("bf16", 4, 1024),
          17 * G, "nvidia_smi", LF_WIKI, "| HF+FA2 | 16 | 2,954 | 17GB | 123% |"),
     Case("lf-wiki-llama2-7b-qlora-hf-b4", "meta-llama/Llama-2-7b-hf", _ALL_LINEAR, _lf("nf4", 4, 1024, flash=False),

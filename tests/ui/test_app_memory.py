@@ -38,13 +38,17 @@ def test_trainer_switch_applies_its_profile_and_resets_knobs(at):
     assert not at.exception
     assert at.selectbox(key="tg_mem_optim").value == PROFILES["litgpt"].optimizer == "bf16"
     assert at.selectbox(key="tg_mem_logits").value == "chunked"
-    est = _estimate(at, MemorySettings(trainer="litgpt"))
+    # LitGPT's finetune/lora.py checkpoints only under FSDP: on one GPU its forward (with the previous
+    # step) is the peak; with checkpointing a block's backward can be larger
+    at.toggle(key="tg_mem_ckpt").set_value(False).run()
+    est = _estimate(at, MemorySettings(trainer="litgpt", gradient_checkpointing=False))
     assert _bars_total(at) == est.peak_allocated
     assert any(f"{est.nvidia_smi / GIB:.1f} GiB" in c.value for c in at.caption)
     assert at.toggle(key="tg_mem_prev").value is True and est.peak_phase == "forward"
     assert at.toggle(key="tg_mem_kv").value is PROFILES["litgpt"].expands_kv is True
     at.toggle(key="tg_mem_prev").set_value(False).run()
-    assert _bars_total(at) == _estimate(at, MemorySettings(trainer="litgpt", keeps_previous_step=False)).peak_allocated
+    assert _bars_total(at) == _estimate(at, MemorySettings(trainer="litgpt", gradient_checkpointing=False,
+                                                           keeps_previous_step=False)).peak_allocated
     assert _bars_total(at) < est.peak_allocated
 
 
