@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
+from playwright.sync_api import expect
+
 from lora_core.lesson.steps import load_steps, on_model, step_by_id
 from lora_core.memory import MemorySettings, estimate_for_plan
 from lora_core.planning import PlanIndex, count
@@ -108,10 +110,12 @@ def test_teacher_link_opens_presenter_view(browser, app_url):  # noqa: F811
     page.goto(f"{app_url}/?model={quote(MOE)}&step=equal-budget&view=present")  # entry page: goes to the lesson
     wait_step(page, "equal-budget")
     assert query(page) == {**query(page), "model": MOE, "step": "equal-budget", "view": "present"}
-    assert not page.get_by_test_id("stSidebar").is_visible()
-    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
-                         "'[data-testid=\"stMainBlockContainer\"] p')).fontSize)")
-    assert size >= 24
+    # the presenter's style arrives with the page's script run: wait for it rather than sample once
+    expect(page.get_by_test_id("stSidebar")).to_be_hidden(timeout=TIMEOUT)
+    size_js = ("() => parseFloat(getComputedStyle(document.querySelector("
+               "'[data-testid=\"stMainBlockContainer\"] p')).fontSize)")
+    page.wait_for_function(f"({size_js})() >= 24", timeout=TIMEOUT)
+    assert page.evaluate(size_js) >= 24
     assert error_texts(page) == []
     page.close()
 
