@@ -290,7 +290,9 @@ CASES = CASES + (
 
 from tests.memory.validation_trainer_cases import CASES as _TRAINER_CASES  # noqa: E402 -- they build on Case above
 
-CASES = CASES + _TRAINER_CASES
+from tests.memory.validation_third_cases import CASES as _THIRD_CASES  # noqa: E402 -- idem
+
+CASES = CASES + _TRAINER_CASES + _THIRD_CASES
 KINDS = {"allocated": "peak_allocated", "reserved": "peak_reserved", "nvidia_smi": "nvidia_smi",
          "training": "peak_training", "init": "loading"}
 
