@@ -17,7 +17,10 @@ def report_of(case: str):
 
 
 def test_open_a_yaml_then_use_it_as_the_plan_with_its_memory_settings():
-    at = open_app("pages/export.py")
+    at = open_app("pages/targets.py")  # the user set other values on Targets first
+    at.selectbox(key="tg_mem_seq").set_value(4096).run()
+    at.selectbox(key="tg_mem_dtype").set_value("bf16").run()
+    at.switch_page("pages/export.py").run()
     at.text_area(key="ex_recipe_text").input(CASES["lf-llama-qv-qlora"][2]).run()
     at.button(key="ex_recipe_open").click().run()
     assert not at.exception and not errors(at), errors(at)
@@ -26,11 +29,12 @@ def test_open_a_yaml_then_use_it_as_the_plan_with_its_memory_settings():
     at.button(key="ex_recipe_apply").click().run()
     assert not errors(at) and plan_of(at) == want.plan
     assert count(plan_of(at), index_of(at)).trainable == want.trainable
-    ss = at.session_state
-    assert (ss["tg_mem_trainer"], ss["tg_mem_dtype"], ss["tg_mem_seq"], ss["tg_mem_batch"]) == \
-        ("llamafactory", "nf4", 1024, 4)
     at.switch_page("pages/targets.py").run()
     assert not at.exception and not errors(at)
+    shown = tuple(at.selectbox(key=k).value for k in ("tg_mem_trainer", "tg_mem_dtype", "tg_mem_seq"))
+    assert shown + (at.number_input(key="tg_mem_batch").value,) == ("llamafactory", "nf4", 1024, 4)
+    at.run()  # and on the next rerun too (a widget key written off its page can come back stale)
+    assert tuple(at.selectbox(key=k).value for k in ("tg_mem_trainer", "tg_mem_dtype", "tg_mem_seq")) == shown
 
 
 def test_a_recipe_for_another_preset_opens_that_model():
